@@ -1,0 +1,49 @@
+# Every target uses the project's virtual environment, so nothing needs activating.
+VENV      ?= .venv
+PY        := $(VENV)/bin/python
+EXP       ?=
+ARGS      ?=
+EXPERIMENTS := $(sort $(basename $(notdir $(wildcard experiments/*.yaml))))
+
+.DEFAULT_GOAL := help
+.PHONY: help install train test test-fast lint format bench clean check-exp
+
+help: ## List the targets and the experiments
+	@echo "Targets:"
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@echo "Experiments (make train EXP=<name>):"
+	@for e in $(EXPERIMENTS); do printf "  %-22s %s\n" "$$e" "$$(head -n1 experiments/$$e.yaml | sed 's/^# *//')"; done
+
+install: ## Create .venv and install the package with its dev extras
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+
+check-exp:
+	$(if $(EXP),,$(error no experiment given: use make train EXP=<name> with one of: $(EXPERIMENTS)))
+	$(if $(wildcard experiments/$(EXP).yaml),,$(error unknown experiment '$(EXP)': choose one of: $(EXPERIMENTS)))
+
+train: check-exp ## Train EXP (e.g. EXP=iris_mlp), test the best checkpoint; extra flags in ARGS="..."
+	$(PY) -m lightlab fit --config experiments/$(EXP).yaml $(ARGS)
+
+test: ## Run the whole test suite
+	$(PY) -m pytest -q
+
+test-fast: ## Run the tests not marked slow
+	$(PY) -m pytest -q -m "not slow"
+
+lint: ## ruff, and the CI workflows against GitHub's schema
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
+
+format: ## Apply ruff's fixes and formatting
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+bench: ## Run the speed benchmarks (prints ratios)
+	$(PY) benchmarks/bench_task_overhead.py
+
+clean: ## Remove run outputs and caches (keeps .venv)
+	rm -rf runs wandb lightning_logs .pytest_cache .ruff_cache
+	find . -name __pycache__ -type d -prune -not -path "./$(VENV)/*" -exec rm -rf {} +

@@ -1,0 +1,3 @@
+from lightlab.cli import main
+
+main()

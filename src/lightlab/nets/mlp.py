@@ -1,0 +1,65 @@
+"""A multilayer perceptron: the baseline net for tabular data and flattened images."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+ACTIVATIONS: dict[str, type[nn.Module]] = {
+    "relu": nn.ReLU,
+    "gelu": nn.GELU,
+    "silu": nn.SiLU,
+    "tanh": nn.Tanh,
+    "leaky_relu": nn.LeakyReLU,
+}
+
+
+def make_activation(name: str) -> nn.Module:
+    """An activation layer by name, with a clear error naming the choices."""
+    if name not in ACTIVATIONS:
+        raise ValueError(f"unknown activation {name!r}; choose one of: {', '.join(ACTIVATIONS)}")
+    return ACTIVATIONS[name]()
+
+
+class MLP(nn.Module):
+    """Hidden layers of Linear → [BatchNorm] → activation → [Dropout], then a Linear to the logits.
+
+    ``in_features`` may be left unset when the input is an image: ``input_shape`` is flattened.
+    Both are normally filled in from the DataModule by the CLI.
+    """
+
+    def __init__(
+        self,
+        num_classes: int,
+        in_features: int | None = None,
+        input_shape: Sequence[int] | None = None,
+        hidden_sizes: Sequence[int] = (64, 64),
+        activation: str = "relu",
+        dropout: float = 0.0,
+        batch_norm: bool = False,
+    ) -> None:
+        super().__init__()
+        if in_features is None:
+            if input_shape is None:
+                raise ValueError("MLP needs in_features or input_shape")
+            in_features = math.prod(input_shape)
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+        layers: list[nn.Module] = [nn.Flatten()]
+        width = in_features
+        for hidden in hidden_sizes:
+            layers.append(nn.Linear(width, hidden, bias=not batch_norm))
+            if batch_norm:
+                layers.append(nn.BatchNorm1d(hidden))
+            layers.append(make_activation(activation))
+            if dropout > 0:
+                layers.append(nn.Dropout(dropout))
+            width = hidden
+        layers.append(nn.Linear(width, num_classes))
+        self.layers = nn.Sequential(*layers)
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        return self.layers(inputs)

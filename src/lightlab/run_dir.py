@@ -1,0 +1,80 @@
+"""Fresh run directories: ``runs/<experiment>/<id>/``, never reused, agreed on by every process.
+
+One training run may be several processes (DDP ranks, nodes). They must all write into the same
+folder, and no run may ever land in an earlier run's folder. The id comes from, in order:
+
+1. ``LIGHTLAB_RUN_DIR``: set by the user, or by the launching process for the DDP workers that
+   Lightning starts, since they inherit its environment;
+2. the job id of a multi-process launch that started every process at once (SLURM's
+   ``SLURM_JOB_ID``, torchrun's ``--rdzv-id``), so independent nodes agree without talking;
+3. otherwise a timestamp, reserved atomically with ``mkdir`` (``-1``, ``-2``… on collision).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from lightlab.errors import UserError
+
+RUN_DIR_ENV = "LIGHTLAB_RUN_DIR"
+
+
+def _world_size() -> int:
+    for name in ("WORLD_SIZE", "SLURM_NTASKS"):
+        if os.environ.get(name, "").isdigit():
+            return int(os.environ[name])
+    return 1
+
+
+def _shared_job_id() -> str | None:
+    """An id every process of one multi-process launch sees, or None."""
+    rdzv_id = os.environ.get("TORCHELASTIC_RUN_ID")
+    if rdzv_id and rdzv_id != "none":
+        return rdzv_id
+    return os.environ.get("SLURM_JOB_ID")
+
+
+def _reserve(parent: Path, stem: str) -> Path:
+    parent.mkdir(parents=True, exist_ok=True)
+    for attempt in range(1000):
+        path = parent / (stem if attempt == 0 else f"{stem}-{attempt}")
+        try:
+            path.mkdir()
+        except FileExistsError:
+            continue
+        return path
+    raise UserError(f"could not find a free run directory under {parent}; clean it up")
+
+
+def resolve_run_dir(runs_root: str | Path, experiment: str, suffix: str = "") -> Path:
+    """The directory for this run, created if this process is the one that decides it."""
+    explicit = os.environ.get(RUN_DIR_ENV)
+    if explicit:
+        path = Path(explicit)
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+    parent = Path(runs_root) / experiment
+    if _world_size() > 1:
+        job_id = _shared_job_id()
+        if job_id is None:
+            raise UserError(
+                "a multi-process launch needs one run directory for all processes: set "
+                f"{RUN_DIR_ENV}=runs/<experiment>/<name> on every node, or pass torchrun --rdzv-id"
+            )
+        path = parent / f"job-{job_id}{suffix}"
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+    path = _reserve(parent, time.strftime("%Y%m%d-%H%M%S") + suffix)
+    # Lightning's DDP launcher starts the other ranks as children of this process: they inherit this.
+    os.environ[RUN_DIR_ENV] = str(path)
+    return path
+
+
+def remove_if_empty(path: Path) -> None:
+    """Undo a reservation for a run that failed before writing anything."""
+    try:
+        path.rmdir()
+    except OSError:
+        pass

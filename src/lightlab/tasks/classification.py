@@ -1,0 +1,140 @@
+"""The one LightningModule of the template: supervised classification around any net."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import torch
+from lightning.pytorch import LightningModule
+from torch import nn
+from torch.optim import Optimizer
+from torch.optim.lr_scheduler import LRScheduler, ReduceLROnPlateau
+from torchmetrics import MeanMetric, MetricCollection
+from torchmetrics.classification import (
+    MulticlassAccuracy,
+    MulticlassF1Score,
+    MulticlassPrecision,
+    MulticlassRecall,
+)
+
+from lightlab.data.in_memory import Batch
+
+# The learning rate is the task's own hyperparameter (`--model.lr`), passed as the second argument.
+OptimizerFactory = Callable[[Iterable, float], Optimizer]
+SchedulerFactory = Callable[[Optimizer], LRScheduler | ReduceLROnPlateau]
+
+
+def classification_metrics(num_classes: int, prefix: str) -> MetricCollection:
+    """Accuracy plus macro-averaged F1, precision and recall; they share one set of counts."""
+    return MetricCollection(
+        {
+            "acc": MulticlassAccuracy(num_classes, average="micro"),
+            "f1": MulticlassF1Score(num_classes, average="macro"),
+            "precision": MulticlassPrecision(num_classes, average="macro"),
+            "recall": MulticlassRecall(num_classes, average="macro"),
+        },
+        prefix=prefix,
+    )
+
+
+class ClassificationTask(LightningModule):
+    """Trains any net that maps a batch to class logits; loss, optimizer and scheduler come from config.
+
+    A batch is a dict: ``target`` holds the class indices and every other entry (``inputs``, plus
+    ``lengths`` for sequences) is passed to ``net`` as a keyword argument. A net with one output
+    logit is treated as binary (BCE with logits); C logits use cross-entropy. Metrics are
+    accumulated per step and logged once per epoch as ``{train,val,test}/{loss,acc,f1,precision,recall}``.
+    """
+
+    def __init__(
+        self,
+        net: nn.Module,
+        num_classes: int,
+        lr: float = 1e-3,
+        optimizer: OptimizerFactory = torch.optim.Adam,
+        lr_scheduler: SchedulerFactory | None = None,
+        scheduler_monitor: str = "val/loss",
+        loss: nn.Module | None = None,
+    ) -> None:
+        super().__init__()
+        self.save_hyperparameters(ignore=["net", "loss"])
+        self.net = net
+        self.loss_fn = loss
+        self.num_classes = num_classes
+        self.optimizer_factory = optimizer
+        self.scheduler_factory = lr_scheduler
+        self.train_metrics = classification_metrics(num_classes, "train/")
+        self.val_metrics = classification_metrics(num_classes, "val/")
+        self.test_metrics = classification_metrics(num_classes, "test/")
+        self.train_loss, self.val_loss, self.test_loss = MeanMetric(), MeanMetric(), MeanMetric()
+
+    def forward(self, inputs: torch.Tensor, **extras: torch.Tensor) -> torch.Tensor:
+        return self.net(inputs, **extras)
+
+    def _loss_and_predictions(self, logits: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if logits.shape[-1] == 1:
+            logits = logits.squeeze(-1)
+            loss_fn = self.loss_fn or nn.functional.binary_cross_entropy_with_logits
+            return loss_fn(logits, target.float()), (logits > 0).long()
+        loss_fn = self.loss_fn or nn.functional.cross_entropy
+        return loss_fn(logits, target), logits.argmax(dim=-1)
+
+    def _shared_step(self, batch: Batch, stage: str) -> torch.Tensor:
+        target = batch["target"]
+        logits = self(**{k: v for k, v in batch.items() if k != "target"})
+        loss, preds = self._loss_and_predictions(logits, target)
+        getattr(self, f"{stage}_loss").update(loss.detach(), weight=target.shape[0])
+        getattr(self, f"{stage}_metrics").update(preds, target)
+        return loss
+
+    def training_step(self, batch: Batch, batch_idx: int) -> torch.Tensor:
+        return self._shared_step(batch, "train")
+
+    def validation_step(self, batch: Batch, batch_idx: int) -> None:
+        self._shared_step(batch, "val")
+
+    def test_step(self, batch: Batch, batch_idx: int) -> None:
+        self._shared_step(batch, "test")
+
+    def predict_step(self, batch: Batch, batch_idx: int) -> dict[str, torch.Tensor]:
+        logits = self(**{k: v for k, v in batch.items() if k != "target"})
+        if logits.shape[-1] == 1:
+            positive = torch.sigmoid(logits.squeeze(-1))
+            probs = torch.stack([1 - positive, positive], dim=-1)
+        else:
+            probs = logits.softmax(dim=-1)
+        return {"probs": probs, "preds": probs.argmax(dim=-1)}
+
+    def _log_epoch(self, stage: str) -> None:
+        # torchmetrics syncs across processes inside compute(), so the logged values are global.
+        metrics, loss = getattr(self, f"{stage}_metrics"), getattr(self, f"{stage}_loss")
+        values = metrics.compute()
+        values[f"{stage}/loss"] = loss.compute()
+        self.log_dict(values, prog_bar=stage == "val")
+        metrics.reset()
+        loss.reset()
+
+    def on_train_epoch_end(self) -> None:
+        self._log_epoch("train")
+
+    def on_validation_epoch_end(self) -> None:
+        self._log_epoch("val")
+
+    def on_test_epoch_end(self) -> None:
+        self._log_epoch("test")
+
+    def setup(self, stage: str) -> None:
+        datamodule = getattr(self.trainer, "datamodule", None) if self._trainer else None
+        if datamodule is not None and hasattr(datamodule, "example_input"):
+            self.example_input_array = datamodule.example_input()
+
+    def configure_optimizers(self) -> Any:
+        optimizer = self.optimizer_factory(self.parameters(), self.hparams.lr)
+        if self.scheduler_factory is None:
+            return optimizer
+        scheduler = self.scheduler_factory(optimizer)
+        return {
+            "optimizer": optimizer,
+            "lr_scheduler": {"scheduler": scheduler, "monitor": self.hparams.scheduler_monitor},
+        }
