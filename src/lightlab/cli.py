@@ -7,6 +7,7 @@ after ``fit`` with a summary written and printed, and user mistakes reported in 
 
 from __future__ import annotations
 
+import itertools
 import os
 import sys
 import time
@@ -14,6 +15,7 @@ import warnings
 from pathlib import Path
 from typing import Any, NoReturn
 
+import yaml
 from lightning.pytorch import LightningDataModule, Trainer
 from lightning.pytorch.callbacks import Callback, ModelSummary, ProgressBar
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
@@ -70,8 +72,12 @@ class LabCLI(LightningCLI):
         )
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
-        parser.add_argument("--experiment", type=str | None, default=None,
-                            help="Run name under runs_dir (default: the last --config file's name).")
+        parser.add_argument(
+            "--experiment",
+            type=str | None,
+            default=None,
+            help="Run name under runs_dir (default: the last --config file's name).",
+        )
         parser.add_argument("--runs_dir", type=str, default="runs", help="Where run directories go.")
         parser.link_arguments("data.num_classes", "model.num_classes", apply_on="instantiate")
         for source, target in NET_SIZE_LINKS.items():
@@ -82,14 +88,16 @@ class LabCLI(LightningCLI):
     def before_instantiate_classes(self) -> None:
         config = self.config[self.subcommand]
         check_ckpt_path(config.get("ckpt_path"))
-        self.experiment = config.experiment or experiment_name(config.get("config"))
+        # Stored in the saved config.yaml, so re-running that file files the run under the same name.
+        self.experiment = config.experiment = config.experiment or experiment_name(config.get("config"))
         suffix = "" if self.subcommand == "fit" else f"-{self.subcommand}"
         self.run_dir = resolve_run_dir(config.runs_dir, self.experiment, suffix)
         trainer = config.trainer
         trainer.default_root_dir = str(self.run_dir)
         trainer.logger = self._loggers_in_run_dir(trainer.logger)
+        # Always this run's folder: a re-run config.yaml still names the earlier run's.
         for callback in trainer.callbacks or []:
-            if callback.class_path.endswith("ModelCheckpoint") and not callback.init_args.get("dirpath"):
+            if callback.class_path.endswith("ModelCheckpoint"):
                 set_init_args(callback, dirpath=str(self.run_dir / "checkpoints"))
 
     def _loggers_in_run_dir(self, loggers: Any) -> Any:
@@ -104,8 +112,12 @@ class LabCLI(LightningCLI):
             elif kind == "WandbLogger":
                 if os.environ.get("WANDB_MODE") == "disabled":
                     continue
-                set_init_args(logger, save_dir=str(self.run_dir), offline=wandb_offline(),
-                              name=f"{self.experiment}/{self.run_dir.name}")
+                set_init_args(
+                    logger,
+                    save_dir=str(self.run_dir),
+                    offline=wandb_offline(),
+                    name=f"{self.experiment}/{self.run_dir.name}",
+                )
             kept.append(logger)
         # The first logger decides trainer.log_dir, where the config is saved: keep CSV first.
         return sorted(kept, key=lambda logger: not logger.class_path.endswith("CSVLogger"))
@@ -161,7 +173,8 @@ class LabCLI(LightningCLI):
             "git_commit": git_commit(),
             "best_checkpoint": best,
             "monitor": getattr(checkpoint, "monitor", None),
-            "best_score": float(checkpoint.best_model_score) if best and checkpoint.best_model_score is not None
+            "best_score": float(checkpoint.best_model_score)
+            if best and checkpoint.best_model_score is not None
             else None,
             **evaluated,
         }
@@ -199,6 +212,22 @@ def check_ckpt_path(ckpt_path: str | None) -> None:
         raise UserError(f"checkpoint not found: {ckpt_path} (give --ckpt_path an existing .ckpt file)")
 
 
+def check_config_files(args: list[str]) -> None:
+    """Name the file, line and column of broken YAML (the parser only says "<unicode string>")."""
+    paths = [value for flag, value in itertools.pairwise(args) if flag in ("-c", "--config")]
+    paths += [arg.split("=", 1)[1] for arg in args if arg.startswith("--config=")]
+    for path in map(Path, paths):
+        if not path.is_file():
+            continue  # the parser reports missing files itself
+        try:
+            yaml.safe_load(path.read_text())
+        except yaml.YAMLError as error:
+            mark = getattr(error, "problem_mark", None)
+            where = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
+            problem = getattr(error, "problem", None) or one_line(str(error))
+            raise UserError(f"{path}{where}: invalid YAML: {problem}") from None
+
+
 def main(args: list[str] | None = None) -> None:
     """Entry point; exits with status 2 and one line on stderr for a user mistake."""
     # In-memory loaders need no workers, and the task logs per epoch, not per step.
@@ -206,11 +235,10 @@ def main(args: list[str] | None = None) -> None:
     warnings.filterwarnings("ignore", ".*smaller than the logging interval.*")
     warnings.filterwarnings("ignore", ".*treespec.*LeafSpec.*")
     try:
+        check_config_files(sys.argv[1:] if args is None else args)
         LabCLI(args=args)
     except UserError as error:
         if os.environ.get(DEBUG_ENV):
             raise
         print(f"error: {error}", file=sys.stderr)
         sys.exit(2)
-
-

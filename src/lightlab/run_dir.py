@@ -12,6 +12,7 @@ folder, and no run may ever land in an earlier run's folder. The id comes from, 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from pathlib import Path
@@ -19,6 +20,17 @@ from pathlib import Path
 from lightlab.errors import UserError
 
 RUN_DIR_ENV = "LIGHTLAB_RUN_DIR"
+
+# The value this process exported for its DDP children; a later run in the same process (a test,
+# a notebook) must not mistake it for an instruction and reuse the folder.
+_exported_here: str | None = None
+
+
+def _global_rank() -> int:
+    for name in ("RANK", "SLURM_PROCID", "LOCAL_RANK"):
+        if os.environ.get(name, "").isdigit():
+            return int(os.environ[name])
+    return 0
 
 
 def _world_size() -> int:
@@ -50,9 +62,12 @@ def _reserve(parent: Path, stem: str) -> Path:
 
 def resolve_run_dir(runs_root: str | Path, experiment: str, suffix: str = "") -> Path:
     """The directory for this run, created if this process is the one that decides it."""
+    global _exported_here
     explicit = os.environ.get(RUN_DIR_ENV)
-    if explicit:
+    if explicit and explicit != _exported_here:
         path = Path(explicit)
+        if _global_rank() == 0 and (path / "config.yaml").exists():
+            raise UserError(f"{RUN_DIR_ENV}={explicit} already holds a run; point it at a new folder")
         path.mkdir(parents=True, exist_ok=True)
         return path
     parent = Path(runs_root) / experiment
@@ -68,13 +83,11 @@ def resolve_run_dir(runs_root: str | Path, experiment: str, suffix: str = "") ->
         return path
     path = _reserve(parent, time.strftime("%Y%m%d-%H%M%S") + suffix)
     # Lightning's DDP launcher starts the other ranks as children of this process: they inherit this.
-    os.environ[RUN_DIR_ENV] = str(path)
+    os.environ[RUN_DIR_ENV] = _exported_here = str(path)
     return path
 
 
 def remove_if_empty(path: Path) -> None:
     """Undo a reservation for a run that failed before writing anything."""
-    try:
+    with contextlib.suppress(OSError):
         path.rmdir()
-    except OSError:
-        pass

@@ -21,7 +21,10 @@ def git_commit() -> str | None:
         ).stdout.strip()
         dirty = subprocess.run(
             ["git", "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True, text=True, timeout=5, check=True,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
         ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return None
@@ -50,8 +53,10 @@ def metrics_table(title: str, columns: Mapping[str, Mapping[str, float]]) -> Tab
         table.add_column(split, justify="right")
     names = sorted({key.split("/", 1)[-1] for values in columns.values() for key in values})
     for name in names:
-        cells = [f"{values[f'{split}/{name}']:.4f}" if f"{split}/{name}" in values else "-"
-                 for split, values in columns.items()]
+        cells = [
+            f"{values[f'{split}/{name}']:.4f}" if f"{split}/{name}" in values else "-"
+            for split, values in columns.items()
+        ]
         table.add_row(name, *cells)
     return table
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -21,6 +22,11 @@ from torchmetrics.classification import (
 from lightlab.data.in_memory import Batch
 
 # The learning rate is the task's own hyperparameter (`--model.lr`), passed as the second argument.
+# Saving the net in hparams is deliberate: under the CLI it is stored as its config.
+warnings.filterwarnings(
+    "ignore", ".*is an instance of `nn.Module` and is already saved during checkpointing.*"
+)
+
 OptimizerFactory = Callable[[Iterable, float], Optimizer]
 SchedulerFactory = Callable[[Optimizer], LRScheduler | ReduceLROnPlateau]
 
@@ -58,7 +64,9 @@ class ClassificationTask(LightningModule):
         loss: nn.Module | None = None,
     ) -> None:
         super().__init__()
-        self.save_hyperparameters(ignore=["net", "loss"])
+        # Under the CLI the net and loss are saved as their config (class path and arguments), so
+        # ``ClassificationTask.load_from_checkpoint(path)`` rebuilds them.
+        self.save_hyperparameters()
         self.net = net
         self.loss_fn = loss
         self.num_classes = num_classes
@@ -72,7 +80,9 @@ class ClassificationTask(LightningModule):
     def forward(self, inputs: torch.Tensor, **extras: torch.Tensor) -> torch.Tensor:
         return self.net(inputs, **extras)
 
-    def _loss_and_predictions(self, logits: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def _loss_and_predictions(
+        self, logits: torch.Tensor, target: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         if logits.shape[-1] == 1:
             logits = logits.squeeze(-1)
             loss_fn = self.loss_fn or nn.functional.binary_cross_entropy_with_logits
@@ -112,8 +122,11 @@ class ClassificationTask(LightningModule):
         values = metrics.compute()
         values[f"{stage}/loss"] = loss.compute()
         self.log_dict(values, prog_bar=stage == "val")
-        metrics.reset()
-        loss.reset()
+        # Validation runs under inference mode; states reset there would be inference tensors that a
+        # later training-time update (validate, then fit) may not modify in place.
+        with torch.inference_mode(False):
+            metrics.reset()
+            loss.reset()
 
     def on_train_epoch_end(self) -> None:
         self._log_epoch("train")
