@@ -6,7 +6,7 @@ ARGS      ?=
 EXPERIMENTS := $(sort $(basename $(notdir $(wildcard experiments/*.yaml))))
 
 .DEFAULT_GOAL := help
-.PHONY: help install train test test-fast lint format bench clean check-exp
+.PHONY: help install train smoke test test-fast lint format bench clean check-exp
 
 help: ## List the targets and the experiments
 	@echo "Targets:"
@@ -25,6 +25,11 @@ check-exp:
 
 train: check-exp ## Train EXP (e.g. EXP=iris_mlp), test the best checkpoint; extra flags in ARGS="..."
 	$(PY) -m lightlab fit --config experiments/$(EXP).yaml $(ARGS)
+
+smoke: ## Train every experiment for one batch (fast_dev_run); downloads data where needed
+	@set -e; for e in $(EXPERIMENTS); do echo "== $$e"; \
+	  $(PY) -m lightlab fit --config experiments/$$e.yaml --trainer.fast_dev_run true \
+	    --trainer.enable_progress_bar false --trainer.enable_model_summary false; done
 
 test: ## Run the whole test suite
 	$(PY) -m pytest -q

@@ -38,3 +38,9 @@ def read_summary(run_dir: Path) -> dict:
 @pytest.fixture
 def runs_dir(tmp_path: Path) -> Path:
     return tmp_path / "runs"
+
+
+@pytest.fixture
+def smoke_args() -> dict[str, list[str]]:
+    """Extra flags per experiment for the smoke test, e.g. to point it at generated data."""
+    return {}

@@ -3,6 +3,7 @@ import torch
 from lightning.pytorch import Trainer
 
 from lightlab.data import IrisDataModule
+from lightlab.data.in_memory import InMemoryDataset, in_memory_loader
 from lightlab.nets import MLP
 from lightlab.tasks import ClassificationTask
 
@@ -22,19 +23,31 @@ def test_training_step_returns_a_differentiable_scalar():
     assert all(p.grad is not None for p in task.net.parameters())
 
 
+def _quiet_trainer(**kwargs) -> Trainer:
+    return Trainer(
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        **kwargs,
+    )
+
+
 def test_epoch_metrics_match_a_hand_computation():
     task = _task()
-    batches = [{"inputs": torch.randn(10, 4), "target": torch.randint(0, 3, (10,))} for _ in range(3)]
-    preds, targets = [], []
+    data = InMemoryDataset(inputs=torch.randn(50, 4), target=torch.randint(0, 3, (50,)))
+    results = _quiet_trainer().validate(task, in_memory_loader(data, 16, shuffle=False), verbose=False)[0]
     with torch.no_grad():
-        for batch in batches:
-            task.validation_step(batch, 0)
-            preds.append(task.net(batch["inputs"]).argmax(-1))
-            targets.append(batch["target"])
-    values = task.val_metrics.compute()
-    expected = (torch.cat(preds) == torch.cat(targets)).float().mean()
-    torch.testing.assert_close(values["val/acc"], expected)
-    assert set(values) == {"val/acc", "val/f1", "val/precision", "val/recall"}
+        logits = task.net(data.tensors["inputs"])
+    target = data.tensors["target"]
+    preds = logits.argmax(-1)
+    assert results["val/acc"] == pytest.approx((preds == target).float().mean().item())
+    assert results["val/loss"] == pytest.approx(
+        torch.nn.functional.cross_entropy(logits, target).item(), rel=1e-5
+    )
+    recalls = [((preds == c) & (target == c)).sum() / max((target == c).sum(), 1) for c in range(3)]
+    assert results["val/recall"] == pytest.approx(torch.stack(recalls).float().mean().item(), rel=1e-5)
+    assert set(results) == {"val/acc", "val/f1", "val/precision", "val/recall", "val/loss"}
 
 
 def test_one_logit_means_binary_cross_entropy():
