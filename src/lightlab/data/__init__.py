@@ -1,0 +1,5 @@
+"""LightningDataModules: each knows its sizes (``num_classes`` and the like) and tells the net."""
+
+from lightlab.data.iris import IrisDataModule
+
+__all__ = ["IrisDataModule"]

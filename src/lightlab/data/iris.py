@@ -1,0 +1,107 @@
+"""The iris flowers table: 150 rows, 4 features, 3 species, shipped inside the package."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import torch
+from lightning.pytorch import LightningDataModule
+from torch.utils.data import DataLoader
+
+from lightlab.data.in_memory import InMemoryDataset, in_memory_loader
+from lightlab.data.splits import stratified_split
+from lightlab.errors import UserError
+
+BUNDLED_CSV = Path(__file__).with_name("iris.csv")
+
+
+def read_labelled_csv(path: Path, label_column: str) -> tuple[torch.Tensor, list[str], list[str]]:
+    """Read a CSV of numeric feature columns plus one label column.
+
+    Returns ``(features, labels, feature_names)`` with labels as the raw strings.
+    """
+    if not path.is_file():
+        raise UserError(f"data file not found: {path} (pass an existing CSV to --data.csv_path)")
+    with path.open(newline="") as f:
+        reader = csv.DictReader(f)
+        header = reader.fieldnames or []
+        if label_column not in header:
+            raise UserError(
+                f"{path} has no column {label_column!r} (columns found: {', '.join(header)}); "
+                "set --data.label_column"
+            )
+        feature_names = [c for c in header if c != label_column]
+        rows, labels = [], []
+        for line_number, row in enumerate(reader, start=2):
+            try:
+                rows.append([float(row[c]) for c in feature_names])
+            except (TypeError, ValueError):
+                raise UserError(f"{path}:{line_number}: non-numeric feature value in {row}") from None
+            labels.append(row[label_column])
+    if not rows:
+        raise UserError(f"{path} has a header but no rows")
+    return torch.tensor(rows, dtype=torch.float32), labels, feature_names
+
+
+class IrisDataModule(LightningDataModule):
+    """Iris (or any small numeric CSV with a label column), held in memory and split by class.
+
+    The split is stratified and seeded by ``split_seed``, independent of the training seed, so
+    every run of an experiment sees the same train/val/test rows. Features are standardised with
+    the mean and standard deviation of the training rows only.
+    """
+
+    def __init__(
+        self,
+        csv_path: str | None = None,
+        label_column: str = "species",
+        val_fraction: float = 0.2,
+        test_fraction: float = 0.2,
+        split_seed: int = 0,
+        batch_size: int = 16,
+    ) -> None:
+        super().__init__()
+        self.save_hyperparameters()
+        path = Path(csv_path) if csv_path else BUNDLED_CSV
+        features, labels, self.feature_names = read_labelled_csv(path, label_column)
+        self.class_names = sorted(set(labels))
+        index_of = {name: i for i, name in enumerate(self.class_names)}
+        targets = torch.tensor([index_of[name] for name in labels])
+        train, val, test = stratified_split(targets, val_fraction, test_fraction, split_seed)
+        mean = features[train].mean(dim=0)
+        std = features[train].std(dim=0).clamp_min(1e-8)
+        self.scaling = {"mean": mean, "std": std}
+        scaled = (features - mean) / std
+        self.splits = {
+            name: InMemoryDataset(inputs=scaled[index], target=targets[index])
+            for name, index in (("train", train), ("val", val), ("test", test))
+        }
+
+    @property
+    def num_features(self) -> int:
+        return len(self.feature_names)
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+    def example_input(self) -> torch.Tensor:
+        """A small batch of inputs, for the model summary's output shapes."""
+        return self.splits["train"].tensors["inputs"][:2]
+
+    def train_dataloader(self) -> DataLoader:
+        return in_memory_loader(self.splits["train"], self.hparams.batch_size, shuffle=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return in_memory_loader(self.splits["val"], self.hparams.batch_size, shuffle=False)
+
+    def test_dataloader(self) -> DataLoader:
+        return in_memory_loader(self.splits["test"], self.hparams.batch_size, shuffle=False)
+
+    def predict_dataloader(self) -> DataLoader:
+        return self.test_dataloader()
+
+    def state_dict(self) -> dict:
+        """Saved in checkpoints, so a prediction can be mapped back to a class name and scaled alike."""
+        return {"class_names": self.class_names, "feature_names": self.feature_names, **self.scaling}
