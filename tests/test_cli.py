@@ -40,7 +40,7 @@ def test_run_directory_holds_config_metrics_checkpoints_and_summary(trained):
 
 
 def test_short_training_reaches_high_test_accuracy(trained):
-    assert read_summary(trained)["test"]["test/acc"] >= 0.9
+    assert read_summary(trained)["test"]["test/acc"] >= 0.9 - 1e-6  # float32 27/30
 
 
 def test_saved_config_reruns_under_the_same_experiment(trained, runs_dir):

@@ -44,7 +44,9 @@ def _already_batched(batch: Batch) -> Batch:
     return batch
 
 
-def in_memory_loader(dataset: InMemoryDataset, batch_size: int, shuffle: bool, drop_last: bool = False) -> DataLoader:
+def in_memory_loader(
+    dataset: InMemoryDataset, batch_size: int, shuffle: bool, drop_last: bool = False
+) -> DataLoader:
     """A single-process loader for an ``InMemoryDataset``: workers would only add IPC cost here."""
     return DataLoader(
         dataset,

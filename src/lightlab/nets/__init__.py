@@ -1,5 +1,7 @@
 """Plain ``nn.Module`` nets. They know nothing of Lightning; the task module wraps any of them."""
 
+from lightlab.nets.custom_linear import CustomLinear, init_weight_
 from lightlab.nets.mlp import MLP
+from lightlab.nets.skip_net import SkipNet
 
-__all__ = ["MLP"]
+__all__ = ["MLP", "CustomLinear", "SkipNet", "init_weight_"]

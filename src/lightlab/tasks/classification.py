@@ -20,6 +20,7 @@ from torchmetrics.classification import (
 )
 
 from lightlab.data.in_memory import Batch
+from lightlab.errors import UserError
 
 # The learning rate is the task's own hyperparameter (`--model.lr`), passed as the second argument.
 # Saving the net in hparams is deliberate: under the CLI it is stored as its config.
@@ -70,6 +71,11 @@ class ClassificationTask(LightningModule):
         # Under the CLI the net and loss are saved as their config (class path and arguments), so
         # ``ClassificationTask.load_from_checkpoint(path)`` rebuilds them.
         self.save_hyperparameters()
+        if isinstance(loss, nn.BCEWithLogitsLoss | nn.BCELoss) and num_classes > 2:
+            raise ValueError(
+                f"{type(loss).__name__} is for binary tasks with one output logit, but the data has "
+                f"{num_classes} classes; use torch.nn.CrossEntropyLoss or lightlab.losses.SmoothedNLLLoss"
+            )
         self.net = net
         self.loss_fn = loss
         self.num_classes = num_classes
@@ -91,12 +97,26 @@ class ClassificationTask(LightningModule):
     def _loss_and_predictions(
         self, logits: torch.Tensor, target: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        if logits.shape[-1] == 1:
-            logits = logits.squeeze(-1)
+        outputs = logits.shape[-1]
+        if outputs not in (1, self.num_classes) or (outputs == 1 and self.num_classes != 2):
+            raise UserError(
+                f"the net outputs {outputs} logits but the data has {self.num_classes} classes; give the "
+                "net num_classes outputs (or one output for a binary task)"
+            )
+        if outputs == 1:
+            logits, target, preds = logits.squeeze(-1), target.float(), (logits.squeeze(-1) > 0).long()
             loss_fn = self.loss_fn or nn.functional.binary_cross_entropy_with_logits
-            return loss_fn(logits, target.float()), (logits > 0).long()
-        loss_fn = self.loss_fn or nn.functional.cross_entropy
-        return loss_fn(logits, target), logits.argmax(dim=-1)
+        else:
+            preds = logits.argmax(dim=-1)
+            loss_fn = self.loss_fn or nn.functional.cross_entropy
+        try:
+            return loss_fn(logits, target), preds
+        except (ValueError, RuntimeError) as error:
+            name = getattr(loss_fn, "__name__", type(loss_fn).__name__)
+            raise UserError(
+                f"loss {name} does not fit logits {tuple(logits.shape)} and targets {tuple(target.shape)}: "
+                f"{' '.join(str(error).split())}"
+            ) from error
 
     def _shared_step(self, batch: Batch, stage: str) -> torch.Tensor:
         target = batch["target"]

@@ -1,0 +1,5 @@
+"""Losses written with tensor operations; select one with ``model.loss`` in an experiment file."""
+
+from lightlab.losses.smoothed_nll import SmoothedNLLLoss
+
+__all__ = ["SmoothedNLLLoss"]
