@@ -9,6 +9,7 @@ from pathlib import Path
 from unittest import mock
 
 import pytest
+import torch
 
 os.environ["WANDB_MODE"] = "disabled"  # tests never touch the network or write wandb files
 os.environ.pop("LIGHTLAB_RUN_DIR", None)
@@ -40,7 +41,30 @@ def runs_dir(tmp_path: Path) -> Path:
     return tmp_path / "runs"
 
 
+def synthetic_images(count: int, seed: int, classes: int = 10) -> tuple[torch.Tensor, torch.Tensor]:
+    """28x28 uint8 images whose class sets where a bright 6x6 square sits, over noise."""
+    generator = torch.Generator().manual_seed(seed)
+    labels = torch.arange(count) % classes
+    labels = labels[torch.randperm(count, generator=generator)]
+    images = torch.randint(0, 60, (count, 28, 28), generator=generator, dtype=torch.uint8)
+    for index, label in enumerate(labels.tolist()):
+        row, col = 3 + 11 * (label // 4), 2 + 6 * (label % 4)
+        images[index, row : row + 6, col : col + 6] = 220
+    return images, labels.to(torch.uint8)
+
+
+@pytest.fixture(scope="session")
+def fashion_root(tmp_path_factory) -> Path:
+    """A small Fashion-MNIST in torchvision's raw IDX layout: 1200 train and 300 test images."""
+    from lightlab.data.idx import write_fashion_mnist
+
+    root = tmp_path_factory.mktemp("fashion")
+    write_fashion_mnist(root, synthetic_images(1200, seed=0), synthetic_images(300, seed=1))
+    return root
+
+
 @pytest.fixture
-def smoke_args() -> dict[str, list[str]]:
-    """Extra flags per experiment for the smoke test, e.g. to point it at generated data."""
-    return {}
+def smoke_args(fashion_root) -> dict[str, list[str]]:
+    """Extra flags per experiment for the smoke test, pointing it at generated data."""
+    fashion = ["--data.init_args.data_dir", str(fashion_root), "--data.init_args.val_size", "200"]
+    return {name: fashion for name in ("fashion_mnist_mlp", "fashion_mnist_cnn", "fashion_mnist_custom")}

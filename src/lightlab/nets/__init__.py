@@ -1,7 +1,8 @@
 """Plain ``nn.Module`` nets. They know nothing of Lightning; the task module wraps any of them."""
 
+from lightlab.nets.cnn import CNN
 from lightlab.nets.custom_linear import CustomLinear, init_weight_
 from lightlab.nets.mlp import MLP
 from lightlab.nets.skip_net import SkipNet
 
-__all__ = ["MLP", "CustomLinear", "SkipNet", "init_weight_"]
+__all__ = ["CNN", "MLP", "CustomLinear", "SkipNet", "init_weight_"]

@@ -1,0 +1,131 @@
+"""Fashion-MNIST: 70 000 grayscale 28x28 clothing images in 10 classes, held in memory as tensors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.error import URLError
+
+import torch
+from lightning.pytorch import LightningDataModule
+from torch.utils.data import DataLoader
+from torchvision.datasets import FashionMNIST
+
+from lightlab.data.augment import random_crop, random_hflip
+from lightlab.data.idx import FASHION_MNIST_FILES
+from lightlab.data.in_memory import Batch, InMemoryDataset, in_memory_loader
+from lightlab.data.splits import stratified_split
+from lightlab.errors import UserError
+
+
+class FashionMNISTDataModule(LightningDataModule):
+    """torchvision's Fashion-MNIST, parsed once into uint8 tensors, normalised in bulk, batched by slicing.
+
+    ``prepare_data`` downloads the raw files into ``data_dir`` if they are missing; offline it
+    fails with one line naming the files and where to put them. A stratified, seeded
+    ``val_size`` of the 60 000 training images is held out for validation; the 10 000 test
+    images are the test split. Normalisation uses the mean and std of the training split.
+
+    ``augment`` adds a random 2-pixel-padded crop and a horizontal flip, done on the whole batch
+    after it reaches the device. ``device_resident`` keeps the normalised splits (~220 MB) on the
+    GPU so no batch is copied from host memory.
+    """
+
+    def __init__(
+        self,
+        data_dir: str = "data",
+        val_size: int = 5000,
+        split_seed: int = 0,
+        batch_size: int = 256,
+        download: bool = True,
+        augment: bool = False,
+        device_resident: bool = False,
+    ) -> None:
+        super().__init__()
+        self.save_hyperparameters()
+        self.class_names = list(FashionMNIST.classes)
+        self.splits: dict[str, InMemoryDataset] = {}
+
+    num_classes = len(FashionMNIST.classes)
+    input_shape = (1, 28, 28)
+
+    @property
+    def raw_dir(self) -> Path:
+        return Path(self.hparams.data_dir) / "FashionMNIST" / "raw"
+
+    def missing_files(self) -> list[str]:
+        return [name for name in FASHION_MNIST_FILES.values() if not (self.raw_dir / name).is_file()]
+
+    def prepare_data(self) -> None:
+        missing = self.missing_files()
+        if not missing:
+            return
+        where = f"put them (or their .gz files) in {self.raw_dir}/"
+        if not self.hparams.download:
+            raise UserError(
+                f"Fashion-MNIST files missing: {', '.join(missing)}; {where} or set --data.download true"
+            )
+        try:
+            for train in (True, False):
+                FashionMNIST(self.hparams.data_dir, train=train, download=True)
+        except (RuntimeError, URLError, OSError) as error:
+            reason = str(error).strip().splitlines()[-1]
+            raise UserError(
+                f"could not download Fashion-MNIST ({reason}): the download needs network access; "
+                f"otherwise fetch {', '.join(missing)} and {where}"
+            ) from None
+
+    def setup(self, stage: str) -> None:
+        if self.splits:
+            return
+        if self.missing_files():
+            self.prepare_data()  # e.g. setup called directly, outside a Trainer
+        train = FashionMNIST(self.hparams.data_dir, train=True, download=False)
+        test = FashionMNIST(self.hparams.data_dir, train=False, download=False)
+        val_fraction = self.hparams.val_size / len(train.targets)
+        train_idx, val_idx, _ = stratified_split(train.targets, val_fraction, 0.0, self.hparams.split_seed)
+        pixels = train.data[train_idx].float().div_(255)
+        mean, std = pixels.mean().item(), pixels.std().item()
+        self.normalization = {"mean": mean, "std": std}
+
+        def normalised(images: torch.Tensor) -> torch.Tensor:
+            return images.float().div_(255).sub_(mean).div_(std).unsqueeze(1)  # (N, 1, 28, 28)
+
+        parts = {
+            "train": (normalised(train.data[train_idx]), train.targets[train_idx]),
+            "val": (normalised(train.data[val_idx]), train.targets[val_idx]),
+            "test": (normalised(test.data), test.targets),
+        }
+        device = self._resident_device()
+        self.splits = {
+            name: InMemoryDataset(inputs=images.to(device), target=targets.to(device))
+            for name, (images, targets) in parts.items()
+        }
+
+    def _resident_device(self) -> torch.device:
+        trainer = self.trainer
+        if self.hparams.device_resident and trainer is not None:
+            return trainer.strategy.root_device
+        return torch.device("cpu")
+
+    def example_input(self) -> torch.Tensor:
+        return torch.zeros(2, *self.input_shape)
+
+    def train_dataloader(self) -> DataLoader:
+        return in_memory_loader(self.splits["train"], self.hparams.batch_size, shuffle=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return in_memory_loader(self.splits["val"], self.hparams.batch_size, shuffle=False)
+
+    def test_dataloader(self) -> DataLoader:
+        return in_memory_loader(self.splits["test"], self.hparams.batch_size, shuffle=False)
+
+    def predict_dataloader(self) -> DataLoader:
+        return self.test_dataloader()
+
+    def on_after_batch_transfer(self, batch: Batch, dataloader_idx: int) -> Batch:
+        if self.hparams.augment and self.trainer is not None and self.trainer.training:
+            batch = {**batch, "inputs": random_hflip(random_crop(batch["inputs"], padding=2))}
+        return batch
+
+    def state_dict(self) -> dict:
+        return {"class_names": self.class_names, **getattr(self, "normalization", {})}
