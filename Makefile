@@ -6,7 +6,7 @@ ARGS      ?=
 EXPERIMENTS := $(sort $(basename $(notdir $(wildcard experiments/*.yaml))))
 
 .DEFAULT_GOAL := help
-.PHONY: help install train smoke test test-fast lint format bench clean check-exp
+.PHONY: help install train show-data smoke test test-fast lint format bench clean check-exp
 
 help: ## List the targets and the experiments
 	@echo "Targets:"
@@ -25,6 +25,9 @@ check-exp:
 
 train: check-exp ## Train EXP (e.g. EXP=iris_mlp), test the best checkpoint; extra flags in ARGS="..."
 	$(PY) -m lightlab fit --config experiments/$(EXP).yaml $(ARGS)
+
+show-data: check-exp ## Save a labelled grid of EXP's images to runs/EXP/samples.png
+	$(PY) -m lightlab.show_data experiments/$(EXP).yaml
 
 smoke: ## Train every experiment for one batch (fast_dev_run); downloads data where needed
 	@set -e; for e in $(EXPERIMENTS); do echo "== $$e"; \

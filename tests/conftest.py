@@ -63,8 +63,18 @@ def fashion_root(tmp_path_factory) -> Path:
     return root
 
 
+@pytest.fixture(scope="session")
+def shapes_root(tmp_path_factory) -> Path:
+    """A small generated shapes image folder: 300 images per class."""
+    from lightlab.data.shapes import generate_shapes
+
+    return generate_shapes(tmp_path_factory.mktemp("shapes") / "shapes", images_per_class=300)
+
+
 @pytest.fixture
-def smoke_args(fashion_root) -> dict[str, list[str]]:
+def smoke_args(fashion_root, shapes_root) -> dict[str, list[str]]:
     """Extra flags per experiment for the smoke test, pointing it at generated data."""
     fashion = ["--data.init_args.data_dir", str(fashion_root), "--data.init_args.val_size", "200"]
-    return {name: fashion for name in ("fashion_mnist_mlp", "fashion_mnist_cnn", "fashion_mnist_custom")}
+    args = {name: fashion for name in ("fashion_mnist_mlp", "fashion_mnist_cnn", "fashion_mnist_custom")}
+    args["shapes_cnn"] = ["--data.init_args.data_dir", str(shapes_root)]
+    return args

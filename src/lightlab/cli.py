@@ -173,6 +173,10 @@ class LabCLI(LightningCLI):
             "git_commit": git_commit(),
             "best_checkpoint": best,
             "monitor": getattr(checkpoint, "monitor", None),
+            "class_names": list(getattr(self.datamodule, "class_names", []) or []),
+            "confusion_matrix": self.model.test_confusion_matrix.tolist()
+            if self.model.test_confusion_matrix is not None
+            else None,
             "best_score": float(checkpoint.best_model_score)
             if best and checkpoint.best_model_score is not None
             else None,

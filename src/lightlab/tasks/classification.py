@@ -14,6 +14,7 @@ from torch.optim.lr_scheduler import LRScheduler, ReduceLROnPlateau
 from torchmetrics import MeanMetric, MetricCollection
 from torchmetrics.classification import (
     MulticlassAccuracy,
+    MulticlassConfusionMatrix,
     MulticlassF1Score,
     MulticlassPrecision,
     MulticlassRecall,
@@ -85,6 +86,8 @@ class ClassificationTask(LightningModule):
         self.val_metrics = classification_metrics(num_classes, "val/")
         self.test_metrics = classification_metrics(num_classes, "test/")
         self.train_loss, self.val_loss, self.test_loss = MeanMetric(), MeanMetric(), MeanMetric()
+        self.test_confusion = MulticlassConfusionMatrix(num_classes)
+        self.test_confusion_matrix: torch.Tensor | None = None  # counts of the last test run
         self._epoch_outputs: dict[str, list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]] = {
             "train": [],
             "val": [],
@@ -154,6 +157,11 @@ class ClassificationTask(LightningModule):
         sizes = torch.tensor([len(t) for t in targets], dtype=torch.float32, device=losses[0].device)
         loss.update(torch.stack(losses).float(), weight=sizes)
         metrics.update(torch.cat(preds), torch.cat(targets))
+        if stage == "test":
+            self.test_confusion.update(torch.cat(preds), torch.cat(targets))
+            self.test_confusion_matrix = self.test_confusion.compute()
+            with torch.inference_mode(False):
+                self.test_confusion.reset()
         values = metrics.compute()
         values[f"{stage}/loss"] = loss.compute()
         self.log_dict(values, prog_bar=stage == "val")

@@ -1,0 +1,40 @@
+"""Callbacks that write pictures into the run directory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lightning.pytorch import Callback, LightningModule, Trainer
+
+from lightlab.plots import save_confusion_matrix, save_sample_grid, spread_batch
+
+
+def class_names(trainer: Trainer, num_classes: int) -> list[str]:
+    names = getattr(trainer.datamodule, "class_names", None)
+    return list(names) if names else [str(i) for i in range(num_classes)]
+
+
+class ClassificationPlots(Callback):
+    """``samples.png``: a grid of labelled validation images when training starts (image data only);
+    ``confusion_matrix.png``: after testing. Only the main process writes them.
+    """
+
+    def __init__(self, samples: int = 32) -> None:
+        self.samples = samples
+
+    def on_fit_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        # fast_dev_run suppresses logging, and with it the run's log directory.
+        if not trainer.is_global_zero or trainer.datamodule is None or trainer.fast_dev_run:
+            return
+        if len(getattr(trainer.datamodule, "input_shape", ())) != 3:
+            return  # not images
+        batch = spread_batch(trainer.datamodule.val_dataloader(), self.samples)
+        names = class_names(trainer, pl_module.num_classes)
+        labels = [names[i] for i in batch["target"].tolist()]
+        save_sample_grid(batch["inputs"], labels, Path(trainer.log_dir) / "samples.png")
+
+    def on_test_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        matrix = getattr(pl_module, "test_confusion_matrix", None)
+        if trainer.is_global_zero and matrix is not None and not trainer.fast_dev_run:
+            names = class_names(trainer, pl_module.num_classes)
+            save_confusion_matrix(matrix, names, Path(trainer.log_dir) / "confusion_matrix.png")

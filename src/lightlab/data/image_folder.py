@@ -1,0 +1,216 @@
+"""Any class-per-subfolder image collection, read with torchvision's ``ImageFolder``."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+from lightning.pytorch import LightningDataModule
+from PIL import Image, UnidentifiedImageError
+from torch.utils.data import DataLoader, Dataset
+from torchvision.datasets import ImageFolder
+from torchvision.transforms import v2 as T
+
+from lightlab.data.splits import stratified_split
+from lightlab.errors import UserError
+
+Sample = tuple[str, int]
+
+
+def default_num_workers() -> int:
+    """Loader processes to use when not configured: none on 1-2 cores, else one per spare core, up to 4.
+
+    On 2 cores a worker competes with the model for CPU: shapes_cnn took 34 s with no worker
+    and 38 s with one. With more cores, decoding in parallel pays off.
+    """
+    cores = os.cpu_count() or 1
+    return 0 if cores <= 2 else min(4, cores - 1)
+
+
+class ImageList(Dataset):
+    """Decodes ``(path, class index)`` pairs with PIL, converts to ``mode`` and applies ``transform``."""
+
+    def __init__(self, samples: Sequence[Sample], mode: str, transform: T.Compose) -> None:
+        self.samples, self.mode, self.transform = list(samples), mode, transform
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        path, target = self.samples[index]
+        with Image.open(path) as image:
+            # RGBA, palette and grayscale files all become the configured channel count.
+            inputs = self.transform(image.convert(self.mode))
+        return {"inputs": inputs, "target": torch.tensor(target)}
+
+
+class ImageFolderDataModule(LightningDataModule):
+    """Images in ``<root>/<class name>/*.png|jpg|…``, split into train/val/test by class, or given as
+    separate ``train_dir``/``val_dir``/``test_dir`` folders with the same class subfolders.
+
+    Every image is resized to ``image_size`` and converted to ``channels`` (1 or 3), so folders
+    of mixed grayscale/RGB/RGBA files work. Files PIL cannot read are found before training:
+    with ``on_corrupt: skip`` (default) they are left out with one warning that names them, with
+    ``on_corrupt: error`` the run stops naming the first one. The class names and their indices
+    are saved in checkpoints and in the run's ``summary.json``.
+    """
+
+    def __init__(
+        self,
+        root: str | None = None,
+        train_dir: str | None = None,
+        val_dir: str | None = None,
+        test_dir: str | None = None,
+        val_fraction: float = 0.15,
+        test_fraction: float = 0.15,
+        split_seed: int = 0,
+        image_size: int = 64,
+        channels: int = 3,
+        mean: float = 0.5,
+        std: float = 0.5,
+        augment: bool = False,
+        batch_size: int = 64,
+        num_workers: int | None = None,
+        pin_memory: bool | None = None,
+        on_corrupt: str = "skip",
+    ) -> None:
+        super().__init__()
+        if channels not in (1, 3):
+            raise ValueError(f"channels must be 1 (grayscale) or 3 (RGB), got {channels}")
+        if on_corrupt not in ("skip", "error"):
+            raise ValueError(f"on_corrupt must be 'skip' or 'error', got {on_corrupt!r}")
+        if (root is None) == (train_dir is None):
+            raise ValueError("give either root (split by fraction) or train_dir (with val_dir/test_dir)")
+        self.save_hyperparameters()
+        # Plain attributes, not self.hparams: a subclass's hparams hold its own arguments instead.
+        self.root, self.train_dir, self.val_dir, self.test_dir = root, train_dir, val_dir, test_dir
+        self.val_fraction, self.test_fraction, self.split_seed = val_fraction, test_fraction, split_seed
+        self.image_size, self.channels, self.mean, self.std = image_size, channels, mean, std
+        self.augment, self.batch_size, self.on_corrupt = augment, batch_size, on_corrupt
+        self.num_workers = default_num_workers() if num_workers is None else num_workers
+        self.pin_memory = torch.cuda.is_available() if pin_memory is None else pin_memory
+        self.samples: dict[str, list[Sample]] = {}
+        self.class_names: list[str] = []
+
+    @property
+    def input_shape(self) -> tuple[int, int, int]:
+        return (self.channels, self.image_size, self.image_size)
+
+    @property
+    def num_classes(self) -> int:
+        self._scan()
+        return len(self.class_names)
+
+    # ---- finding the files
+
+    def _folder(self, path: str) -> tuple[list[Sample], list[str]]:
+        if not Path(path).is_dir():
+            raise UserError(f"image folder not found: {path} (it should hold one subfolder per class)")
+        try:
+            folder = ImageFolder(path)
+        except FileNotFoundError as error:
+            raise UserError(f"{path}: {error} Each class subfolder needs at least one image.") from None
+        return self._readable(folder.samples), folder.classes
+
+    def _readable(self, samples: list[Sample]) -> list[Sample]:
+        kept, broken = [], []
+        for path, target in samples:
+            try:
+                with Image.open(path) as image:
+                    image.verify()
+            except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+                if self.on_corrupt == "error":
+                    raise UserError(
+                        f"unreadable image: {path} (remove it, or set --data.init_args.on_corrupt skip)"
+                    ) from None
+                broken.append(path)
+                continue
+            kept.append((path, target))
+        if broken:
+            names = ", ".join(broken[:5]) + (f" and {len(broken) - 5} more" if len(broken) > 5 else "")
+            warnings.warn(f"skipped {len(broken)} unreadable image(s): {names}", stacklevel=2)
+        return kept
+
+    def _scan(self) -> None:
+        if self.samples:
+            return
+        hp = self
+        if hp.root is not None:
+            samples, self.class_names = self._folder(hp.root)
+            targets = torch.tensor([target for _, target in samples])
+            parts = stratified_split(targets, hp.val_fraction, hp.test_fraction, hp.split_seed)
+            self.samples = {
+                name: [samples[i] for i in index.tolist()]
+                for name, index in zip(("train", "val", "test"), parts, strict=True)
+            }
+        else:
+            self.samples["train"], self.class_names = self._folder(hp.train_dir)
+            for split, path in (("val", hp.val_dir), ("test", hp.test_dir)):
+                if path is None:
+                    self.samples[split] = []
+                    continue
+                samples, classes = self._folder(path)
+                unknown = sorted(set(classes) - set(self.class_names))
+                if unknown:
+                    raise UserError(f"{path} has classes not in {hp.train_dir}: {', '.join(unknown)}")
+                remap = [self.class_names.index(name) for name in classes]
+                self.samples[split] = [(p, remap[t]) for p, t in samples]
+        present = {target for _, target in self.samples["train"]}
+        empty = [name for i, name in enumerate(self.class_names) if i not in present]
+        if empty:
+            raise UserError(f"no readable training images for class(es): {', '.join(empty)}")
+
+    # ---- loading
+
+    def _transform(self, train: bool) -> T.Compose:
+        size = self.image_size
+        steps: list = [T.ToImage(), T.Resize((size, size), antialias=True)]
+        if train and self.augment:
+            steps += [T.RandomResizedCrop(size, scale=(0.8, 1.0), antialias=True), T.RandomHorizontalFlip()]
+        steps += [
+            T.ToDtype(torch.float32, scale=True),
+            T.Normalize([self.mean] * self.channels, [self.std] * self.channels),
+        ]
+        return T.Compose(steps)
+
+    def setup(self, stage: str) -> None:
+        self._scan()
+
+    def _loader(self, split: str, train: bool) -> DataLoader:
+        if not self.samples.get(split):
+            raise UserError(
+                f"no {split} images: give --data.init_args.{split}_dir or use root with a {split}_fraction"
+            )
+        mode = "L" if self.channels == 1 else "RGB"
+        return DataLoader(
+            ImageList(self.samples[split], mode, self._transform(train)),
+            batch_size=self.batch_size,
+            shuffle=train,
+            num_workers=self.num_workers,
+            persistent_workers=self.num_workers > 0,
+            pin_memory=self.pin_memory,
+        )
+
+    def example_input(self) -> torch.Tensor:
+        return torch.zeros(2, *self.input_shape)
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader("train", train=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader("val", train=False)
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader("test", train=False)
+
+    def predict_dataloader(self) -> DataLoader:
+        return self.test_dataloader()
+
+    def state_dict(self) -> dict:
+        return {
+            "class_names": self.class_names,
+            "class_to_idx": {n: i for i, n in enumerate(self.class_names)},
+        }

@@ -1,0 +1,59 @@
+"""PNG pictures of data and results, drawn with matplotlib (headless)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # no display needed; must precede pyplot
+import matplotlib.pyplot as plt
+import torch
+from torch.utils.data import DataLoader, default_collate
+from torchmetrics.classification import MulticlassConfusionMatrix
+
+
+def spread_batch(loader: DataLoader, count: int) -> dict[str, torch.Tensor]:
+    """``count`` samples evenly spaced through the loader's dataset, so every class tends to show."""
+    dataset = loader.dataset
+    picks = torch.linspace(0, len(dataset) - 1, min(count, len(dataset))).long().tolist()
+    return default_collate([dataset[i] for i in picks])
+
+
+def save_sample_grid(images: torch.Tensor, labels: Sequence[str], path: str | Path, columns: int = 8) -> Path:
+    """A grid of ``(N, C, H, W)`` images, each titled with its label; each image is rescaled to 0-1."""
+    images = images.detach().float().cpu()
+    rows = math.ceil(len(images) / columns)
+    figure, axes = plt.subplots(rows, columns, figsize=(1.6 * columns, 1.8 * rows), squeeze=False)
+    for axis in axes.flat:
+        axis.axis("off")
+    for axis, image, label in zip(axes.flat, images, labels, strict=False):
+        low, high = image.min(), image.max()
+        image = (image - low) / (high - low).clamp_min(1e-8)
+        if image.shape[0] == 1:
+            axis.imshow(image[0], cmap="gray")
+        else:
+            axis.imshow(image.permute(1, 2, 0))
+        axis.set_title(label, fontsize=8)
+    figure.tight_layout()
+    return _save(figure, path)
+
+
+def save_confusion_matrix(matrix: torch.Tensor, class_names: Sequence[str], path: str | Path) -> Path:
+    """The confusion matrix (rows: true class, columns: predicted) with counts in the cells."""
+    plotter = MulticlassConfusionMatrix(num_classes=len(class_names))
+    figure, _ = plotter.plot(val=matrix.cpu(), labels=list(class_names))
+    side = max(4, 0.6 * len(class_names) + 2)
+    figure.set_size_inches(side, side)
+    figure.set_layout_engine("tight")
+    return _save(figure, path)
+
+
+def _save(figure: plt.Figure, path: str | Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return path

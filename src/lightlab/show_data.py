@@ -1,0 +1,59 @@
+"""``python -m lightlab.show_data experiments/<name>.yaml``: save a labelled grid of its images.
+
+Builds only the experiment's DataModule (downloading or generating its data if needed) and
+writes ``runs/<name>/samples.png``, or the path given with ``--out``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import yaml
+from jsonargparse import ArgumentParser
+from lightning.pytorch import LightningDataModule
+
+from lightlab.errors import UserError
+from lightlab.plots import save_sample_grid, spread_batch
+
+
+def build_datamodule(experiment: Path) -> LightningDataModule:
+    if not experiment.is_file():
+        raise UserError(f"experiment file not found: {experiment}")
+    node = (yaml.safe_load(experiment.read_text()) or {}).get("data")
+    if node is None:
+        raise UserError(f"{experiment} has no data section")
+    parser = ArgumentParser(exit_on_error=False)
+    parser.add_subclass_arguments(LightningDataModule, "data")
+    try:
+        config = parser.parse_object({"data": node})
+    except Exception as error:  # jsonargparse reports bad config this way
+        raise UserError(f"{experiment}: {' '.join(str(error).split())}") from None
+    return parser.instantiate(config).data
+
+
+def main(argv: list[str] | None = None) -> None:
+    cli = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    cli.add_argument("experiment", type=Path)
+    cli.add_argument("--out", type=Path, default=None)
+    cli.add_argument("--count", type=int, default=32)
+    args = cli.parse_args(argv)
+    try:
+        datamodule = build_datamodule(args.experiment)
+        datamodule.prepare_data()
+        datamodule.setup("fit")
+        if len(getattr(datamodule, "input_shape", ())) != 3:
+            raise UserError(f"{args.experiment.stem} has no image data to show")
+        batch = spread_batch(datamodule.val_dataloader(), args.count)
+    except UserError as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(2)
+    names = datamodule.class_names
+    labels = [names[i] for i in batch["target"].tolist()]
+    out = args.out or Path("runs") / args.experiment.stem / "samples.png"
+    print(save_sample_grid(batch["inputs"], labels, out))
+
+
+if __name__ == "__main__":
+    main()

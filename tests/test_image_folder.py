@@ -1,0 +1,188 @@
+import hashlib
+import subprocess
+import sys
+
+import pytest
+import torch
+from conftest import EXPERIMENTS, ROOT, read_summary, run_cli, run_dirs
+from PIL import Image
+
+from lightlab.data import ImageFolderDataModule, ShapesDataModule
+from lightlab.data.shapes import SHAPES, generate_shapes
+from lightlab.errors import UserError
+
+
+def _write(path, mode="RGB", size=(20, 14), colour=128):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fill = colour if mode in ("L", "P") else (colour,) * len(mode)
+    Image.new(mode, size, fill).save(path)
+
+
+def _folder(root, per_class=10, classes=("cat", "dog", "fox")):
+    for name in classes:
+        for i in range(per_class):
+            _write(root / name / f"{i}.png", colour=20 * i)
+    return root
+
+
+def test_one_root_is_split_by_class(tmp_path):
+    dm = ImageFolderDataModule(
+        root=str(_folder(tmp_path / "img", per_class=20)),
+        image_size=16,
+        val_fraction=0.2,
+        test_fraction=0.1,
+        batch_size=16,
+        num_workers=0,
+    )
+    dm.setup("fit")
+    assert dm.class_names == ["cat", "dog", "fox"] and dm.num_classes == 3
+    assert [len(dm.samples[s]) for s in ("train", "val", "test")] == [42, 12, 6]
+    val_targets = torch.tensor([t for _, t in dm.samples["val"]])
+    assert torch.bincount(val_targets).tolist() == [4, 4, 4]
+    paths = [{p for p, _ in dm.samples[s]} for s in ("train", "val", "test")]
+    assert not (paths[0] & paths[1]) and not (paths[0] & paths[2]) and not (paths[1] & paths[2])
+    batch = next(iter(dm.train_dataloader()))
+    assert batch["inputs"].shape == (16, 3, 16, 16) and batch["target"].dtype == torch.int64
+    assert dm.state_dict()["class_to_idx"] == {"cat": 0, "dog": 1, "fox": 2}
+
+
+def test_separate_folders_map_classes_by_name(tmp_path):
+    _folder(tmp_path / "train")
+    _folder(tmp_path / "val", per_class=2, classes=("dog", "fox"))  # no "cat": indices must still match
+    dm = ImageFolderDataModule(
+        train_dir=str(tmp_path / "train"), val_dir=str(tmp_path / "val"), num_workers=0
+    )
+    dm.setup("fit")
+    assert sorted({t for _, t in dm.samples["val"]}) == [1, 2]
+    with pytest.raises(UserError, match="no test images"):
+        dm.test_dataloader()
+
+
+def test_val_folder_with_an_unknown_class(tmp_path):
+    _folder(tmp_path / "train", classes=("cat", "dog"))
+    _folder(tmp_path / "val", per_class=1, classes=("cat", "emu"))
+    dm = ImageFolderDataModule(train_dir=str(tmp_path / "train"), val_dir=str(tmp_path / "val"))
+    with pytest.raises(UserError, match=r"has classes not in .*train: emu"):
+        dm.setup("fit")
+
+
+def test_missing_and_empty_folders(tmp_path):
+    with pytest.raises(UserError, match=r"image folder not found: .*nope .*one subfolder per class"):
+        ImageFolderDataModule(root=str(tmp_path / "nope")).setup("fit")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(UserError, match="Couldn't find any class folder"):
+        ImageFolderDataModule(root=str(tmp_path / "empty")).setup("fit")
+    _folder(tmp_path / "one_empty", classes=("cat", "dog"))
+    (tmp_path / "one_empty" / "emu").mkdir()
+    with pytest.raises(UserError, match="Found no valid file for the classes emu"):
+        ImageFolderDataModule(root=str(tmp_path / "one_empty")).setup("fit")
+
+
+def test_corrupt_image_is_skipped_with_a_warning_naming_it(tmp_path):
+    root = _folder(tmp_path / "img")
+    (root / "dog" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
+    dm = ImageFolderDataModule(root=str(root), num_workers=0)
+    with pytest.warns(UserWarning, match=r"skipped 1 unreadable image\(s\): .*dog/broken\.png"):
+        dm.setup("fit")
+    assert all("broken" not in p for split in dm.samples.values() for p, _ in split)
+    strict = ImageFolderDataModule(root=str(root), on_corrupt="error")
+    with pytest.raises(UserError, match=r"unreadable image: .*broken\.png \(remove it"):
+        strict.setup("fit")
+
+
+def test_class_left_without_readable_images(tmp_path):
+    root = _folder(tmp_path / "img", classes=("cat",))
+    _write(root / "dog" / "0.png")
+    (root / "dog" / "0.png").write_bytes(b"garbage")
+    with (
+        pytest.warns(UserWarning),
+        pytest.raises(UserError, match=r"no readable training images for class.*dog"),
+    ):
+        ImageFolderDataModule(root=str(root), val_fraction=0, test_fraction=0).setup("fit")
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_mixed_image_modes_become_the_configured_channels(tmp_path, channels):
+    root = tmp_path / "img"
+    for i, mode in enumerate(["L", "RGB", "RGBA", "P", "RGB", "L"]):
+        _write(root / ("a" if i % 2 else "b") / f"{mode}{i}.png", mode=mode, size=(10 + i, 12))
+    dm = ImageFolderDataModule(
+        root=str(root),
+        channels=channels,
+        image_size=8,
+        val_fraction=0,
+        test_fraction=0,
+        batch_size=6,
+        num_workers=0,
+    )
+    dm.setup("fit")
+    batch = next(iter(dm.train_dataloader()))
+    assert batch["inputs"].shape == (6, channels, 8, 8)
+    assert dm.input_shape == (channels, 8, 8)
+
+
+def test_shapes_generation_is_deterministic_and_complete(tmp_path):
+    first = generate_shapes(tmp_path / "a", images_per_class=5, image_size=16, seed=3)
+    second = generate_shapes(tmp_path / "b", images_per_class=5, image_size=16, seed=3)
+
+    def digest(root):
+        return {
+            p.relative_to(root): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*.png"))
+        }
+
+    assert digest(first) == digest(second) and len(digest(first)) == 5 * len(SHAPES)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "b"]  # no staging folders left
+
+
+def test_shapes_datamodule_generates_on_first_use(tmp_path):
+    dm = ShapesDataModule(data_dir=str(tmp_path / "shapes"), images_per_class=10, num_workers=0)
+    assert dm.num_classes == 4  # asking for sizes already generates the folder
+    assert (tmp_path / "shapes" / "triangle" / "0009.png").is_file()
+
+
+def test_shapes_cnn_learns_and_draws_its_pictures(shapes_root, runs_dir):
+    run_cli(
+        "fit",
+        "--config",
+        str(EXPERIMENTS / "shapes_cnn.yaml"),
+        "--data.init_args.data_dir",
+        str(shapes_root),
+        "--trainer.max_epochs",
+        "8",
+        runs_dir=runs_dir,
+    )
+    (run_dir,) = run_dirs(runs_dir, "shapes_cnn")
+    summary = read_summary(run_dir)
+    assert summary["test"]["test/acc"] >= 0.5  # chance is 0.25
+    assert summary["class_names"] == sorted(SHAPES)
+    matrix = torch.tensor(summary["confusion_matrix"])
+    assert matrix.shape == (4, 4) and matrix.sum().item() == 180  # 15% of 1200 images
+    assert matrix.diag().sum().item() / 180 == pytest.approx(summary["test"]["test/acc"], abs=1e-6)
+    for picture in ("samples.png", "confusion_matrix.png"):
+        with Image.open(run_dir / picture) as image:
+            assert image.format == "PNG" and image.width > 200
+
+
+def test_show_data_writes_a_grid_and_reports_bad_input(tmp_path):
+    config = tmp_path / "shapes_small.yaml"
+    config.write_text(
+        f"data:\n  class_path: lightlab.data.ShapesDataModule\n  init_args:\n"
+        f"    data_dir: {tmp_path / 'shapes'}\n    images_per_class: 8\n"
+    )
+    out = tmp_path / "grid.png"
+    done = subprocess.run(
+        [sys.executable, "-m", "lightlab.show_data", str(config), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stderr
+    assert Image.open(out).format == "PNG"
+    iris = subprocess.run(
+        [sys.executable, "-m", "lightlab.show_data", str(EXPERIMENTS / "iris_mlp.yaml")],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert iris.returncode == 2 and iris.stderr.strip() == "error: iris_mlp has no image data to show"
