@@ -52,6 +52,7 @@ format: ## Apply ruff's fixes and formatting
 bench: ## Run the speed benchmarks (prints ratios)
 	$(PY) benchmarks/bench_task_overhead.py
 	$(PY) benchmarks/bench_custom_linear.py
+	$(PY) benchmarks/bench_fashion_pipeline.py
 
 clean: ## Remove run outputs and caches (keeps .venv)
 	rm -rf runs wandb lightning_logs .pytest_cache .ruff_cache
