@@ -1,0 +1,110 @@
+"""Batches of similar-length sequences, padded to their own longest member."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+import torch
+from torch.nn.utils.rnn import pad_sequence
+from torch.utils.data import Dataset, DistributedSampler
+
+
+class BucketBatchSampler(DistributedSampler):
+    """Yields lists of indices whose sequences have similar lengths, so padding stays small.
+
+    Training order (``shuffle=True``), redrawn every epoch from ``seed + epoch``: shuffle all
+    indices, cut them into pools of ``pool_batches`` batches, sort each pool by length, cut it
+    into batches, then shuffle the batches. Sorting inside pools (not globally) keeps batches
+    different from epoch to epoch. Without shuffling, batches follow a global sort by length.
+
+    It is a ``DistributedSampler`` of batches: rank ``r`` of ``num_replicas`` takes every
+    ``num_replicas``-th batch. With ``drop_last`` the few batches that do not divide evenly are
+    left out (every rank gets a disjoint share of the same size); without it, batches from the
+    start are repeated to even the shares, so every sample is seen. Lightning leaves a
+    DistributedSampler in place under DDP and calls ``set_epoch`` on it.
+    """
+
+    def __init__(
+        self,
+        lengths: Sequence[int],
+        batch_size: int,
+        shuffle: bool = True,
+        seed: int = 0,
+        num_replicas: int = 1,
+        rank: int = 0,
+        drop_last: bool = False,
+        pool_batches: int = 50,
+    ) -> None:
+        super().__init__(
+            lengths, num_replicas=num_replicas, rank=rank, shuffle=shuffle, seed=seed, drop_last=drop_last
+        )
+        self.lengths = torch.as_tensor(lengths)
+        self.batch_size = batch_size
+        self.pool_batches = pool_batches
+
+    def _all_batches(self) -> list[list[int]]:
+        if not self.shuffle:
+            order = torch.argsort(self.lengths, stable=True)
+            return [chunk.tolist() for chunk in order.split(self.batch_size)]
+        generator = torch.Generator().manual_seed(self.seed + self.epoch)
+        order = torch.randperm(len(self.lengths), generator=generator)
+        batches: list[list[int]] = []
+        for pool in order.split(self.batch_size * self.pool_batches):
+            pool = pool[torch.argsort(self.lengths[pool], stable=True)]
+            batches.extend(chunk.tolist() for chunk in pool.split(self.batch_size))
+        shuffled = torch.randperm(len(batches), generator=generator).tolist()
+        return [batches[i] for i in shuffled]
+
+    def _shared(self, batches: list[list[int]]) -> list[list[int]]:
+        if self.drop_last:
+            return batches[: len(batches) - len(batches) % self.num_replicas]
+        short = -len(batches) % self.num_replicas
+        return batches + batches[:short]
+
+    def __iter__(self) -> Iterator[list[int]]:
+        return iter(self._shared(self._all_batches())[self.rank :: self.num_replicas])
+
+    def __len__(self) -> int:
+        batches = -(-len(self.lengths) // self.batch_size)
+        if self.drop_last:
+            return batches // self.num_replicas
+        return -(-batches // self.num_replicas)
+
+
+class SequenceDataset(Dataset):
+    """Token-id sequences with labels; indexing with a list of indices returns a padded batch."""
+
+    def __init__(self, sequences: Sequence[Sequence[int]], targets: Sequence[int]) -> None:
+        self.sequences = [torch.as_tensor(s, dtype=torch.long) for s in sequences]
+        self.targets = torch.as_tensor(targets, dtype=torch.long)
+        self.lengths = [len(s) for s in self.sequences]
+
+    def __len__(self) -> int:
+        return len(self.sequences)
+
+    def __getitem__(self, index: int | list[int]) -> dict[str, torch.Tensor]:
+        if isinstance(index, int):
+            return {
+                "inputs": self.sequences[index],
+                "lengths": torch.tensor(self.lengths[index]),
+                "target": self.targets[index],
+            }
+        return pad_batch([self.sequences[i] for i in index], self.targets[index])
+
+
+def pad_batch(
+    sequences: Sequence[torch.Tensor], targets: torch.Tensor, pad_id: int = 0
+) -> dict[str, torch.Tensor]:
+    """``inputs`` (B, this batch's longest length) padded with ``pad_id``; ``lengths`` and ``target`` (B,)."""
+    lengths = torch.tensor([len(s) for s in sequences])
+    inputs = pad_sequence(list(sequences), batch_first=True, padding_value=pad_id)
+    return {"inputs": inputs, "lengths": lengths, "target": targets}
+
+
+def pad_collate(samples: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
+    """``collate_fn`` for per-sample loading: pads to the batch's own longest sequence."""
+    return pad_batch([s["inputs"] for s in samples], torch.stack([s["target"] for s in samples]))
+
+
+def already_batched(batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    return batch

@@ -1,0 +1,207 @@
+"""Labelled variable-length text: vocabulary from the training split, length-bucketed padded batches."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+from lightning.pytorch import LightningDataModule
+from torch.utils.data import DataLoader
+
+from lightlab.data.bucketing import BucketBatchSampler, SequenceDataset, already_batched, pad_collate
+from lightlab.data.splits import stratified_split
+from lightlab.data.text_files import read_labelled_texts
+from lightlab.data.vocab import SimpleTokenizer, Tokenizer, Vocabulary
+from lightlab.errors import UserError
+
+
+def _label_order(labels: set[str]) -> list[str]:
+    """Integer labels in numeric order (so "10" follows "9"), other labels alphabetically."""
+    if all(label.lstrip("-").isdigit() for label in labels):
+        return sorted(labels, key=int)
+    return sorted(labels)
+
+
+class TextDataModule(LightningDataModule):
+    """Text classification from CSV/TSV/JSONL: one ``path`` split by class (seeded), or separate
+    ``train_path``/``val_path``/``test_path`` files.
+
+    The vocabulary (``<pad>`` = 0, ``<unk>`` = 1, then tokens by frequency) and the label names
+    come from the training split only; both are written to ``vocab.json`` in the run directory and
+    kept in checkpoints, so ``predict`` can encode new raw strings (``predict_texts`` or
+    ``predict_path``, one text per line) exactly as in training. Batches hold sequences of similar
+    length padded to their own longest one: ``{"inputs": (B, T) ids, "lengths": (B,), "target": (B,)}``.
+    """
+
+    def __init__(
+        self,
+        path: str | None = None,
+        train_path: str | None = None,
+        val_path: str | None = None,
+        test_path: str | None = None,
+        text_column: str = "text",
+        label_column: str = "label",
+        val_fraction: float = 0.1,
+        test_fraction: float = 0.1,
+        split_seed: int = 0,
+        tokenizer: Tokenizer | None = None,
+        min_freq: int = 1,
+        max_vocab_size: int | None = None,
+        max_length: int | None = None,
+        batch_size: int = 64,
+        bucketing: bool = True,
+        predict_texts: list[str] | None = None,
+        predict_path: str | None = None,
+    ) -> None:
+        super().__init__()
+        if (path is None) == (train_path is None):
+            raise ValueError("give either path (split by fraction) or train_path (with val_path/test_path)")
+        self.save_hyperparameters(ignore=["tokenizer", "predict_texts"])
+        self.paths = {"all": path, "train": train_path, "val": val_path, "test": test_path}
+        self.columns = (text_column, label_column)
+        self.fractions, self.split_seed = (val_fraction, test_fraction), split_seed
+        self.tokenizer = tokenizer or SimpleTokenizer()
+        self.min_freq, self.max_vocab_size, self.max_length = min_freq, max_vocab_size, max_length
+        self.batch_size, self.bucketing = batch_size, bucketing
+        self.predict_texts, self.predict_path = predict_texts, predict_path
+        self.vocab: Vocabulary | None = None
+        self.class_names: list[str] = []
+        self.datasets: dict[str, SequenceDataset] = {}
+        self._texts: dict[str, tuple[list[str], list[str]]] = {}
+
+    # ---- sizes the CLI links into the net (reading the training data on first use)
+
+    @property
+    def vocab_size(self) -> int:
+        self._build_vocab()
+        return len(self.vocab)
+
+    @property
+    def num_classes(self) -> int:
+        self._build_vocab()
+        return len(self.class_names)
+
+    # ---- reading and encoding
+
+    def _read(self) -> None:
+        if self._texts:
+            return
+        if self.paths["all"] is not None:
+            texts, labels = read_labelled_texts(self.paths["all"], *self.columns)
+            names = _label_order(set(labels))
+            targets = torch.tensor([names.index(label) for label in labels])
+            parts = stratified_split(targets, *self.fractions, self.split_seed)
+            for split, index in zip(("train", "val", "test"), parts, strict=True):
+                self._texts[split] = ([texts[i] for i in index], [labels[i] for i in index])
+            return
+        for split in ("train", "val", "test"):
+            path = self.paths[split]
+            self._texts[split] = read_labelled_texts(path, *self.columns) if path else ([], [])
+
+    def _build_vocab(self) -> None:
+        if self.vocab is not None:
+            return
+        self._read()
+        train_texts, train_labels = self._texts["train"]
+        self.class_names = _label_order(set(train_labels))
+        for split in ("val", "test"):
+            unseen = sorted(set(self._texts[split][1]) - set(self.class_names))
+            if unseen:
+                raise UserError(
+                    f"{split} labels never seen in training: {', '.join(unseen)}; "
+                    "every class needs training examples"
+                )
+        tokenized = (self.tokenize(text) for text in train_texts)
+        self.vocab = Vocabulary.build(tokenized, self.min_freq, self.max_vocab_size)
+
+    def tokenize(self, text: str) -> list[str]:
+        tokens = self.tokenizer(text)
+        return tokens[: self.max_length] if self.max_length else tokens
+
+    def encode(self, texts: list[str]) -> list[list[int]]:
+        """Token ids of each text; a text with no known token becomes a single ``<unk>``."""
+        return [self.vocab.encode(self.tokenize(text)) or [1] for text in texts]
+
+    def setup(self, stage: str) -> None:
+        if stage == "predict" and self.vocab is not None:
+            return  # the vocabulary may come from a checkpoint; training files are not needed
+        self._build_vocab()
+        index = {name: i for i, name in enumerate(self.class_names)}
+        for split, (texts, labels) in self._texts.items():
+            if texts:
+                self.datasets[split] = SequenceDataset(self.encode(texts), [index[label] for label in labels])
+        trainer = self.trainer
+        if trainer is not None and trainer.is_global_zero and trainer.log_dir and stage == "fit":
+            Path(trainer.log_dir).mkdir(parents=True, exist_ok=True)
+            (Path(trainer.log_dir) / "vocab.json").write_text(json.dumps(self.state_dict()))
+
+    # ---- loaders
+
+    def _loader(self, split: str, train: bool) -> DataLoader:
+        dataset = self.datasets.get(split)
+        if dataset is None:
+            raise UserError(
+                f"no {split} texts: give --data.init_args.{split}_path or use path with a fraction"
+            )
+        trainer = self.trainer
+        replicas, rank = (trainer.world_size, trainer.global_rank) if trainer is not None else (1, 0)
+        if not self.bucketing:
+            sampler = BucketBatchSampler(
+                torch.randperm(len(dataset)).tolist(),
+                self.batch_size,
+                shuffle=train,
+                num_replicas=replicas,
+                rank=rank,
+                pool_batches=1,
+            )
+            sampler.lengths = torch.zeros(len(dataset))  # equal lengths: batches are random draws
+        else:
+            sampler = BucketBatchSampler(
+                dataset.lengths,
+                self.batch_size,
+                shuffle=train,
+                seed=self.split_seed,
+                num_replicas=replicas,
+                rank=rank,
+                drop_last=train,
+            )
+        return DataLoader(dataset, sampler=sampler, batch_size=None, collate_fn=already_batched)
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader("train", train=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader("val", train=False)
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader("test", train=False)
+
+    def predict_dataloader(self) -> DataLoader:
+        texts = self.predict_inputs()
+        dataset = SequenceDataset(self.encode(texts), [0] * len(texts))
+        return DataLoader(dataset, batch_size=self.batch_size, shuffle=False, collate_fn=pad_collate)
+
+    def predict_inputs(self) -> list[str]:
+        """The raw strings ``predict`` runs on, in order."""
+        if self.predict_path:
+            path = Path(self.predict_path)
+            if not path.is_file():
+                raise UserError(f"predict file not found: {path}")
+            return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        if self.predict_texts:
+            return list(self.predict_texts)
+        raise UserError("nothing to predict: give --data.init_args.predict_path or predict_texts")
+
+    def example_input(self) -> dict[str, torch.Tensor]:
+        return {"inputs": torch.tensor([[2, 3, 4], [2, 0, 0]]), "lengths": torch.tensor([3, 1])}
+
+    # ---- saved in checkpoints
+
+    def state_dict(self) -> dict:
+        self._build_vocab()
+        return {"tokens": self.vocab.tokens, "class_names": self.class_names}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.vocab = Vocabulary(list(state["tokens"]))
+        self.class_names = list(state["class_names"])

@@ -1,0 +1,73 @@
+"""Reading labelled text from CSV, TSV or JSON Lines files."""
+
+from __future__ import annotations
+
+import csv
+import json
+import warnings
+from pathlib import Path
+
+from lightlab.errors import UserError
+
+FORMATS = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".json": "jsonl"}
+
+
+def read_labelled_texts(path: str | Path, text_column: str, label_column: str) -> tuple[list[str], list[str]]:
+    """``(texts, labels)`` from one file, labels as strings.
+
+    Rows whose text is empty or only whitespace are skipped with one warning that names their row
+    numbers (a data problem worth seeing, not worth stopping a run for). A missing file, an empty
+    file, a missing column and a missing label are errors naming the problem.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"text file not found: {path}")
+    kind = FORMATS.get(path.suffix.lower())
+    if kind is None:
+        raise UserError(f"{path}: unknown text file type {path.suffix!r}; use .csv, .tsv or .jsonl")
+    rows = list(_rows(path, kind))
+    if not rows:
+        raise UserError(f"{path} holds no rows")
+    texts, labels, empty = [], [], []
+    for number, row in rows:
+        missing = [c for c in (text_column, label_column) if c not in row]
+        if missing:
+            found = ", ".join(map(str, row)) or "none"
+            raise UserError(
+                f"{path}: no column {missing[0]!r} (columns found: {found}); set --data.init_args."
+                f"{'text' if missing[0] == text_column else 'label'}_column"
+            )
+        text, label = str(row[text_column] or "").strip(), row[label_column]
+        if label is None or str(label).strip() == "":
+            raise UserError(f"{path}: row {number} has no label")
+        if not text:
+            empty.append(number)
+            continue
+        texts.append(text)
+        labels.append(str(label).strip())
+    if empty:
+        shown = ", ".join(map(str, empty[:10])) + (" …" if len(empty) > 10 else "")
+        warnings.warn(f"{path}: skipped {len(empty)} row(s) with empty text: {shown}", stacklevel=2)
+    if not texts:
+        raise UserError(f"{path} has no rows with text")
+    return texts, labels
+
+
+def _rows(path: Path, kind: str):
+    """``(row number, dict)`` pairs; row numbers count the header as row 1 for CSV/TSV."""
+    if kind == "jsonl":
+        with path.open(encoding="utf-8") as f:
+            for number, line in enumerate(f, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    record = json.loads(line)
+                except json.JSONDecodeError as error:
+                    raise UserError(f"{path}:{number}: invalid JSON ({error.msg})") from None
+                if not isinstance(record, dict):
+                    raise UserError(f"{path}:{number}: each line must be a JSON object")
+                yield number, record
+        return
+    with path.open(encoding="utf-8", newline="") as f:
+        reader = csv.DictReader(f, delimiter="\t" if kind == "tsv" else ",")
+        yield from enumerate(reader, start=2)
