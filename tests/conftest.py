@@ -71,10 +71,19 @@ def shapes_root(tmp_path_factory) -> Path:
     return generate_shapes(tmp_path_factory.mktemp("shapes") / "shapes", images_per_class=300)
 
 
+@pytest.fixture(scope="session")
+def negation_csv(tmp_path_factory) -> Path:
+    """The negation demo as a CSV file: 600 sentences."""
+    from lightlab.data.negation import generate_negation
+
+    return generate_negation(tmp_path_factory.mktemp("text") / "negation.csv", count=600)
+
+
 @pytest.fixture
-def smoke_args(fashion_root, shapes_root) -> dict[str, list[str]]:
+def smoke_args(fashion_root, shapes_root, negation_csv) -> dict[str, list[str]]:
     """Extra flags per experiment for the smoke test, pointing it at generated data."""
     fashion = ["--data.init_args.data_dir", str(fashion_root), "--data.init_args.val_size", "200"]
     args = {name: fashion for name in ("fashion_mnist_mlp", "fashion_mnist_cnn", "fashion_mnist_custom")}
     args["shapes_cnn"] = ["--data.init_args.data_dir", str(shapes_root)]
+    args["text_bilstm"] = args["text_file_bilstm"] = ["--data.init_args.path", str(negation_csv)]
     return args

@@ -7,6 +7,7 @@ after ``fit`` with a summary written and printed, and user mistakes reported in 
 
 from __future__ import annotations
 
+import csv
 import itertools
 import os
 import sys
@@ -15,6 +16,7 @@ import warnings
 from pathlib import Path
 from typing import Any, NoReturn
 
+import torch
 import yaml
 from lightning.pytorch import LightningDataModule, Trainer
 from lightning.pytorch.callbacks import Callback, ModelSummary, ProgressBar
@@ -148,6 +150,18 @@ class LabCLI(LightningCLI):
 
     # ---- after fit: evaluate the best checkpoint, write summary.json, print the table
 
+    def predict(self, **kwargs: Any) -> None:
+        """Run prediction and write ``predictions.csv`` into the run directory."""
+        outputs = self.trainer.predict(**kwargs)
+        if not self.trainer.is_global_zero or not outputs:
+            return
+        probs = torch.cat([batch["probs"] for batch in outputs]).float().cpu()
+        describe = getattr(self.datamodule, "predict_inputs", None)
+        inputs = describe() if callable(describe) else []
+        names = list(getattr(self.datamodule, "class_names", []) or [])
+        path = write_predictions(self.run_dir / "predictions.csv", inputs, probs, names)
+        print(f"{len(probs)} predictions: {path}")
+
     def before_fit(self) -> None:
         self.started = time.time()
 
@@ -186,6 +200,18 @@ class LabCLI(LightningCLI):
         title = f"{self.experiment}: {'best checkpoint' if best else 'final weights'}"
         print_table(metrics_table(title, evaluated))
         print(f"run directory: {self.run_dir}  (summary: {path.name})")
+
+
+def write_predictions(path: Path, inputs: list[str], probs: Any, class_names: list[str]) -> Path:
+    """``predictions.csv``: each input (or its index), the predicted class name and its probability."""
+    confidence, predicted = probs.max(dim=-1)
+    names = class_names or [str(i) for i in range(probs.shape[-1])]
+    with path.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(["input", "prediction", "probability"])
+        for row, (index, p) in enumerate(zip(predicted.tolist(), confidence.tolist(), strict=True)):
+            writer.writerow([inputs[row] if row < len(inputs) else row, names[index], f"{p:.4f}"])
+    return path
 
 
 def set_init_args(spec: Any, **values: Any) -> None:

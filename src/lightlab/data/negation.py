@@ -44,7 +44,8 @@ def compose(parts: dict, negated: int) -> tuple[str, str]:
     for i, (adjective, filler) in enumerate(zip(parts["adjectives"], parts["fillers"], strict=True)):
         words = (["not"] if i == negated else []) + ([filler] if filler else []) + [adjective]
         clauses.append(" ".join(words))
-    text = f"{parts['opener']} the film was {clauses[0]} , but {parts['subject']} was {clauses[1]} {parts['closer']}"
+    film, other = clauses
+    text = f"{parts['opener']} the film was {film} , but {parts['subject']} was {other} {parts['closer']}"
     label = "positive" if parts["film_positive"] != (negated == 0) else "negative"
     return " ".join(text.split()), label
 
@@ -79,9 +80,16 @@ class NegationDataModule(TextDataModule):
         batch_size: int = 64,
         val_fraction: float = 0.1,
         test_fraction: float = 0.1,
+        predict_texts: list[str] | None = None,
+        predict_path: str | None = None,
     ) -> None:
         super().__init__(
-            path=path, batch_size=batch_size, val_fraction=val_fraction, test_fraction=test_fraction
+            path=path,
+            batch_size=batch_size,
+            val_fraction=val_fraction,
+            test_fraction=test_fraction,
+            predict_texts=predict_texts,
+            predict_path=predict_path,
         )
         self.generator = {"count": count, "seed": generator_seed}
 
