@@ -53,6 +53,7 @@ bench: ## Run the speed benchmarks (prints ratios)
 	$(PY) benchmarks/bench_task_overhead.py
 	$(PY) benchmarks/bench_custom_linear.py
 	$(PY) benchmarks/bench_fashion_pipeline.py
+	$(PY) benchmarks/bench_bilstm_padding.py
 
 clean: ## Remove run outputs and caches (keeps .venv)
 	rm -rf runs wandb lightning_logs .pytest_cache .ruff_cache

@@ -10,12 +10,14 @@ def reverse_within_length(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tenso
     """Reverse each sequence's first ``length`` steps and leave its padding at the end.
 
     ``x`` is ``(B, T, ...)``. The permutation is its own inverse, so applying it twice restores
-    the input.
+    the input. One ``index_select`` on the flattened batch (cheaper than ``gather`` both ways).
     """
-    steps = torch.arange(x.shape[1], device=x.device).expand(x.shape[0], -1)
+    batch, steps = x.shape[:2]
+    position = torch.arange(steps, device=x.device).expand(batch, -1)
     lengths = lengths.to(x.device).unsqueeze(1)
-    index = torch.where(steps < lengths, lengths - 1 - steps, steps)
-    return x.gather(1, index.view(*index.shape, *([1] * (x.dim() - 2))).expand_as(x))
+    source = torch.where(position < lengths, lengths - 1 - position, position)
+    source = source + torch.arange(batch, device=x.device).unsqueeze(1) * steps
+    return x.reshape(batch * steps, *x.shape[2:]).index_select(0, source.flatten()).view_as(x)
 
 
 class BiLSTMLayer(nn.Module):
@@ -29,10 +31,15 @@ class BiLSTMLayer(nn.Module):
         self.forward_lstm = nn.LSTM(input_size, hidden_size, batch_first=True)
         self.backward_lstm = nn.LSTM(input_size, hidden_size, batch_first=True)
 
-    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor, aligned: bool = True) -> torch.Tensor:
+        """``(B, T, 2 * hidden)`` states. With ``aligned=False`` the backward half stays in reversed
+        order within each length: enough for pooling over the real steps, and one gather cheaper.
+        """
         forward_states, _ = self.forward_lstm(x)
         backward_states, _ = self.backward_lstm(reverse_within_length(x, lengths))
-        return torch.cat([forward_states, reverse_within_length(backward_states, lengths)], dim=-1)
+        if aligned:
+            backward_states = reverse_within_length(backward_states, lengths)
+        return torch.cat([forward_states, backward_states], dim=-1)
 
 
 class BiLSTM(nn.Module):
@@ -66,8 +73,10 @@ class BiLSTM(nn.Module):
     def forward(self, inputs: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         states = self.dropout(self.embedding(inputs))
         for i, layer in enumerate(self.layers):
-            states = layer(states, lengths)
-            if i < len(self.layers) - 1:
+            last = i == len(self.layers) - 1
+            # Average and max pooling ignore order, so the last layer's steps need not be realigned.
+            states = layer(states, lengths, aligned=not last)
+            if not last:
                 states = self.dropout(states)
         mask = torch.arange(inputs.shape[1], device=inputs.device) < lengths.to(inputs.device).unsqueeze(1)
         mask = mask.unsqueeze(-1)
