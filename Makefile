@@ -3,7 +3,11 @@ VENV      ?= .venv
 PY        := $(VENV)/bin/python
 EXP       ?=
 ARGS      ?=
+TRAINER   ?=
+PRECISION ?=
 EXPERIMENTS := $(sort $(basename $(notdir $(wildcard experiments/*.yaml))))
+PRESETS     := $(sort $(basename $(notdir $(wildcard experiments/trainer/*.yaml))))
+TRAIN_FLAGS := $(if $(TRAINER),--config experiments/trainer/$(TRAINER).yaml) $(if $(PRECISION),--trainer.precision $(PRECISION))
 
 .DEFAULT_GOAL := help
 .PHONY: help install train show-data smoke test test-fast lint format bench clean check-exp
@@ -13,6 +17,8 @@ help: ## List the targets and the experiments
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 	@echo "Experiments (make train EXP=<name>):"
 	@for e in $(EXPERIMENTS); do printf "  %-22s %s\n" "$$e" "$$(head -n1 experiments/$$e.yaml | sed 's/^# *//')"; done
+	@echo "Trainer presets (make train EXP=<name> TRAINER=<preset>):"
+	@for p in $(PRESETS); do printf "  %-22s %s\n" "$$p" "$$(head -n1 experiments/trainer/$$p.yaml | sed 's/^# *//')"; done
 
 install: ## Create .venv and install the package with its dev extras
 	python3 -m venv $(VENV)
@@ -22,9 +28,10 @@ install: ## Create .venv and install the package with its dev extras
 check-exp:
 	$(if $(EXP),,$(error no experiment given: use make train EXP=<name> with one of: $(EXPERIMENTS)))
 	$(if $(wildcard experiments/$(EXP).yaml),,$(error unknown experiment '$(EXP)': choose one of: $(EXPERIMENTS)))
+	$(if $(TRAINER),$(if $(wildcard experiments/trainer/$(TRAINER).yaml),,$(error unknown trainer preset '$(TRAINER)': choose one of: $(PRESETS))))
 
-train: check-exp ## Train EXP (e.g. EXP=iris_mlp), test the best checkpoint; extra flags in ARGS="..."
-	$(PY) -m lightlab fit --config experiments/$(EXP).yaml $(ARGS)
+train: check-exp ## Train EXP (e.g. EXP=iris_mlp); optional TRAINER=<preset> PRECISION=bf16-mixed ARGS="..."
+	$(PY) -m lightlab fit --config experiments/$(EXP).yaml $(TRAIN_FLAGS) $(ARGS)
 
 show-data: check-exp ## Save a labelled grid of EXP's images to runs/EXP/samples.png
 	$(PY) -m lightlab.show_data experiments/$(EXP).yaml

@@ -23,7 +23,9 @@ class ClassificationPlots(Callback):
         self.samples = samples
 
     def on_fit_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        # trainer.log_dir is a collective under DDP: every rank must read it, before any returns.
         # fast_dev_run suppresses logging, and with it the run's log directory.
+        log_dir = trainer.log_dir
         if not trainer.is_global_zero or trainer.datamodule is None or trainer.fast_dev_run:
             return
         if len(getattr(trainer.datamodule, "input_shape", ())) != 3:
@@ -31,10 +33,11 @@ class ClassificationPlots(Callback):
         batch = spread_batch(trainer.datamodule.val_dataloader(), self.samples)
         names = class_names(trainer, pl_module.num_classes)
         labels = [names[i] for i in batch["target"].tolist()]
-        save_sample_grid(batch["inputs"], labels, Path(trainer.log_dir) / "samples.png")
+        save_sample_grid(batch["inputs"], labels, Path(log_dir) / "samples.png")
 
     def on_test_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        log_dir = trainer.log_dir  # a collective under DDP: read it on every rank
         matrix = getattr(pl_module, "test_confusion_matrix", None)
         if trainer.is_global_zero and matrix is not None and not trainer.fast_dev_run:
             names = class_names(trainer, pl_module.num_classes)
-            save_confusion_matrix(matrix, names, Path(trainer.log_dir) / "confusion_matrix.png")
+            save_confusion_matrix(matrix, names, Path(log_dir) / "confusion_matrix.png")

@@ -21,6 +21,7 @@ import yaml
 from lightning.pytorch import LightningDataModule, Trainer
 from lightning.pytorch.callbacks import Callback, ModelSummary, ProgressBar
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
+from lightning.pytorch.utilities.exceptions import MisconfigurationException
 
 from lightlab.errors import UserError
 from lightlab.run_dir import remove_if_empty, resolve_run_dir
@@ -78,7 +79,7 @@ class LabCLI(LightningCLI):
             "--experiment",
             type=str | None,
             default=None,
-            help="Run name under runs_dir (default: the last --config file's name).",
+            help="Run name under runs_dir (default: the first --config file's name).",
         )
         parser.add_argument("--runs_dir", type=str, default="runs", help="Where run directories go.")
         parser.link_arguments("data.num_classes", "model.num_classes", apply_on="instantiate")
@@ -95,6 +96,9 @@ class LabCLI(LightningCLI):
         suffix = "" if self.subcommand == "fit" else f"-{self.subcommand}"
         self.run_dir = resolve_run_dir(config.runs_dir, self.experiment, suffix)
         trainer = config.trainer
+        check_accelerator(trainer.accelerator)
+        if trainer.num_nodes == 1:
+            trainer.num_nodes = nodes_from_environment()
         trainer.default_root_dir = str(self.run_dir)
         trainer.logger = self._loggers_in_run_dir(trainer.logger)
         # Always this run's folder: a re-run config.yaml still names the earlier run's.
@@ -127,7 +131,7 @@ class LabCLI(LightningCLI):
     def instantiate_classes(self) -> None:
         try:
             super().instantiate_classes()
-        except (ValueError, TypeError, FileNotFoundError) as error:
+        except (ValueError, TypeError, FileNotFoundError, MisconfigurationException) as error:
             remove_if_empty(self.run_dir)
             if os.environ.get(DEBUG_ENV):
                 raise
@@ -164,6 +168,16 @@ class LabCLI(LightningCLI):
 
     def before_fit(self) -> None:
         self.started = time.time()
+        batch_size = getattr(self.datamodule, "batch_size", None) or self.datamodule.hparams.get("batch_size")
+        trainer = self.trainer
+        if batch_size and trainer.is_global_zero:
+            processes = trainer.num_devices * trainer.num_nodes
+            accumulate = trainer.accumulate_grad_batches
+            print(
+                f"batch size: {batch_size} per process x {processes} process(es)"
+                + (f" x {accumulate} accumulated" if accumulate > 1 else "")
+                + f" = {batch_size * processes * accumulate} samples per optimizer step"
+            )
 
     def after_fit(self) -> None:
         trainer = self.trainer
@@ -220,6 +234,25 @@ def set_init_args(spec: Any, **values: Any) -> None:
         spec.init_args[key] = value
 
 
+def check_accelerator(accelerator: Any) -> None:
+    """Fail early, in one line, when a GPU is asked for and there is none."""
+    if str(accelerator) in ("gpu", "cuda") and not torch.cuda.is_available():
+        raise UserError(
+            f"no GPU found (accelerator: {accelerator}); use TRAINER=cpu, or TRAINER=ddp_cpu for two CPU "
+            "processes (--trainer.accelerator cpu)"
+        )
+
+
+def nodes_from_environment() -> int:
+    """Machines in this launch, as SLURM or torchrun report them; 1 when neither does."""
+    if os.environ.get("SLURM_NNODES", "").isdigit() and os.environ.get("SLURM_NTASKS"):
+        return int(os.environ["SLURM_NNODES"])
+    world, local = os.environ.get("WORLD_SIZE", ""), os.environ.get("LOCAL_WORLD_SIZE", "")
+    if world.isdigit() and local.isdigit() and int(local) > 0:
+        return max(1, int(world) // int(local))
+    return 1
+
+
 def wandb_offline() -> bool:
     """Offline unless the user asked to sync: ``WANDB_MODE=online``, or an API key without a mode."""
     mode = os.environ.get("WANDB_MODE")
@@ -229,8 +262,9 @@ def wandb_offline() -> bool:
 
 
 def experiment_name(config_files: list | None) -> str:
-    """The stem of the last config file given, e.g. ``iris_mlp`` for ``experiments/iris_mlp.yaml``."""
-    for path in reversed(config_files or []):
+    """The stem of the first config file given, e.g. ``iris_mlp`` for ``--config experiments/iris_mlp.yaml
+    --config experiments/trainer/ddp.yaml``: presets and overrides come after the experiment."""
+    for path in config_files or []:
         path = Path(str(path))
         if path.resolve() != DEFAULTS.resolve():
             return path.stem

@@ -132,9 +132,11 @@ class TextDataModule(LightningDataModule):
             if texts:
                 self.datasets[split] = SequenceDataset(self.encode(texts), [index[label] for label in labels])
         trainer = self.trainer
-        if trainer is not None and trainer.is_global_zero and trainer.log_dir and stage == "fit":
-            Path(trainer.log_dir).mkdir(parents=True, exist_ok=True)
-            (Path(trainer.log_dir) / "vocab.json").write_text(json.dumps(self.state_dict()))
+        if trainer is not None and stage == "fit":
+            log_dir = trainer.log_dir  # a collective under DDP: read it on every rank
+            if trainer.is_global_zero and log_dir:
+                Path(log_dir).mkdir(parents=True, exist_ok=True)
+                (Path(log_dir) / "vocab.json").write_text(json.dumps(self.state_dict()))
 
     # ---- loaders
 

@@ -147,7 +147,7 @@ class ClassificationTask(LightningModule):
         return {"probs": probs, "preds": probs.argmax(dim=-1)}
 
     def _log_epoch(self, stage: str) -> None:
-        # torchmetrics syncs across processes inside compute(), so the logged values are global.
+        # torchmetrics syncs across processes inside compute(), so the values are global.
         metrics, loss = getattr(self, f"{stage}_metrics"), getattr(self, f"{stage}_loss")
         outputs = self._epoch_outputs[stage]
         if not outputs:
@@ -164,7 +164,9 @@ class ClassificationTask(LightningModule):
                 self.test_confusion.reset()
         values = metrics.compute()
         values[f"{stage}/loss"] = loss.compute()
-        self.log_dict(values, prog_bar=stage == "val")
+        # Already global after compute(); sync_dist averages identical values, so it changes nothing
+        # but keeps every rank's logged value the same by construction.
+        self.log_dict(values, prog_bar=stage == "val", sync_dist=True)
         # Validation runs under inference mode; states reset there would be inference tensors that a
         # later training-time update (validate, then fit) may not modify in place.
         with torch.inference_mode(False):
