@@ -88,15 +88,20 @@ class LabCLI(LightningCLI):
 
     # ---- before anything is built: check inputs, reserve the run directory, point loggers at it
 
+    def parse_arguments(self, parser: LightningArgumentParser, args: Any) -> None:
+        super().parse_arguments(parser, args)
+        # Checked before anything else runs (seeding included), so a mistake prints only its error.
+        config = self.config.get(self.config.get("subcommand") or "", self.config)
+        check_ckpt_path(config.get("ckpt_path"))
+        check_accelerator(config.trainer.accelerator)
+
     def before_instantiate_classes(self) -> None:
         config = self.config[self.subcommand]
-        check_ckpt_path(config.get("ckpt_path"))
         # Stored in the saved config.yaml, so re-running that file files the run under the same name.
         self.experiment = config.experiment = config.experiment or experiment_name(config.get("config"))
         suffix = "" if self.subcommand == "fit" else f"-{self.subcommand}"
         self.run_dir = resolve_run_dir(config.runs_dir, self.experiment, suffix)
         trainer = config.trainer
-        check_accelerator(trainer.accelerator)
         if trainer.num_nodes == 1:
             trainer.num_nodes = nodes_from_environment()
         trainer.default_root_dir = str(self.run_dir)

@@ -1,0 +1,153 @@
+"""Multi-process training on CPU: DDP with two processes, and two torchrun "nodes" on loopback."""
+
+import os
+import socket
+import subprocess
+import sys
+
+import pytest
+import torch
+from conftest import EXPERIMENTS, ROOT, read_summary, run_dirs
+
+from lightlab.data import IrisDataModule
+from lightlab.tasks import ClassificationTask
+
+PRESETS = EXPERIMENTS / "trainer"
+QUIET = ["--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false"]
+
+
+def _env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "LIGHTLAB_RUN_DIR"}
+    env.update(WANDB_MODE="disabled", PYTHONPATH=str(ROOT / "tests"), OMP_NUM_THREADS="1")
+    return env
+
+
+def _lightlab(*args, cwd, timeout=300) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "lightlab", *args, *QUIET],
+        cwd=cwd,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_ddp_cpu_two_processes_share_one_run(tmp_path):
+    runs = tmp_path / "runs"
+    result = _lightlab(
+        "fit",
+        "--config",
+        str(EXPERIMENTS / "iris_mlp.yaml"),
+        "--config",
+        str(PRESETS / "ddp_cpu.yaml"),
+        "--trainer.max_epochs",
+        "6",
+        "--runs_dir",
+        str(runs),
+        "--trainer.callbacks+=helpers.RecordFinalWeights",
+        f"--trainer.callbacks.folder={tmp_path / 'weights'}",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "batch size: 16 per process x 2 process(es) = 32 samples per optimizer step" in result.stdout
+    (run_dir,) = run_dirs(runs, "iris_mlp")  # one folder, not one per rank
+    assert [p.name for p in runs.rglob("summary.json")] == ["summary.json"]
+    digests = [(tmp_path / "weights" / f"weights-rank{r}.txt").read_text().split() for r in (0, 1)]
+    assert digests[0][0] == digests[1][0]  # identical final weights
+    assert digests[0][1] != digests[1][1]  # ... in two different processes
+    assert digests[0][2] == "world=2"
+
+    summary = read_summary(run_dir)
+    assert summary["global_step"] == 6 * 3  # 90 rows / 16 per batch / 2 ranks = 3 steps per epoch
+    task = ClassificationTask.load_from_checkpoint(summary["best_checkpoint"], map_location="cpu").eval()
+    val = IrisDataModule().splits["val"].tensors
+    with torch.no_grad():
+        logits = task(val["inputs"])
+    accuracy = (logits.argmax(-1) == val["target"]).float().mean().item()
+    loss = torch.nn.functional.cross_entropy(logits, val["target"]).item()
+    assert summary["val"]["val/acc"] == pytest.approx(accuracy)  # the synced value is the global one
+    assert summary["val"]["val/loss"] == pytest.approx(loss, rel=1e-5)
+
+
+@pytest.mark.slow
+def test_two_torchrun_nodes_on_loopback(tmp_path):
+    runs, port = tmp_path / "runs", _free_port()
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nnodes",
+        "2",
+        "--nproc-per-node",
+        "1",
+        "--master-addr",
+        "127.0.0.1",
+        "--master-port",
+        str(port),
+        "--rdzv-id",
+        "loopback-test",
+    ]
+    script = [
+        "-m",
+        "lightlab",
+        "fit",
+        "--config",
+        str(EXPERIMENTS / "iris_mlp.yaml"),
+        "--config",
+        str(PRESETS / "multinode.yaml"),
+        "--trainer.max_epochs",
+        "3",
+        "--runs_dir",
+        str(runs),
+        *QUIET,
+    ]
+    nodes = [
+        subprocess.Popen(
+            [*command, "--node-rank", str(rank), *script],
+            cwd=tmp_path,
+            env=_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for rank in (0, 1)
+    ]
+    outputs = [node.communicate(timeout=300)[0] for node in nodes]
+    assert [node.returncode for node in nodes] == [0, 0], outputs[0][-2000:] + outputs[1][-2000:]
+    (run_dir,) = run_dirs(runs, "iris_mlp")
+    assert run_dir.name == "job-loopback-test"  # both nodes agreed without talking
+    summary = read_summary(run_dir)
+    assert summary["status"] == "completed" and summary["global_step"] == 3 * 3
+    assert "batch size: 16 per process x 2 process(es)" in outputs[0]
+
+
+@pytest.mark.slow
+def test_text_bucketing_under_ddp_cpu(tmp_path, negation_csv):
+    runs = tmp_path / "runs"
+    result = _lightlab(
+        "fit",
+        "--config",
+        str(EXPERIMENTS / "text_bilstm.yaml"),
+        "--config",
+        str(PRESETS / "ddp_cpu.yaml"),
+        "--data.init_args.path",
+        str(negation_csv),
+        "--trainer.max_epochs",
+        "2",
+        "--runs_dir",
+        str(runs),
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    summary = read_summary(run_dirs(runs, "text_bilstm")[0])
+    # 480 training sentences = 8 batches of 64, shared by 2 ranks: 4 steps per epoch
+    assert summary["global_step"] == 2 * 4
+    assert summary["status"] == "completed"
