@@ -9,7 +9,6 @@ from pathlib import Path
 from unittest import mock
 
 import pytest
-import torch
 
 os.environ["WANDB_MODE"] = "disabled"  # tests never touch the network or write wandb files
 os.environ.pop("LIGHTLAB_RUN_DIR", None)
@@ -41,25 +40,13 @@ def runs_dir(tmp_path: Path) -> Path:
     return tmp_path / "runs"
 
 
-def synthetic_images(count: int, seed: int, classes: int = 10) -> tuple[torch.Tensor, torch.Tensor]:
-    """28x28 uint8 images whose class sets where a bright 6x6 square sits, over noise."""
-    generator = torch.Generator().manual_seed(seed)
-    labels = torch.arange(count) % classes
-    labels = labels[torch.randperm(count, generator=generator)]
-    images = torch.randint(0, 60, (count, 28, 28), generator=generator, dtype=torch.uint8)
-    for index, label in enumerate(labels.tolist()):
-        row, col = 3 + 11 * (label // 4), 2 + 6 * (label % 4)
-        images[index, row : row + 6, col : col + 6] = 220
-    return images, labels.to(torch.uint8)
-
-
 @pytest.fixture(scope="session")
 def fashion_root(tmp_path_factory) -> Path:
     """A small Fashion-MNIST in torchvision's raw IDX layout: 1200 train and 300 test images."""
-    from lightlab.data.idx import write_fashion_mnist
+    from lightlab.data.idx import patterned_images, write_fashion_mnist
 
     root = tmp_path_factory.mktemp("fashion")
-    write_fashion_mnist(root, synthetic_images(1200, seed=0), synthetic_images(300, seed=1))
+    write_fashion_mnist(root, patterned_images(1200, seed=0), patterned_images(300, seed=1))
     return root
 
 

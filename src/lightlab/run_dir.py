@@ -79,6 +79,11 @@ def resolve_run_dir(runs_root: str | Path, experiment: str, suffix: str = "") ->
                 f"{RUN_DIR_ENV}=runs/<experiment>/<name> on every node, or pass torchrun --rdzv-id"
             )
         path = parent / f"job-{job_id}{suffix}"
+        if _global_rank() == 0 and (path / "config.yaml").exists():
+            raise UserError(
+                f"{path} already holds a run of job {job_id}; start a new job (or torchrun --rdzv-id), "
+                f"or set {RUN_DIR_ENV} to a new folder"
+            )
         path.mkdir(parents=True, exist_ok=True)
         return path
     path = _reserve(parent, time.strftime("%Y%m%d-%H%M%S") + suffix)
