@@ -15,13 +15,13 @@ to a temporary folder, then in one process:
 from __future__ import annotations
 
 import argparse
-import statistics
 import tempfile
 import time
 import warnings
 
 import torch
-from lightning.pytorch import Callback, Trainer
+from bench_task_overhead import EpochStarts, median_epoch  # sibling script in benchmarks/
+from lightning.pytorch import Trainer
 from torch.utils.data import DataLoader
 from torchvision import transforms
 from torchvision.datasets import FashionMNIST
@@ -43,17 +43,6 @@ def samples_per_second(loader: DataLoader) -> float:
     for batch in loader:
         seen += len(batch["target"] if isinstance(batch, dict) else batch[1])
     return seen / (time.perf_counter() - start)
-
-
-class EpochClock(Callback):
-    def __init__(self) -> None:
-        self.starts: list[float] = []
-
-    def on_train_epoch_start(self, trainer, pl_module) -> None:
-        self.starts.append(time.perf_counter())
-
-    def on_fit_end(self, trainer, pl_module) -> None:
-        self.starts.append(time.perf_counter())
 
 
 def main() -> None:
@@ -92,7 +81,7 @@ def main() -> None:
             data_dir=root, batch_size=args.batch_size, device_resident=args.device_resident
         )
         net = MLP(num_classes=10, input_shape=(1, 28, 28), hidden_sizes=[512, 256], dropout=0.2)
-        clock = EpochClock()
+        clock = EpochStarts()
         trainer = Trainer(
             max_epochs=args.epochs,
             accelerator=args.accelerator,
@@ -105,10 +94,9 @@ def main() -> None:
             num_sanity_val_steps=0,
         )
         trainer.fit(ClassificationTask(net, num_classes=10), datamodule=datamodule)
-        epochs = [b - a for a, b in zip(clock.starts[1:], clock.starts[2:], strict=False)]
         print(
             f"fashion_mnist_mlp epoch (55k train + 5k val, {args.accelerator}): "
-            f"{statistics.median(epochs):.2f} s (median of {len(epochs)} after a warm-up epoch)"
+            f"{median_epoch(clock.starts):.2f} s (median after a warm-up epoch)"
         )
 
 

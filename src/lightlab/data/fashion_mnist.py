@@ -6,18 +6,18 @@ from pathlib import Path
 from urllib.error import URLError
 
 import torch
-from lightning.pytorch import LightningDataModule
 from torch.utils.data import DataLoader
 from torchvision.datasets import FashionMNIST
 
 from lightlab.data.augment import random_crop, random_hflip
+from lightlab.data.base import SplitDataModule
 from lightlab.data.idx import FASHION_MNIST_FILES
 from lightlab.data.in_memory import Batch, InMemoryDataset, in_memory_loader
 from lightlab.data.splits import stratified_split
 from lightlab.errors import UserError
 
 
-class FashionMNISTDataModule(LightningDataModule):
+class FashionMNISTDataModule(SplitDataModule):
     """torchvision's Fashion-MNIST, parsed once into uint8 tensors, normalised in bulk, batched by slicing.
 
     ``prepare_data`` downloads the raw files into ``data_dir`` if they are missing; offline it
@@ -110,17 +110,8 @@ class FashionMNISTDataModule(LightningDataModule):
     def example_input(self) -> torch.Tensor:
         return torch.zeros(2, *self.input_shape)
 
-    def train_dataloader(self) -> DataLoader:
-        return in_memory_loader(self.splits["train"], self.hparams.batch_size, shuffle=True)
-
-    def val_dataloader(self) -> DataLoader:
-        return in_memory_loader(self.splits["val"], self.hparams.batch_size, shuffle=False)
-
-    def test_dataloader(self) -> DataLoader:
-        return in_memory_loader(self.splits["test"], self.hparams.batch_size, shuffle=False)
-
-    def predict_dataloader(self) -> DataLoader:
-        return self.test_dataloader()
+    def _loader(self, split: str, train: bool) -> DataLoader:
+        return in_memory_loader(self.splits[split], self.hparams.batch_size, shuffle=train)
 
     def on_after_batch_transfer(self, batch: Batch, dataloader_idx: int) -> Batch:
         if self.hparams.augment and self.trainer is not None and self.trainer.training:

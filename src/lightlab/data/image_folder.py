@@ -8,12 +8,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import torch
-from lightning.pytorch import LightningDataModule
 from PIL import Image, UnidentifiedImageError
 from torch.utils.data import DataLoader, Dataset
 from torchvision.datasets import ImageFolder
 from torchvision.transforms import v2 as T
 
+from lightlab.data.base import SplitDataModule
 from lightlab.data.splits import stratified_split
 from lightlab.errors import UserError
 
@@ -47,7 +47,7 @@ class ImageList(Dataset):
         return {"inputs": inputs, "target": torch.tensor(target)}
 
 
-class ImageFolderDataModule(LightningDataModule):
+class ImageFolderDataModule(SplitDataModule):
     """Images in ``<root>/<class name>/*.png|jpg|…``, split into train/val/test by class, or given as
     separate ``train_dir``/``val_dir``/``test_dir`` folders with the same class subfolders.
 
@@ -196,18 +196,6 @@ class ImageFolderDataModule(LightningDataModule):
 
     def example_input(self) -> torch.Tensor:
         return torch.zeros(2, *self.input_shape)
-
-    def train_dataloader(self) -> DataLoader:
-        return self._loader("train", train=True)
-
-    def val_dataloader(self) -> DataLoader:
-        return self._loader("val", train=False)
-
-    def test_dataloader(self) -> DataLoader:
-        return self._loader("test", train=False)
-
-    def predict_dataloader(self) -> DataLoader:
-        return self.test_dataloader()
 
     def state_dict(self) -> dict:
         return {

@@ -6,9 +6,9 @@ import csv
 from pathlib import Path
 
 import torch
-from lightning.pytorch import LightningDataModule
 from torch.utils.data import DataLoader
 
+from lightlab.data.base import SplitDataModule
 from lightlab.data.in_memory import InMemoryDataset, in_memory_loader
 from lightlab.data.splits import stratified_split
 from lightlab.errors import UserError
@@ -44,7 +44,7 @@ def read_labelled_csv(path: Path, label_column: str) -> tuple[torch.Tensor, list
     return torch.tensor(rows, dtype=torch.float32), labels, feature_names
 
 
-class IrisDataModule(LightningDataModule):
+class IrisDataModule(SplitDataModule):
     """Iris (or any small numeric CSV with a label column), held in memory and split by class.
 
     The split is stratified and seeded by ``split_seed``, independent of the training seed, so
@@ -90,17 +90,8 @@ class IrisDataModule(LightningDataModule):
         """A small batch of inputs, for the model summary's output shapes."""
         return self.splits["train"].tensors["inputs"][:2]
 
-    def train_dataloader(self) -> DataLoader:
-        return in_memory_loader(self.splits["train"], self.hparams.batch_size, shuffle=True)
-
-    def val_dataloader(self) -> DataLoader:
-        return in_memory_loader(self.splits["val"], self.hparams.batch_size, shuffle=False)
-
-    def test_dataloader(self) -> DataLoader:
-        return in_memory_loader(self.splits["test"], self.hparams.batch_size, shuffle=False)
-
-    def predict_dataloader(self) -> DataLoader:
-        return self.test_dataloader()
+    def _loader(self, split: str, train: bool) -> DataLoader:
+        return in_memory_loader(self.splits[split], self.hparams.batch_size, shuffle=train)
 
     def state_dict(self) -> dict:
         """Saved in checkpoints, so a prediction can be mapped back to a class name and scaled alike."""

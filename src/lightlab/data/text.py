@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 
 import torch
-from lightning.pytorch import LightningDataModule
 from torch.utils.data import DataLoader
 
+from lightlab.data.base import SplitDataModule
 from lightlab.data.bucketing import BucketBatchSampler, SequenceDataset, already_batched, pad_collate
 from lightlab.data.splits import stratified_split
 from lightlab.data.text_files import read_labelled_texts
@@ -23,7 +23,7 @@ def _label_order(labels: set[str]) -> list[str]:
     return sorted(labels)
 
 
-class TextDataModule(LightningDataModule):
+class TextDataModule(SplitDataModule):
     """Text classification from CSV/TSV/JSONL: one ``path`` split by class (seeded), or separate
     ``train_path``/``val_path``/``test_path`` files.
 
@@ -169,15 +169,6 @@ class TextDataModule(LightningDataModule):
                 drop_last=train,
             )
         return DataLoader(dataset, sampler=sampler, batch_size=None, collate_fn=already_batched)
-
-    def train_dataloader(self) -> DataLoader:
-        return self._loader("train", train=True)
-
-    def val_dataloader(self) -> DataLoader:
-        return self._loader("val", train=False)
-
-    def test_dataloader(self) -> DataLoader:
-        return self._loader("test", train=False)
 
     def predict_dataloader(self) -> DataLoader:
         texts = self.predict_inputs()
