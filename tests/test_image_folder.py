@@ -163,6 +163,26 @@ def test_shapes_cnn_learns_and_draws_its_pictures(shapes_root, runs_dir):
         with Image.open(run_dir / picture) as image:
             assert image.format == "PNG" and image.width > 200
 
+    # The same data and budget through an MLP: shapes at random places need convolutions.
+    run_cli(
+        "fit",
+        "--config",
+        str(EXPERIMENTS / "shapes_cnn.yaml"),
+        "--data.init_args.data_dir",
+        str(shapes_root),
+        "--trainer.max_epochs",
+        "8",
+        "--model.net",
+        "lightlab.nets.MLP",
+        "--model.net.init_args.hidden_sizes",
+        "[256, 128]",
+        "--experiment",
+        "shapes_mlp",
+        runs_dir=runs_dir,
+    )
+    mlp = read_summary(run_dirs(runs_dir, "shapes_mlp")[0])["test"]["test/acc"]
+    assert summary["test"]["test/acc"] > mlp + 0.1
+
 
 def test_show_data_writes_a_grid_and_reports_bad_input(tmp_path):
     config = tmp_path / "shapes_small.yaml"

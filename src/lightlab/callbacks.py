@@ -5,6 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from lightning.pytorch import Callback, LightningModule, Trainer
+from lightning.pytorch.callbacks import RichModelSummary
+from lightning.pytorch.utilities.model_summary import ModelSummary
+from torch import nn
+from torchmetrics import Metric, MetricCollection
 
 from lightlab.plots import save_confusion_matrix, save_sample_grid, spread_batch
 
@@ -41,3 +45,25 @@ class ClassificationPlots(Callback):
         if trainer.is_global_zero and matrix is not None and not trainer.fast_dev_run:
             names = class_names(trainer, pl_module.num_classes)
             save_confusion_matrix(matrix, names, Path(log_dir) / "confusion_matrix.png")
+
+
+class _WithoutMetrics(ModelSummary):
+    """Lightning's summary table minus torchmetrics modules, which hold no parameters."""
+
+    @property
+    def named_modules(self) -> list[tuple[str, nn.Module]]:
+        metrics = [n for n, m in self._model.named_modules() if isinstance(m, Metric | MetricCollection)]
+        return [
+            (name, module)
+            for name, module in super().named_modules
+            if not any(name == m or name.startswith(f"{m}.") for m in metrics)
+        ]
+
+
+class LayerSummary(RichModelSummary):
+    """The rich model summary at the start of training, listing only the net's layers: each one's
+    type, parameter count and, given the DataModule's example input, its output shape.
+    """
+
+    def _summary(self, trainer: Trainer, pl_module: LightningModule) -> ModelSummary:
+        return _WithoutMetrics(pl_module, max_depth=self._max_depth)
