@@ -1,5 +1,6 @@
 import hashlib
 import json
+import os
 import subprocess
 import sys
 
@@ -212,3 +213,43 @@ def test_wandb_stays_offline_without_credentials(monkeypatch):
 def test_summary_is_valid_json_with_git_commit_field(trained):
     summary = json.loads((trained / "summary.json").read_text())
     assert "git_commit" in summary
+
+
+def test_predict_writes_class_names_for_the_test_split(trained, runs_dir):
+    best = read_summary(trained)["best_checkpoint"]
+    run_cli("predict", "--config", IRIS, "--ckpt_path", best, runs_dir=runs_dir)
+    (predict_dir,) = run_dirs(runs_dir, "iris_mlp")
+    rows = (predict_dir / "predictions.csv").read_text().splitlines()
+    assert rows[0] == "input,prediction,probability"
+    assert len(rows) == 1 + 30
+    assert {row.split(",")[1] for row in rows[1:]} <= {"setosa", "versicolor", "virginica"}
+
+
+def test_default_run_logs_to_wandb_offline_inside_the_run_dir(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WANDB_") and k != "LIGHTLAB_RUN_DIR"}
+    env["HOME"] = str(tmp_path)  # wandb may write settings under the home folder
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "lightlab",
+            "fit",
+            "--config",
+            IRIS,
+            "--trainer.max_epochs",
+            "2",
+            "--runs_dir",
+            str(tmp_path / "runs"),
+            "--trainer.enable_progress_bar",
+            "false",
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    (run_dir,) = run_dirs(tmp_path / "runs", "iris_mlp")
+    assert list((run_dir / "wandb").glob("offline-run-*"))
+    assert "wandb sync" in result.stdout + result.stderr
