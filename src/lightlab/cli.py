@@ -7,7 +7,6 @@ after ``fit`` with a summary written and printed, and user mistakes reported in 
 
 from __future__ import annotations
 
-import csv
 import itertools
 import os
 import sys
@@ -23,9 +22,17 @@ from lightning.pytorch.callbacks import Callback, ModelSummary, ProgressBar
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 from lightning.pytorch.utilities.exceptions import MisconfigurationException
 
+from lightlab.environment import check_accelerator, nodes_from_environment, wandb_offline
 from lightlab.errors import UserError
 from lightlab.run_dir import remove_if_empty, resolve_run_dir
-from lightlab.summary import git_commit, metrics_table, plain_numbers, print_table, write_summary
+from lightlab.summary import (
+    git_commit,
+    metrics_table,
+    plain_numbers,
+    print_table,
+    write_predictions,
+    write_summary,
+)
 from lightlab.tasks import ClassificationTask
 
 DEFAULTS = Path(__file__).with_name("configs") / "defaults.yaml"
@@ -198,7 +205,7 @@ class LabCLI(LightningCLI):
         summary = {
             "experiment": self.experiment,
             "run_dir": str(self.run_dir),
-            "status": "interrupted" if trainer.interrupted else "completed",
+            "status": "completed",
             "epochs": trainer.current_epoch,
             "global_step": trainer.global_step,
             "fit_seconds": round(fit_seconds, 2),
@@ -221,49 +228,10 @@ class LabCLI(LightningCLI):
         print(f"run directory: {self.run_dir}  (summary: {path.name})")
 
 
-def write_predictions(path: Path, inputs: list[str], probs: Any, class_names: list[str]) -> Path:
-    """``predictions.csv``: each input (or its index), the predicted class name and its probability."""
-    confidence, predicted = probs.max(dim=-1)
-    names = class_names or [str(i) for i in range(probs.shape[-1])]
-    with path.open("w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f)
-        writer.writerow(["input", "prediction", "probability"])
-        for row, (index, p) in enumerate(zip(predicted.tolist(), confidence.tolist(), strict=True)):
-            writer.writerow([inputs[row] if row < len(inputs) else row, names[index], f"{p:.4f}"])
-    return path
-
-
 def set_init_args(spec: Any, **values: Any) -> None:
     """Set ``init_args`` entries of a parsed ``class_path``/``init_args`` config node."""
     for key, value in values.items():
         spec.init_args[key] = value
-
-
-def check_accelerator(accelerator: Any) -> None:
-    """Fail early, in one line, when a GPU is asked for and there is none."""
-    if str(accelerator) in ("gpu", "cuda") and not torch.cuda.is_available():
-        raise UserError(
-            f"no GPU found (accelerator: {accelerator}); use TRAINER=cpu, or TRAINER=ddp_cpu for two CPU "
-            "processes (--trainer.accelerator cpu)"
-        )
-
-
-def nodes_from_environment() -> int:
-    """Machines in this launch, as SLURM or torchrun report them; 1 when neither does."""
-    if os.environ.get("SLURM_NNODES", "").isdigit() and os.environ.get("SLURM_NTASKS"):
-        return int(os.environ["SLURM_NNODES"])
-    world, local = os.environ.get("WORLD_SIZE", ""), os.environ.get("LOCAL_WORLD_SIZE", "")
-    if world.isdigit() and local.isdigit() and int(local) > 0:
-        return max(1, int(world) // int(local))
-    return 1
-
-
-def wandb_offline() -> bool:
-    """Offline unless the user asked to sync: ``WANDB_MODE=online``, or an API key without a mode."""
-    mode = os.environ.get("WANDB_MODE")
-    if mode:
-        return mode != "online"
-    return not os.environ.get("WANDB_API_KEY")
 
 
 def experiment_name(config_files: list | None) -> str:
