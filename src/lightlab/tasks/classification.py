@@ -23,12 +23,12 @@ from torchmetrics.classification import (
 from lightlab.data.in_memory import Batch
 from lightlab.errors import UserError
 
-# The learning rate is the task's own hyperparameter (`--model.lr`), passed as the second argument.
 # Saving the net in hparams is deliberate: under the CLI it is stored as its config.
 warnings.filterwarnings(
     "ignore", ".*is an instance of `nn.Module` and is already saved during checkpointing.*"
 )
 
+# The learning rate is the task's own hyperparameter (`--model.lr`), passed as the second argument.
 OptimizerFactory = Callable[[Iterable, float], Optimizer]
 SchedulerFactory = Callable[[Optimizer], LRScheduler | ReduceLROnPlateau]
 
