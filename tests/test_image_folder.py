@@ -156,6 +156,10 @@ def test_shapes_cnn_learns_and_draws_its_pictures(shapes_root, runs_dir):
     summary = read_summary(run_dir)
     assert summary["test"]["test/acc"] >= 0.5  # chance is 0.25
     assert summary["class_names"] == sorted(SHAPES)
+    checkpoint = torch.load(summary["best_checkpoint"], map_location="cpu", weights_only=False)
+    assert checkpoint["ShapesDataModule"]["class_to_idx"] == {
+        name: i for i, name in enumerate(sorted(SHAPES))
+    }
     matrix = torch.tensor(summary["confusion_matrix"])
     assert matrix.shape == (4, 4) and matrix.sum().item() == 180  # 15% of 1200 images
     assert matrix.diag().sum().item() / 180 == pytest.approx(summary["test"]["test/acc"], abs=1e-6)
