@@ -141,7 +141,8 @@ def test_shapes_datamodule_generates_on_first_use(tmp_path):
     assert (tmp_path / "shapes" / "triangle" / "0009.png").is_file()
 
 
-def test_shapes_cnn_learns_and_draws_its_pictures(shapes_root, runs_dir):
+def _train_shapes(shapes_root, runs_dir, experiment: str, *extra: str) -> dict:
+    """Eight epochs of the shapes_cnn experiment (or a variant) on the shared generated folder."""
     run_cli(
         "fit",
         "--config",
@@ -150,10 +151,18 @@ def test_shapes_cnn_learns_and_draws_its_pictures(shapes_root, runs_dir):
         str(shapes_root),
         "--trainer.max_epochs",
         "8",
+        "--experiment",
+        experiment,
+        *extra,
         runs_dir=runs_dir,
     )
-    (run_dir,) = run_dirs(runs_dir, "shapes_cnn")
-    summary = read_summary(run_dir)
+    (run_dir,) = run_dirs(runs_dir, experiment)
+    return read_summary(run_dir)
+
+
+def test_shapes_cnn_learns_and_draws_its_pictures(shapes_root, runs_dir):
+    summary = _train_shapes(shapes_root, runs_dir, "shapes_cnn")
+    run_dir = runs_dir / "shapes_cnn" / summary["run_dir"].rsplit("/", 1)[-1]
     assert summary["test"]["test/acc"] >= 0.5  # chance is 0.25
     assert summary["class_names"] == sorted(SHAPES)
     checkpoint = torch.load(summary["best_checkpoint"], map_location="cpu", weights_only=False)
@@ -168,24 +177,16 @@ def test_shapes_cnn_learns_and_draws_its_pictures(shapes_root, runs_dir):
             assert image.format == "PNG" and image.width > 200
 
     # The same data and budget through an MLP: shapes at random places need convolutions.
-    run_cli(
-        "fit",
-        "--config",
-        str(EXPERIMENTS / "shapes_cnn.yaml"),
-        "--data.init_args.data_dir",
-        str(shapes_root),
-        "--trainer.max_epochs",
-        "8",
+    mlp = _train_shapes(
+        shapes_root,
+        runs_dir,
+        "shapes_mlp",
         "--model.net",
         "lightlab.nets.MLP",
         "--model.net.init_args.hidden_sizes",
         "[256, 128]",
-        "--experiment",
-        "shapes_mlp",
-        runs_dir=runs_dir,
     )
-    mlp = read_summary(run_dirs(runs_dir, "shapes_mlp")[0])["test"]["test/acc"]
-    assert summary["test"]["test/acc"] > mlp + 0.1
+    assert summary["test"]["test/acc"] > mlp["test"]["test/acc"] + 0.1
 
 
 def test_show_data_writes_a_grid_and_reports_bad_input(tmp_path):
