@@ -21,7 +21,10 @@ def read_labelled_texts(path: str | Path, text_column: str, label_column: str) -
     """
     path = Path(path)
     if not path.is_file():
-        raise UserError(f"text file not found: {path}")
+        raise UserError(
+            f"text file not found: {path} (put your file there, or point --data.init_args.path, or "
+            "train_path/val_path/test_path, at it)"
+        )
     kind = FORMATS.get(path.suffix.lower())
     if kind is None:
         raise UserError(f"{path}: unknown text file type {path.suffix!r}; use .csv, .tsv or .jsonl")
