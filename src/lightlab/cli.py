@@ -8,6 +8,7 @@ after ``fit`` with a summary written and printed, and user mistakes reported in 
 from __future__ import annotations
 
 import itertools
+import logging
 import os
 import sys
 import time
@@ -265,12 +266,22 @@ def check_config_files(args: list[str]) -> None:
             raise UserError(f"{path}{where}: invalid YAML: {problem}") from None
 
 
+def _quiet_lightning_notices(record: logging.LogRecord) -> bool:
+    """Drop Lightning's notes about the summary callback the defaults configure, and its advertisement."""
+    message = record.getMessage()
+    return "Skipping setting a default `ModelSummary`" not in message and "litlogger" not in message
+
+
 def main(args: list[str] | None = None) -> None:
     """Entry point; exits with status 2 and one line on stderr for a user mistake."""
     # In-memory loaders need no workers, and the task logs per epoch, not per step.
     warnings.filterwarnings("ignore", ".*does not have many workers.*")
     warnings.filterwarnings("ignore", ".*smaller than the logging interval.*")
     warnings.filterwarnings("ignore", ".*treespec.*LeafSpec.*")
+    # Run directories are always fresh; the only other file in one is wandb's folder, so CSVLogger's
+    # "directory exists and is not empty" warning (it would remove an old metrics.csv) never applies.
+    warnings.filterwarnings("ignore", ".*Experiment logs directory .* exists and is not empty.*")
+    logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(_quiet_lightning_notices)
     try:
         check_config_files(sys.argv[1:] if args is None else args)
         LabCLI(args=args)
