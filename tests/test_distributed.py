@@ -151,3 +151,30 @@ def test_text_bucketing_under_ddp_cpu(tmp_path, negation_csv):
     # 480 training sentences = 8 batches of 64, shared by 2 ranks: 4 steps per epoch
     assert summary["global_step"] == 2 * 4
     assert summary["status"] == "completed"
+
+
+@pytest.mark.slow
+def test_image_folder_under_ddp_cpu(tmp_path):
+    from lightlab.data.shapes import generate_shapes
+
+    data = generate_shapes(tmp_path / "shapes", images_per_class=40)
+    runs = tmp_path / "runs"
+    result = _lightlab(
+        "fit",
+        "--config",
+        str(EXPERIMENTS / "shapes_cnn.yaml"),
+        "--config",
+        str(PRESETS / "ddp_cpu.yaml"),
+        "--data.init_args.data_dir",
+        str(data),
+        "--trainer.max_epochs",
+        "2",
+        "--runs_dir",
+        str(runs),
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    (run_dir,) = run_dirs(runs, "shapes_cnn")
+    # 112 training images split over 2 ranks: 56 each, one batch of 64 per epoch
+    assert read_summary(run_dir)["global_step"] == 2
+    assert (run_dir / "samples.png").is_file() and (run_dir / "confusion_matrix.png").is_file()

@@ -205,3 +205,34 @@ def test_empty_text_rows_are_skipped_with_their_row_numbers(tmp_path):
     with pytest.warns(UserWarning, match=r"skipped 2 row\(s\) with empty text: 3, 5"):
         dm.setup("fit")
     assert len(dm.datasets["train"]) == 2
+
+
+def test_multiclass_text_trains_with_one_logit_per_class(tmp_path, runs_dir):
+    rng = random.Random(0)
+    topics = {
+        "sport": ["goal", "match", "team"],
+        "food": ["pasta", "soup", "bread"],
+        "art": ["paint", "museum", "poem"],
+    }
+    rows = [
+        f"{' '.join(rng.choices(words, k=rng.randint(3, 9)))},{topic}"
+        for topic, words in topics.items()
+        for _ in range(60)
+    ]
+    path = _csv(tmp_path / "topics.csv", rows)
+    run_cli(
+        "fit",
+        "--config",
+        str(EXPERIMENTS / "text_file_bilstm.yaml"),
+        "--data.init_args.path",
+        path,
+        "--data.init_args.min_freq",
+        "1",
+        "--trainer.max_epochs",
+        "4",
+        runs_dir=runs_dir,
+    )
+    summary = read_summary(run_dirs(runs_dir, "text_file_bilstm")[0])
+    assert summary["class_names"] == ["art", "food", "sport"]
+    assert len(summary["confusion_matrix"]) == 3
+    assert summary["test"]["test/acc"] >= 0.9
