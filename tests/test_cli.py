@@ -151,6 +151,17 @@ def test_malformed_yaml(capsys, runs_dir, tmp_path):
     assert line.startswith(f"error: {bad}:3:1: invalid YAML: expected")
 
 
+def test_subcommand_without_an_experiment_lists_them(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "lightlab", "fit"], cwd=ROOT, capture_output=True, text=True
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "error: no experiment given: use python -m lightlab fit --config experiments/<name>.yaml "
+        f"(experiments here: {', '.join(sorted(p.stem for p in EXPERIMENTS.glob('*.yaml')))})"
+    ]
+
+
 def test_missing_config_file(capsys, runs_dir):
     line = _fails(capsys, runs_dir, "fit", "--config", "experiments/does_not_exist.yaml")
     assert "does_not_exist.yaml" in line

@@ -250,6 +250,19 @@ def check_ckpt_path(ckpt_path: str | None) -> None:
         raise UserError(f"checkpoint not found: {ckpt_path} (give --ckpt_path an existing .ckpt file)")
 
 
+def check_experiment_given(args: list[str]) -> None:
+    """A subcommand with neither a config file nor data/net flags: say how to name an experiment."""
+    if not args or args[0] not in SUBCOMMANDS or any(a in ("-h", "--help") for a in args):
+        return
+    if any(a.split("=", 1)[0] in ("-c", "--config", "--data", "--model.net") for a in args):
+        return
+    names = sorted(p.stem for p in Path("experiments").glob("*.yaml"))
+    choices = f" (experiments here: {', '.join(names)})" if names else ""
+    raise UserError(
+        f"no experiment given: use python -m lightlab {args[0]} --config experiments/<name>.yaml{choices}"
+    )
+
+
 def check_config_files(args: list[str]) -> None:
     """Name the file, line and column of broken YAML (the parser only says "<unicode string>")."""
     paths = [value for flag, value in itertools.pairwise(args) if flag in ("-c", "--config")]
@@ -283,7 +296,9 @@ def main(args: list[str] | None = None) -> None:
     warnings.filterwarnings("ignore", ".*Experiment logs directory .* exists and is not empty.*")
     logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(_quiet_lightning_notices)
     try:
-        check_config_files(sys.argv[1:] if args is None else args)
+        given = sys.argv[1:] if args is None else args
+        check_experiment_given(given)
+        check_config_files(given)
         LabCLI(args=args)
     except UserError as error:
         if os.environ.get(DEBUG_ENV):
