@@ -33,6 +33,24 @@ def _lightlab(*args, cwd, timeout=300) -> subprocess.CompletedProcess:
     )
 
 
+def _fit_ddp_cpu(tmp_path, experiment: str, *extra: str):
+    """``fit`` of an experiment with the ddp_cpu preset (two processes); returns the result and runs dir."""
+    runs = tmp_path / "runs"
+    result = _lightlab(
+        "fit",
+        "--config",
+        str(EXPERIMENTS / f"{experiment}.yaml"),
+        "--config",
+        str(PRESETS / "ddp_cpu.yaml"),
+        "--runs_dir",
+        str(runs),
+        *extra,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result, runs
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -41,22 +59,14 @@ def _free_port() -> int:
 
 @pytest.mark.slow
 def test_ddp_cpu_two_processes_share_one_run(tmp_path):
-    runs = tmp_path / "runs"
-    result = _lightlab(
-        "fit",
-        "--config",
-        str(EXPERIMENTS / "iris_mlp.yaml"),
-        "--config",
-        str(PRESETS / "ddp_cpu.yaml"),
+    result, runs = _fit_ddp_cpu(
+        tmp_path,
+        "iris_mlp",
         "--trainer.max_epochs",
         "6",
-        "--runs_dir",
-        str(runs),
         "--trainer.callbacks+=helpers.RecordFinalWeights",
         f"--trainer.callbacks.folder={tmp_path / 'weights'}",
-        cwd=tmp_path,
     )
-    assert result.returncode == 0, result.stderr[-3000:]
     assert "batch size: 16 per process x 2 process(es) = 32 samples per optimizer step" in result.stdout
     (run_dir,) = run_dirs(runs, "iris_mlp")  # one folder, not one per rank
     assert [p.name for p in runs.rglob("summary.json")] == ["summary.json"]
@@ -131,22 +141,9 @@ def test_two_torchrun_nodes_on_loopback(tmp_path):
 
 @pytest.mark.slow
 def test_text_bucketing_under_ddp_cpu(tmp_path, negation_csv):
-    runs = tmp_path / "runs"
-    result = _lightlab(
-        "fit",
-        "--config",
-        str(EXPERIMENTS / "text_bilstm.yaml"),
-        "--config",
-        str(PRESETS / "ddp_cpu.yaml"),
-        "--data.init_args.path",
-        str(negation_csv),
-        "--trainer.max_epochs",
-        "2",
-        "--runs_dir",
-        str(runs),
-        cwd=tmp_path,
+    _, runs = _fit_ddp_cpu(
+        tmp_path, "text_bilstm", "--data.init_args.path", str(negation_csv), "--trainer.max_epochs", "2"
     )
-    assert result.returncode == 0, result.stderr[-3000:]
     summary = read_summary(run_dirs(runs, "text_bilstm")[0])
     # 480 training sentences = 8 batches of 64, shared by 2 ranks: 4 steps per epoch
     assert summary["global_step"] == 2 * 4
@@ -158,22 +155,9 @@ def test_image_folder_under_ddp_cpu(tmp_path):
     from lightlab.data.shapes import generate_shapes
 
     data = generate_shapes(tmp_path / "shapes", images_per_class=40)
-    runs = tmp_path / "runs"
-    result = _lightlab(
-        "fit",
-        "--config",
-        str(EXPERIMENTS / "shapes_cnn.yaml"),
-        "--config",
-        str(PRESETS / "ddp_cpu.yaml"),
-        "--data.init_args.data_dir",
-        str(data),
-        "--trainer.max_epochs",
-        "2",
-        "--runs_dir",
-        str(runs),
-        cwd=tmp_path,
+    _, runs = _fit_ddp_cpu(
+        tmp_path, "shapes_cnn", "--data.init_args.data_dir", str(data), "--trainer.max_epochs", "2"
     )
-    assert result.returncode == 0, result.stderr[-3000:]
     (run_dir,) = run_dirs(runs, "shapes_cnn")
     # 112 training images split over 2 ranks: 56 each, one batch of 64 per epoch
     assert read_summary(run_dir)["global_step"] == 2

@@ -236,3 +236,16 @@ def test_multiclass_text_trains_with_one_logit_per_class(tmp_path, runs_dir):
     assert summary["class_names"] == ["art", "food", "sport"]
     assert len(summary["confusion_matrix"]) == 3
     assert summary["test"]["test/acc"] >= 0.9
+
+
+def test_unbucketed_batches_cover_the_split_and_setup_encodes_once(tmp_path):
+    rows = [f"{'w ' * (i % 7 + 1)},{'a' if i % 2 else 'b'}" for i in range(100)]
+    dm = TextDataModule(train_path=_csv(tmp_path / "t.csv", rows), batch_size=16, bucketing=False)
+    dm.setup("fit")
+    encoded = dm.datasets["train"]
+    dm.setup("test")  # the CLI validates and tests after fit: no second encoding
+    assert dm.datasets["train"] is encoded
+    batches = list(dm._loader("train", train=True))
+    # one process: every row once; drop_last only evens out shares between processes
+    assert sorted(len(b["target"]) for b in batches) == [4] + [16] * 6
+    assert all(b["inputs"].shape[1] == int(b["lengths"].max()) for b in batches)  # padded to own longest

@@ -126,11 +126,14 @@ class TextDataModule(SplitDataModule):
     def setup(self, stage: str) -> None:
         if stage == "predict" and self.vocab is not None:
             return  # the vocabulary may come from a checkpoint; training files are not needed
-        self._build_vocab()
-        index = {name: i for i, name in enumerate(self.class_names)}
-        for split, (texts, labels) in self._texts.items():
-            if texts:
-                self.datasets[split] = SequenceDataset(self.encode(texts), [index[label] for label in labels])
+        if not self.datasets:  # encoded once; validate/test after fit call setup again
+            self._build_vocab()
+            index = {name: i for i, name in enumerate(self.class_names)}
+            for split, (texts, labels) in self._texts.items():
+                if texts:
+                    self.datasets[split] = SequenceDataset(
+                        self.encode(texts), [index[label] for label in labels]
+                    )
         trainer = self.trainer
         if trainer is not None and stage == "fit":
             log_dir = trainer.log_dir  # a collective under DDP: read it on every rank
@@ -148,26 +151,17 @@ class TextDataModule(SplitDataModule):
             )
         trainer = self.trainer
         replicas, rank = (trainer.world_size, trainer.global_rank) if trainer is not None else (1, 0)
-        if not self.bucketing:
-            sampler = BucketBatchSampler(
-                torch.randperm(len(dataset)).tolist(),
-                self.batch_size,
-                shuffle=train,
-                num_replicas=replicas,
-                rank=rank,
-                pool_batches=1,
-            )
-            sampler.lengths = torch.zeros(len(dataset))  # equal lengths: batches are random draws
-        else:
-            sampler = BucketBatchSampler(
-                dataset.lengths,
-                self.batch_size,
-                shuffle=train,
-                seed=self.split_seed,
-                num_replicas=replicas,
-                rank=rank,
-                drop_last=train,
-            )
+        # Pools of one batch are plain random batches (still padded only to their own longest).
+        sampler = BucketBatchSampler(
+            dataset.lengths,
+            self.batch_size,
+            shuffle=train,
+            seed=self.split_seed,
+            num_replicas=replicas,
+            rank=rank,
+            drop_last=train,
+            pool_batches=50 if self.bucketing else 1,
+        )
         return DataLoader(dataset, sampler=sampler, batch_size=None, collate_fn=already_batched)
 
     def predict_dataloader(self) -> DataLoader:
@@ -187,7 +181,8 @@ class TextDataModule(SplitDataModule):
         raise UserError("nothing to predict: give --data.init_args.predict_path or predict_texts")
 
     def example_input(self) -> dict[str, torch.Tensor]:
-        return {"inputs": torch.tensor([[2, 3, 4], [2, 0, 0]]), "lengths": torch.tensor([3, 1])}
+        # <unk> (1) exists in every vocabulary; the second sequence shows the padding.
+        return {"inputs": torch.tensor([[1, 1, 1], [1, 0, 0]]), "lengths": torch.tensor([3, 1])}
 
     # ---- saved in checkpoints
 
