@@ -26,7 +26,7 @@ install: ## Create .venv and install the package with its dev extras
 	$(PY) -m pip install --quiet -e ".[dev]"
 
 check-exp:
-	$(if $(EXP),,$(error no experiment given: use make train EXP=<name> with one of: $(EXPERIMENTS)))
+	$(if $(EXP),,$(error no experiment given: use make $(firstword $(MAKECMDGOALS)) EXP=<name> with one of: $(EXPERIMENTS)))
 	$(if $(wildcard experiments/$(EXP).yaml),,$(error unknown experiment '$(EXP)': choose one of: $(EXPERIMENTS)))
 	$(if $(TRAINER),$(if $(wildcard experiments/trainer/$(TRAINER).yaml),,$(error unknown trainer preset '$(TRAINER)': choose one of: $(PRESETS))))
 
