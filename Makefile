@@ -7,14 +7,17 @@ TRAINER   ?=
 PRECISION ?=
 EXPERIMENTS := $(sort $(basename $(notdir $(wildcard experiments/*.yaml))))
 PRESETS     := $(sort $(basename $(notdir $(wildcard experiments/trainer/*.yaml))))
+# A smoke run is a real run (summary, progress bar, checkpoints, plots) over a few batches.
+SMOKE_ARGS  := --trainer.max_epochs 1 --trainer.limit_train_batches 3 --trainer.limit_val_batches 2 \
+               --trainer.limit_test_batches 2
 TRAIN_FLAGS := $(if $(TRAINER),--config experiments/trainer/$(TRAINER).yaml) $(if $(PRECISION),--trainer.precision $(PRECISION))
 
 .DEFAULT_GOAL := help
-.PHONY: help install train show-data smoke test test-fast lint format bench clean check-exp
+.PHONY: help install train show-data smoke test test-fast lint format bench bench-fashion clean check-exp
 
 help: ## List the targets and the experiments
 	@echo "Targets:"
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 	@echo "Experiments (make train EXP=<name>):"
 	@for e in $(EXPERIMENTS); do printf "  %-22s %s\n" "$$e" "$$(head -n1 experiments/$$e.yaml | sed 's/^# *//')"; done
 	@echo "Trainer presets (make train EXP=<name> TRAINER=<preset>):"
@@ -36,10 +39,9 @@ train: check-exp ## Train EXP (e.g. EXP=iris_mlp); optional TRAINER=<preset> PRE
 show-data: check-exp ## Save a labelled grid of EXP's images to runs/EXP/samples.png
 	$(PY) -m lightlab.show_data experiments/$(EXP).yaml
 
-smoke: ## Train every experiment for one batch (fast_dev_run); downloads data where needed
+smoke: ## Train every experiment for one short epoch exactly as make train does; downloads data where needed
 	@set -e; for e in $(EXPERIMENTS); do echo "== $$e"; \
-	  $(PY) -m lightlab fit --config experiments/$$e.yaml --trainer.fast_dev_run true \
-	    --trainer.enable_progress_bar false --trainer.enable_model_summary false; done
+	  $(MAKE) --no-print-directory train EXP=$$e ARGS="$(SMOKE_ARGS) $(ARGS)"; done
 
 test: ## Run the whole test suite
 	$(PY) -m pytest -q
@@ -61,6 +63,9 @@ bench: ## Run the speed benchmarks (prints ratios)
 	$(PY) benchmarks/bench_custom_linear.py
 	$(PY) benchmarks/bench_fashion_pipeline.py
 	$(PY) benchmarks/bench_bilstm_padding.py
+
+bench-fashion: ## Train the Fashion-MNIST experiments on the real files; print test accuracy, s/epoch, memory
+	$(PY) benchmarks/bench_fashion_accuracy.py $(ARGS)
 
 clean: ## Remove run outputs and caches (keeps .venv)
 	rm -rf runs wandb lightning_logs .pytest_cache .ruff_cache

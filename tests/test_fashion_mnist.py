@@ -1,9 +1,13 @@
+import gzip
+import shutil
+
 import pytest
 import torch
 from conftest import EXPERIMENTS, read_summary, run_cli, run_dirs
 
 from lightlab.data import FashionMNISTDataModule
 from lightlab.data.augment import random_crop, random_hflip
+from lightlab.data.idx import FASHION_MNIST_FILES, patterned_images, write_fashion_mnist, write_idx
 from lightlab.errors import UserError
 from lightlab.nets import CNN
 
@@ -46,8 +50,101 @@ def test_offline_without_files_says_what_to_put_where(tmp_path):
     assert "train-images-idx3-ubyte" in message and "t10k-labels-idx1-ubyte" in message
     assert str(tmp_path / "FashionMNIST" / "raw") in message
     no_download = FashionMNISTDataModule(data_dir=str(tmp_path), download=False)
-    with pytest.raises(UserError, match=r"files missing: .* or set --data.download true"):
+    with pytest.raises(UserError, match=r"files missing: .* or set --data.init_args.download true"):
         no_download.prepare_data()
+
+
+@pytest.fixture
+def flat_gz_copy(fashion_root, tmp_path):
+    """The four files gzipped by another tool (level 1, a file name in the header, so not the
+    original mirror's bytes) and lying flat in one folder, as Debian's dataset-fashion-mnist has them."""
+    folder = tmp_path / "fashion-mnist"
+    folder.mkdir()
+    for name in FASHION_MNIST_FILES.values():
+        data = (fashion_root / "FashionMNIST" / "raw" / name).read_bytes()
+        (folder / f"{name}.gz").write_bytes(gzip.compress(data, compresslevel=1, mtime=1))
+    return folder
+
+
+def test_recompressed_gz_files_in_a_read_only_folder_read_like_the_raw_files(flat_gz_copy, fashion):
+    flat_gz_copy.chmod(0o555)
+    try:
+        dm = FashionMNISTDataModule(data_dir=str(flat_gz_copy), val_size=200, download=False)
+        dm.prepare_data()
+        dm.setup("fit")
+    finally:
+        flat_gz_copy.chmod(0o755)
+    assert sorted(p.name for p in flat_gz_copy.iterdir()) == sorted(
+        f"{n}.gz" for n in FASHION_MNIST_FILES.values()
+    )
+    for split in ("train", "val", "test"):
+        for name in ("inputs", "target"):
+            assert torch.equal(dm.splits[split].tensors[name], fashion.splits[split].tensors[name])
+
+
+def test_gz_files_in_the_download_folder_are_not_downloaded_again(flat_gz_copy, tmp_path):
+    raw = tmp_path / "data" / "FashionMNIST" / "raw"
+    shutil.copytree(flat_gz_copy, raw)
+    dm = FashionMNISTDataModule(data_dir=str(tmp_path / "data"), val_size=200)  # download on, no network
+    dm.prepare_data()
+    dm.setup("fit")
+    assert len(dm.splits["test"]) == 300
+
+
+def damage_truncate(raw):
+    path = raw / FASHION_MNIST_FILES[("train", "images")]
+    path.write_bytes(path.read_bytes()[:5000])
+    return path.name, "truncated or damaged"
+
+
+def damage_magic(raw):
+    path = raw / FASHION_MNIST_FILES[("test", "labels")]
+    path.write_bytes(b"<html>Not Found</html>")
+    return path.name, "not an IDX file"
+
+
+def damage_bad_gzip(raw):
+    path = raw / FASHION_MNIST_FILES[("test", "images")]
+    path.unlink()
+    (raw / f"{path.name}.gz").write_bytes(gzip.compress(path.name.encode())[:12])
+    return f"{path.name}.gz", "cannot read it"
+
+
+def damage_count_mismatch(raw):
+    write_idx(raw / FASHION_MNIST_FILES[("test", "labels")], patterned_images(299, seed=1)[1])
+    return FASHION_MNIST_FILES[("test", "images")], "300 images but"
+
+
+def damage_image_size(raw):
+    write_idx(raw / FASHION_MNIST_FILES[("test", "images")], torch.zeros(300, 32, 32, dtype=torch.uint8))
+    return FASHION_MNIST_FILES[("test", "images")], "expected 28x28 images"
+
+
+def damage_label_range(raw):
+    write_idx(raw / FASHION_MNIST_FILES[("test", "labels")], torch.full((300,), 12, dtype=torch.uint8))
+    return FASHION_MNIST_FILES[("test", "labels")], "label 12 is outside 0..9"
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        damage_truncate,
+        damage_magic,
+        damage_bad_gzip,
+        damage_count_mismatch,
+        damage_image_size,
+        damage_label_range,
+    ],
+)
+def test_a_damaged_file_is_named_with_what_is_wrong(damage, tmp_path):
+    raw = write_fashion_mnist(tmp_path, patterned_images(400, seed=0), patterned_images(300, seed=1))
+    name, problem = damage(raw)
+    dm = FashionMNISTDataModule(data_dir=str(tmp_path), val_size=100)
+    with pytest.raises(UserError) as error:
+        dm.prepare_data()
+        dm.setup("fit")
+    message = str(error.value)
+    assert name in message and problem in message and "\n" not in message
 
 
 def test_offline_experiment_fails_in_one_line(tmp_path, runs_dir, capsys):

@@ -11,7 +11,7 @@ from torchvision.datasets import FashionMNIST
 
 from lightlab.data.augment import random_crop, random_hflip
 from lightlab.data.base import SplitDataModule
-from lightlab.data.idx import FASHION_MNIST_FILES
+from lightlab.data.idx import FASHION_MNIST_FILES, find_idx_file, read_image_label_pair
 from lightlab.data.in_memory import Batch, InMemoryDataset, in_memory_loader
 from lightlab.data.splits import stratified_split
 from lightlab.errors import UserError
@@ -20,10 +20,14 @@ from lightlab.errors import UserError
 class FashionMNISTDataModule(SplitDataModule):
     """torchvision's Fashion-MNIST, parsed once into uint8 tensors, normalised in bulk, batched by slicing.
 
-    ``prepare_data`` downloads the raw files into ``data_dir`` if they are missing; offline it
-    fails with one line naming the files and where to put them. A stratified, seeded
-    ``val_size`` of the 60 000 training images is held out for validation; the 10 000 test
-    images are the test split. Normalisation uses the mean and std of the training split.
+    The four IDX files are read from ``data_dir`` itself or from torchvision's
+    ``data_dir/FashionMNIST/raw/``, raw or gzipped, whatever tool compressed them; each is checked
+    (header, 28x28, image and label counts) before use. ``prepare_data`` downloads missing files
+    into ``data_dir/FashionMNIST/raw/``; offline it fails with one line naming the files and
+    where to put them. ``data_dir`` may be read-only, e.g. ``/usr/share/datasets/fashion-mnist``.
+
+    A stratified, seeded ``val_size`` of the 60 000 training images is held out for validation;
+    the 10 000 test images are the test split. Normalisation uses the mean and std of the training split.
 
     ``augment`` adds a random 2-pixel-padded crop and a horizontal flip, done on the whole batch
     after it reaches the device. ``device_resident`` keeps the normalised splits (~220 MB) on the
@@ -50,19 +54,31 @@ class FashionMNISTDataModule(SplitDataModule):
 
     @property
     def raw_dir(self) -> Path:
+        """Where a download puts the files (torchvision's layout under ``data_dir``)."""
         return Path(self.hparams.data_dir) / "FashionMNIST" / "raw"
 
+    def _folders(self) -> list[Path]:
+        # The four files directly (e.g. a read-only system copy), or torchvision's download layout.
+        return [Path(self.hparams.data_dir), self.raw_dir]
+
+    def _files(self) -> dict[tuple[str, str], Path | None]:
+        return {key: find_idx_file(self._folders(), name) for key, name in FASHION_MNIST_FILES.items()}
+
     def missing_files(self) -> list[str]:
-        return [name for name in FASHION_MNIST_FILES.values() if not (self.raw_dir / name).is_file()]
+        return [FASHION_MNIST_FILES[key] for key, path in self._files().items() if path is None]
 
     def prepare_data(self) -> None:
         missing = self.missing_files()
         if not missing:
             return
-        where = f"put them (or their .gz files) in {self.raw_dir}/"
+        where = (
+            f"put them, raw or .gz from any source, in {self.hparams.data_dir}/ or {self.raw_dir}/ "
+            "(or point --data.init_args.data_dir at a folder that holds them)"
+        )
         if not self.hparams.download:
             raise UserError(
-                f"Fashion-MNIST files missing: {', '.join(missing)}; {where} or set --data.download true"
+                f"Fashion-MNIST files missing: {', '.join(missing)}; {where}, "
+                "or set --data.init_args.download true"
             )
         try:
             for train in (True, False):
@@ -79,11 +95,16 @@ class FashionMNISTDataModule(SplitDataModule):
             return
         if self.missing_files():
             self.prepare_data()  # e.g. setup called directly, outside a Trainer
-        train = FashionMNIST(self.hparams.data_dir, train=True, download=False)
-        test = FashionMNIST(self.hparams.data_dir, train=False, download=False)
-        val_fraction = self.hparams.val_size / len(train.targets)
-        train_idx, val_idx, _ = stratified_split(train.targets, val_fraction, 0.0, self.hparams.split_seed)
-        pixels = train.data[train_idx].float().div_(255)
+        files = self._files()
+        train_images, train_targets = read_image_label_pair(
+            files[("train", "images")], files[("train", "labels")], self.num_classes
+        )
+        test_images, test_targets = read_image_label_pair(
+            files[("test", "images")], files[("test", "labels")], self.num_classes
+        )
+        val_fraction = self.hparams.val_size / len(train_targets)
+        train_idx, val_idx, _ = stratified_split(train_targets, val_fraction, 0.0, self.hparams.split_seed)
+        pixels = train_images[train_idx].float().div_(255)
         mean, std = pixels.mean().item(), pixels.std().item()
         self.normalization = {"mean": mean, "std": std}
 
@@ -91,9 +112,9 @@ class FashionMNISTDataModule(SplitDataModule):
             return images.float().div_(255).sub_(mean).div_(std).unsqueeze(1)  # (N, 1, 28, 28)
 
         parts = {
-            "train": (normalised(train.data[train_idx]), train.targets[train_idx]),
-            "val": (normalised(train.data[val_idx]), train.targets[val_idx]),
-            "test": (normalised(test.data), test.targets),
+            "train": (normalised(train_images[train_idx]), train_targets[train_idx]),
+            "val": (normalised(train_images[val_idx]), train_targets[val_idx]),
+            "test": (normalised(test_images), test_targets),
         }
         device = self._resident_device()
         self.splits = {
@@ -107,8 +128,8 @@ class FashionMNISTDataModule(SplitDataModule):
             return trainer.strategy.root_device
         return torch.device("cpu")
 
-    def example_input(self) -> torch.Tensor:
-        return torch.zeros(2, *self.input_shape)
+    def example_input(self) -> Batch:
+        return {"inputs": torch.zeros(2, *self.input_shape)}
 
     def _loader(self, split: str, train: bool) -> DataLoader:
         return in_memory_loader(self.splits[split], self.hparams.batch_size, shuffle=train)

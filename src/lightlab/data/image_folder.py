@@ -14,6 +14,7 @@ from torchvision.datasets import ImageFolder
 from torchvision.transforms import v2 as T
 
 from lightlab.data.base import SplitDataModule
+from lightlab.data.in_memory import Batch
 from lightlab.data.splits import stratified_split
 from lightlab.errors import UserError
 
@@ -194,8 +195,8 @@ class ImageFolderDataModule(SplitDataModule):
             pin_memory=self.pin_memory,
         )
 
-    def example_input(self) -> torch.Tensor:
-        return torch.zeros(2, *self.input_shape)
+    def example_input(self) -> Batch:
+        return {"inputs": torch.zeros(2, *self.input_shape)}
 
     def state_dict(self) -> dict:
         return {

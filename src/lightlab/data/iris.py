@@ -9,7 +9,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from lightlab.data.base import SplitDataModule
-from lightlab.data.in_memory import InMemoryDataset, in_memory_loader
+from lightlab.data.in_memory import Batch, InMemoryDataset, in_memory_loader
 from lightlab.data.splits import stratified_split
 from lightlab.errors import UserError
 
@@ -86,9 +86,8 @@ class IrisDataModule(SplitDataModule):
     def num_classes(self) -> int:
         return len(self.class_names)
 
-    def example_input(self) -> torch.Tensor:
-        """A small batch of inputs, for the model summary's output shapes."""
-        return self.splits["train"].tensors["inputs"][:2]
+    def example_input(self) -> Batch:
+        return {"inputs": self.splits["train"].tensors["inputs"][:2]}
 
     def _loader(self, split: str, train: bool) -> DataLoader:
         return in_memory_loader(self.splits[split], self.hparams.batch_size, shuffle=train)

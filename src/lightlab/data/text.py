@@ -10,6 +10,7 @@ from torch.utils.data import DataLoader
 
 from lightlab.data.base import SplitDataModule
 from lightlab.data.bucketing import BucketBatchSampler, SequenceDataset, already_batched, pad_collate
+from lightlab.data.in_memory import Batch
 from lightlab.data.splits import stratified_split
 from lightlab.data.text_files import read_labelled_texts
 from lightlab.data.vocab import SimpleTokenizer, Tokenizer, Vocabulary
@@ -180,7 +181,7 @@ class TextDataModule(SplitDataModule):
             return list(self.predict_texts)
         raise UserError("nothing to predict: give --data.init_args.predict_path or predict_texts")
 
-    def example_input(self) -> dict[str, torch.Tensor]:
+    def example_input(self) -> Batch:
         # <unk> (1) exists in every vocabulary; the second sequence shows the padding.
         return {"inputs": torch.tensor([[1, 1, 1], [1, 0, 0]]), "lengths": torch.tensor([3, 1])}
 

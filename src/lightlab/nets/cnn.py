@@ -27,6 +27,8 @@ class CNN(nn.Module):
 
     ``input_shape`` is ``(channels, height, width)`` and comes from the DataModule; the head's
     input size is found by running a zero image through the blocks once at construction.
+    ``channels_last`` runs the convolutions in NHWC memory layout, which the CPU (oneDNN) and GPU
+    (cuDNN, tensor cores) kernels handle faster than NCHW; the results are the same.
     """
 
     def __init__(
@@ -36,6 +38,7 @@ class CNN(nn.Module):
         channels: Sequence[int] = (32, 64),
         hidden_size: int = 128,
         dropout: float = 0.25,
+        channels_last: bool = True,
     ) -> None:
         super().__init__()
         if len(input_shape) != 3:
@@ -60,6 +63,9 @@ class CNN(nn.Module):
             nn.Dropout(dropout),
             nn.Linear(hidden_size, num_classes),
         )
+        self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
+        self.features.to(memory_format=self.memory_format)
 
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
-        return self.classifier(self.features(inputs))
+        features = self.features(inputs.contiguous(memory_format=self.memory_format))
+        return self.classifier(features)
