@@ -19,15 +19,19 @@ alone could give. Denormal flushing is the same for every row; (c) is also run w
 from __future__ import annotations
 
 import argparse
+import sys
 import time
+from pathlib import Path
 
 import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from lightlab.data.bucketing import BucketBatchSampler
-from lightlab.data.random_tokens import random_token_sequences
 from lightlab.nets import BiLSTM
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from synthetic_data import random_token_sequences
 
 
 class PlainBiLSTM(BiLSTM):

@@ -14,16 +14,20 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import tempfile
 from pathlib import Path
 
 import torch
 
 from lightlab.cli import main as lightlab
-from lightlab.data.idx import patterned_images, write_fashion_mnist
+from lightlab.data.idx import write_fashion_mnist
 from lightlab.data.negation import generate_negation
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+from synthetic_data import patterned_images  # noqa: E402  (test data makers live beside the tests)
+
 VARIANTS = {  # name: (preset, precision, extra flags)
     "cpu": ("cpu", "32-true", []),
     "gpu": ("gpu", "32-true", []),

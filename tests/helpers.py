@@ -1,10 +1,37 @@
-"""Callbacks the distributed tests load into the training processes they start."""
+"""What the tests share: running the CLI in-process, reading run folders, and the callback the
+distributed tests load into the processes they start (by class path ``helpers.RecordFinalWeights``)."""
+
+from __future__ import annotations
 
 import hashlib
+import json
 import os
+import sys
 from pathlib import Path
+from unittest import mock
 
 from lightning.pytorch import Callback
+
+ROOT = Path(__file__).resolve().parents[1]
+EXPERIMENTS = ROOT / "experiments"
+QUIET = ["--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false"]
+
+
+def run_cli(*args: str, runs_dir: Path) -> None:
+    """``python -m lightlab ARGS`` in this process, writing runs under ``runs_dir``."""
+    from lightlab.cli import main
+
+    subcommand, *rest = args
+    with mock.patch.object(sys, "argv", ["lightlab"]):
+        main([subcommand, *rest, "--runs_dir", str(runs_dir), *QUIET])
+
+
+def run_dirs(runs_dir: Path, experiment: str) -> list[Path]:
+    return sorted(p for p in (runs_dir / experiment).iterdir() if p.is_dir())
+
+
+def read_summary(run_dir: Path) -> dict:
+    return json.loads((run_dir / "summary.json").read_text())
 
 
 class RecordFinalWeights(Callback):

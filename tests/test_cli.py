@@ -7,7 +7,7 @@ import sys
 import pytest
 import torch
 import yaml
-from conftest import EXPERIMENTS, ROOT, read_summary, run_cli, run_dirs
+from helpers import EXPERIMENTS, ROOT, read_summary, run_cli, run_dirs
 
 from lightlab.data import IrisDataModule
 from lightlab.tasks import ClassificationTask

@@ -1,5 +1,5 @@
 import pytest
-from conftest import EXPERIMENTS, read_summary, run_cli, run_dirs
+from helpers import EXPERIMENTS, read_summary, run_cli, run_dirs
 from lightning.pytorch.utilities.model_summary import ModelSummary
 
 from lightlab.data import IrisDataModule

@@ -5,10 +5,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from lightlab.errors import UserError
 from lightlab.losses import SmoothedNLLLoss
 from lightlab.nets import MLP, CustomLinear, SkipNet, init_weight_
-from lightlab.tasks import ClassificationTask
+from lightlab.tasks import ClassificationTask, TaskConfigError
 
 
 def _copy_of(linear: nn.Linear) -> CustomLinear:
@@ -159,13 +158,13 @@ def test_task_rejects_a_binary_loss_for_many_classes():
 
 def test_task_reports_a_net_with_the_wrong_number_of_outputs():
     task = ClassificationTask(MLP(num_classes=5, in_features=4), num_classes=3)
-    with pytest.raises(UserError, match="the net outputs 5 logits but the data has 3 classes"):
+    with pytest.raises(TaskConfigError, match="the net outputs 5 logits but the data has 3 classes"):
         task.training_step({"inputs": torch.randn(2, 4), "target": torch.tensor([0, 1])}, 0)
 
 
 def test_task_reports_a_loss_that_does_not_fit_the_logits():
     task = ClassificationTask(MLP(num_classes=1, in_features=4), num_classes=2, loss=SmoothedNLLLoss())
     with pytest.raises(
-        UserError, match=r"loss SmoothedNLLLoss does not fit logits \(2,\) .*BCEWithLogitsLoss"
+        TaskConfigError, match=r"loss SmoothedNLLLoss does not fit logits \(2,\) .*BCEWithLogitsLoss"
     ):
         task.training_step({"inputs": torch.randn(2, 4), "target": torch.tensor([0, 1])}, 0)

@@ -6,7 +6,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import EXPERIMENTS, ROOT, read_summary, run_dirs
+from helpers import EXPERIMENTS, ROOT, read_summary, run_dirs
 
 from lightlab.run_dir import RUN_DIR_ENV
 

@@ -3,11 +3,12 @@ import shutil
 
 import pytest
 import torch
-from conftest import EXPERIMENTS, read_summary, run_cli, run_dirs
+from helpers import EXPERIMENTS, read_summary, run_cli, run_dirs
+from synthetic_data import patterned_images
 
 from lightlab.data import FashionMNISTDataModule
 from lightlab.data.augment import random_crop, random_hflip
-from lightlab.data.idx import FASHION_MNIST_FILES, patterned_images, write_fashion_mnist, write_idx
+from lightlab.data.idx import FASHION_MNIST_FILES, write_fashion_mnist, write_idx
 from lightlab.errors import UserError
 from lightlab.nets import CNN
 

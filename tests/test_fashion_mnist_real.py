@@ -4,7 +4,7 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import EXPERIMENTS, read_summary, run_cli, run_dirs
+from helpers import EXPERIMENTS, read_summary, run_cli, run_dirs
 
 from lightlab.data import FashionMNISTDataModule
 

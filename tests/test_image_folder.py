@@ -4,7 +4,7 @@ import sys
 
 import pytest
 import torch
-from conftest import EXPERIMENTS, ROOT, read_summary, run_cli, run_dirs
+from helpers import EXPERIMENTS, ROOT, read_summary, run_cli, run_dirs
 from PIL import Image
 
 from lightlab.data import ImageFolderDataModule, ShapesDataModule

@@ -5,7 +5,7 @@ from collections import Counter
 
 import pytest
 import torch
-from conftest import EXPERIMENTS, read_summary, run_cli, run_dirs
+from helpers import EXPERIMENTS, read_summary, run_cli, run_dirs
 
 from lightlab.data import TextDataModule
 from lightlab.data.bucketing import BucketBatchSampler, SequenceDataset
@@ -128,9 +128,9 @@ def test_bilstm_output_does_not_depend_on_padding(num_layers):
             torch.testing.assert_close(net(extra, torch.tensor([len(sequence)])), alone, rtol=1e-5, atol=1e-6)
 
 
-def test_bilstm_gives_one_logit_for_two_classes():
+def test_bilstm_gives_one_logit_per_class_also_for_two_classes():
     net = BiLSTM(vocab_size=10, num_classes=2)
-    assert net(torch.randint(1, 10, (4, 6)), torch.tensor([6, 5, 2, 1])).shape == (4, 1)
+    assert net(torch.randint(1, 10, (4, 6)), torch.tensor([6, 5, 2, 1])).shape == (4, 2)
 
 
 def test_negation_sentences_defeat_bag_of_words():

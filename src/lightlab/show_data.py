@@ -12,20 +12,20 @@ from pathlib import Path
 
 import yaml
 from jsonargparse import ArgumentParser
-from lightning.pytorch import LightningDataModule
 
+from lightlab.data.base import LabDataModule
 from lightlab.errors import UserError
 from lightlab.plots import save_sample_grid, spread_batch
 
 
-def build_datamodule(experiment: Path) -> LightningDataModule:
+def build_datamodule(experiment: Path) -> LabDataModule:
     if not experiment.is_file():
         raise UserError(f"experiment file not found: {experiment}")
     node = (yaml.safe_load(experiment.read_text()) or {}).get("data")
     if node is None:
         raise UserError(f"{experiment} has no data section")
     parser = ArgumentParser(exit_on_error=False)
-    parser.add_subclass_arguments(LightningDataModule, "data")
+    parser.add_subclass_arguments(LabDataModule, "data")
     try:
         config = parser.parse_object({"data": node})
     except Exception as error:  # jsonargparse reports bad config this way
@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> None:
         datamodule = build_datamodule(args.experiment)
         datamodule.prepare_data()
         datamodule.setup("fit")
-        if len(getattr(datamodule, "input_shape", ())) != 3:
+        if datamodule.input_kind != "image":
             raise UserError(f"{args.experiment.stem} has no image data to show")
         batch = spread_batch(datamodule.val_dataloader(), args.count)
     except UserError as error:

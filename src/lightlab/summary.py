@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import subprocess
@@ -64,15 +63,3 @@ def metrics_table(title: str, columns: Mapping[str, Mapping[str, float]]) -> Tab
 
 def print_table(table: Table) -> None:
     Console().print(table)
-
-
-def write_predictions(path: Path, inputs: list[str], probs: Any, class_names: list[str]) -> Path:
-    """``predictions.csv``: each input (or its index), the predicted class name and its probability."""
-    confidence, predicted = probs.max(dim=-1)
-    names = class_names or [str(i) for i in range(probs.shape[-1])]
-    with path.open("w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f)
-        writer.writerow(["input", "prediction", "probability"])
-        for row, (index, p) in enumerate(zip(predicted.tolist(), confidence.tolist(), strict=True)):
-            writer.writerow([inputs[row] if row < len(inputs) else row, names[index], f"{p:.4f}"])
-    return path

@@ -1,24 +1,94 @@
-"""The loader methods every DataModule here shares: one split name in, one DataLoader out."""
+"""The contract every DataModule of the template meets, and the loader methods they share.
+
+The CLI, the task's callbacks, the run summary and ``show_data`` use only what is declared here,
+so a new DataModule that subclasses ``LabDataModule`` and fills it in works with all of them.
+"""
 
 from __future__ import annotations
+
+import inspect
+from pathlib import Path
+from typing import Any, ClassVar, Literal
 
 from lightning.pytorch import LightningDataModule
 from torch.utils.data import DataLoader
 
-from lightlab.data.in_memory import Batch
+from lightlab.batch import Batch
+from lightlab.errors import UserError
+
+InputKind = Literal["tabular", "image", "sequence"]
 
 
-class SplitDataModule(LightningDataModule):
-    """A DataModule with ``train``/``val``/``test`` splits; subclasses build a split's loader in
-    ``_loader(split, train)``. ``predict`` runs on the test split unless a subclass says otherwise.
+class LabDataModule(LightningDataModule):
+    """A classification DataModule with ``train``/``val``/``test`` splits.
+
+    What a subclass provides:
+
+    - ``input_kind``: ``"tabular"``, ``"image"`` or ``"sequence"``; callbacks decide by it (sample
+      grids are drawn for images only).
+    - ``class_names``: the label of each class index, in order (``num_classes`` is their count).
+    - size attributes the CLI links into the net's constructor, by kind: ``num_features``
+      (tabular), ``input_shape`` = ``(channels, height, width)`` (image), ``vocab_size``
+      (sequence). They may read the data on first use, before ``setup``.
+    - ``_loader(split, train)``: the DataLoader of one split, yielding ``Batch`` dicts.
+    - ``example_input()``: a small batch in the form the loaders yield, without ``target``.
+
+    Constructor arguments are kept with ``self.save_arguments(locals())`` as the first statement
+    after ``super().__init__()`` and read from ``self.hparams``; every DataModule takes
+    ``batch_size``. Data that has to be downloaded or generated is made in
+    ``prepare_data`` (once per node), which the size attributes call too when asked early.
     """
 
-    def _loader(self, split: str, train: bool) -> DataLoader:
-        raise NotImplementedError
+    input_kind: ClassVar[InputKind]
+    class_names: list[str]
+
+    def save_arguments(self, arguments: dict[str, Any], ignore: tuple[str, ...] = ()) -> None:
+        """``save_hyperparameters()``, plus this class's own ``arguments`` where they are missing.
+
+        Under LightningCLI the saved values are the arguments of the class the config names; when
+        that is a subclass presetting some of a parent's arguments (the demo DataModules), the
+        parent's other arguments would be missing from ``self.hparams``.
+        """
+        self.save_hyperparameters(ignore=list(ignore), frame=inspect.currentframe().f_back)
+        for name, value in arguments.items():
+            if (
+                name != "self"
+                and not name.startswith("__")
+                and name not in ignore
+                and name not in self.hparams
+            ):
+                self.hparams[name] = value
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+    @property
+    def batch_size(self) -> int:
+        """Samples per batch in each process."""
+        return int(self.hparams.batch_size)
 
     def example_input(self) -> Batch:
         """A two-sample batch without ``target``, in the same form the loaders yield: the model
         summary passes it through the batch-transfer hooks and then the net for its output shapes."""
+        raise NotImplementedError
+
+    def predict_inputs(self) -> list[str]:
+        """A name for each input ``predict_dataloader`` yields, in order (texts, file names); an
+        empty list numbers the rows instead."""
+        return []
+
+    def predict_from(self, source: str | Path) -> None:
+        """Make ``predict_dataloader`` read new raw inputs from ``source`` (a file or folder) instead
+        of the test split. A DataModule that cannot read new inputs says so in one line."""
+        raise UserError(f"{type(self).__name__} cannot predict on new inputs such as {source}")
+
+    def run_files(self) -> dict[str, Any]:
+        """Files to write into the run folder when training starts: ``{name: JSON-able content}``,
+        e.g. the vocabulary a text model needs to encode new inputs."""
+        return {}
+
+    def _loader(self, split: str, train: bool) -> DataLoader:
         raise NotImplementedError
 
     def train_dataloader(self) -> DataLoader:

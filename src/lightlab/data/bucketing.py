@@ -104,7 +104,3 @@ def pad_batch(
 def pad_collate(samples: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
     """``collate_fn`` for per-sample loading: pads to the batch's own longest sequence."""
     return pad_batch([s["inputs"] for s in samples], torch.stack([s["target"] for s in samples]))
-
-
-def already_batched(batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    return batch

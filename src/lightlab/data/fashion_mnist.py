@@ -6,18 +6,17 @@ from pathlib import Path
 from urllib.error import URLError
 
 import torch
-from torch.utils.data import DataLoader
 from torchvision.datasets import FashionMNIST
 
+from lightlab.batch import Batch
 from lightlab.data.augment import random_crop, random_hflip
-from lightlab.data.base import SplitDataModule
 from lightlab.data.idx import FASHION_MNIST_FILES, find_idx_file, read_image_label_pair
-from lightlab.data.in_memory import Batch, InMemoryDataset, in_memory_loader
+from lightlab.data.in_memory import InMemoryDataModule, InMemoryDataset
 from lightlab.data.splits import stratified_split
 from lightlab.errors import UserError
 
 
-class FashionMNISTDataModule(SplitDataModule):
+class FashionMNISTDataModule(InMemoryDataModule):
     """torchvision's Fashion-MNIST, parsed once into uint8 tensors, normalised in bulk, batched by slicing.
 
     The four IDX files are read from ``data_dir`` itself or from torchvision's
@@ -34,6 +33,9 @@ class FashionMNISTDataModule(SplitDataModule):
     GPU so no batch is copied from host memory.
     """
 
+    input_kind = "image"
+    input_shape = (1, 28, 28)
+
     def __init__(
         self,
         data_dir: str = "data",
@@ -45,12 +47,10 @@ class FashionMNISTDataModule(SplitDataModule):
         device_resident: bool = False,
     ) -> None:
         super().__init__()
-        self.save_hyperparameters()
+        self.save_arguments(locals())
         self.class_names = list(FashionMNIST.classes)
         self.splits: dict[str, InMemoryDataset] = {}
-
-    num_classes = len(FashionMNIST.classes)
-    input_shape = (1, 28, 28)
+        self.normalization: dict[str, float] = {}  # the training split's pixel mean and std
 
     @property
     def raw_dir(self) -> Path:
@@ -131,13 +131,10 @@ class FashionMNISTDataModule(SplitDataModule):
     def example_input(self) -> Batch:
         return {"inputs": torch.zeros(2, *self.input_shape)}
 
-    def _loader(self, split: str, train: bool) -> DataLoader:
-        return in_memory_loader(self.splits[split], self.hparams.batch_size, shuffle=train)
-
     def on_after_batch_transfer(self, batch: Batch, dataloader_idx: int) -> Batch:
         if self.hparams.augment and self.trainer is not None and self.trainer.training:
             batch = {**batch, "inputs": random_hflip(random_crop(batch["inputs"], padding=2))}
         return batch
 
     def state_dict(self) -> dict:
-        return {"class_names": self.class_names, **getattr(self, "normalization", {})}
+        return {"class_names": self.class_names, **self.normalization}

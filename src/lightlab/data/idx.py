@@ -102,16 +102,3 @@ def write_fashion_mnist(
         write_idx(raw / FASHION_MNIST_FILES[(split, "images")], images)
         write_idx(raw / FASHION_MNIST_FILES[(split, "labels")], labels)
     return raw
-
-
-def patterned_images(count: int, seed: int, classes: int = 10) -> tuple[torch.Tensor, torch.Tensor]:
-    """Learnable stand-in data of Fashion-MNIST's shape: 28x28 uint8 noise with a bright 6x6 square
-    whose position is set by the class. For tests and benchmarks where the real files are absent.
-    """
-    generator = torch.Generator().manual_seed(seed)
-    labels = (torch.arange(count) % classes)[torch.randperm(count, generator=generator)]
-    images = torch.randint(0, 60, (count, 28, 28), generator=generator, dtype=torch.uint8)
-    for index, label in enumerate(labels.tolist()):
-        row, col = 3 + 11 * (label // 4), 2 + 6 * (label % 4)
-        images[index, row : row + 6, col : col + 6] = 220
-    return images, labels.to(torch.uint8)

@@ -13,8 +13,8 @@ from torch.utils.data import DataLoader, Dataset
 from torchvision.datasets import ImageFolder
 from torchvision.transforms import v2 as T
 
-from lightlab.data.base import SplitDataModule
-from lightlab.data.in_memory import Batch
+from lightlab.batch import Batch
+from lightlab.data.base import LabDataModule
 from lightlab.data.splits import stratified_split
 from lightlab.errors import UserError
 
@@ -48,7 +48,7 @@ class ImageList(Dataset):
         return {"inputs": inputs, "target": torch.tensor(target)}
 
 
-class ImageFolderDataModule(SplitDataModule):
+class ImageFolderDataModule(LabDataModule):
     """Images in ``<root>/<class name>/*.png|jpg|…``, split into train/val/test by class, or given as
     separate ``train_dir``/``val_dir``/``test_dir`` folders with the same class subfolders.
 
@@ -79,26 +79,23 @@ class ImageFolderDataModule(SplitDataModule):
         on_corrupt: str = "skip",
     ) -> None:
         super().__init__()
+        self.save_arguments(locals())
         if channels not in (1, 3):
             raise ValueError(f"channels must be 1 (grayscale) or 3 (RGB), got {channels}")
         if on_corrupt not in ("skip", "error"):
             raise ValueError(f"on_corrupt must be 'skip' or 'error', got {on_corrupt!r}")
         if (root is None) == (train_dir is None):
             raise ValueError("give either root (split by fraction) or train_dir (with val_dir/test_dir)")
-        self.save_hyperparameters()
-        # Plain attributes, not self.hparams: a subclass's hparams hold its own arguments instead.
-        self.root, self.train_dir, self.val_dir, self.test_dir = root, train_dir, val_dir, test_dir
-        self.val_fraction, self.test_fraction, self.split_seed = val_fraction, test_fraction, split_seed
-        self.image_size, self.channels, self.mean, self.std = image_size, channels, mean, std
-        self.augment, self.batch_size, self.on_corrupt = augment, batch_size, on_corrupt
         self.num_workers = default_num_workers() if num_workers is None else num_workers
         self.pin_memory = torch.cuda.is_available() if pin_memory is None else pin_memory
         self.samples: dict[str, list[Sample]] = {}
         self.class_names: list[str] = []
 
+    input_kind = "image"
+
     @property
     def input_shape(self) -> tuple[int, int, int]:
-        return (self.channels, self.image_size, self.image_size)
+        return (self.hparams.channels, self.hparams.image_size, self.hparams.image_size)
 
     @property
     def num_classes(self) -> int:
@@ -123,7 +120,7 @@ class ImageFolderDataModule(SplitDataModule):
                 with Image.open(path) as image:
                     image.verify()
             except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
-                if self.on_corrupt == "error":
+                if self.hparams.on_corrupt == "error":
                     raise UserError(
                         f"unreadable image: {path} (remove it, or set --data.init_args.on_corrupt skip)"
                     ) from None
@@ -138,7 +135,8 @@ class ImageFolderDataModule(SplitDataModule):
     def _scan(self) -> None:
         if self.samples:
             return
-        hp = self
+        self.prepare_data()  # sizes may be asked for before the Trainer runs prepare_data
+        hp = self.hparams
         if hp.root is not None:
             samples, self.class_names = self._folder(hp.root)
             targets = torch.tensor([target for _, target in samples])
@@ -167,13 +165,14 @@ class ImageFolderDataModule(SplitDataModule):
     # ---- loading
 
     def _transform(self, train: bool) -> T.Compose:
-        size = self.image_size
+        hp = self.hparams
+        size = hp.image_size
         steps: list = [T.ToImage(), T.Resize((size, size), antialias=True)]
-        if train and self.augment:
+        if train and hp.augment:
             steps += [T.RandomResizedCrop(size, scale=(0.8, 1.0), antialias=True), T.RandomHorizontalFlip()]
         steps += [
             T.ToDtype(torch.float32, scale=True),
-            T.Normalize([self.mean] * self.channels, [self.std] * self.channels),
+            T.Normalize([hp.mean] * hp.channels, [hp.std] * hp.channels),
         ]
         return T.Compose(steps)
 
@@ -185,7 +184,7 @@ class ImageFolderDataModule(SplitDataModule):
             raise UserError(
                 f"no {split} images: give --data.init_args.{split}_dir or use root with a {split}_fraction"
             )
-        mode = "L" if self.channels == 1 else "RGB"
+        mode = "L" if self.hparams.channels == 1 else "RGB"
         return DataLoader(
             ImageList(self.samples[split], mode, self._transform(train)),
             batch_size=self.batch_size,

@@ -13,7 +13,8 @@ from collections.abc import Sequence
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-Batch = dict[str, torch.Tensor]
+from lightlab.batch import Batch
+from lightlab.data.base import LabDataModule
 
 
 class InMemoryDataset(Dataset):
@@ -40,7 +41,8 @@ class InMemoryDataset(Dataset):
         return {name: t[index] for name, t in self.tensors.items()}
 
 
-def _already_batched(batch: Batch) -> Batch:
+def already_batched(batch: Batch) -> Batch:
+    """``collate_fn`` for a dataset or sampler that already builds whole batches."""
     return batch
 
 
@@ -53,6 +55,15 @@ def in_memory_loader(
         batch_size=batch_size,
         shuffle=shuffle,
         drop_last=drop_last,
-        collate_fn=_already_batched,
+        collate_fn=already_batched,
         num_workers=0,
     )
+
+
+class InMemoryDataModule(LabDataModule):
+    """A DataModule whose splits are ``InMemoryDataset``s in ``self.splits``, batched by indexing."""
+
+    splits: dict[str, InMemoryDataset]
+
+    def _loader(self, split: str, train: bool) -> DataLoader:
+        return in_memory_loader(self.splits[split], self.batch_size, shuffle=train)

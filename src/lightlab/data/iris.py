@@ -6,10 +6,9 @@ import csv
 from pathlib import Path
 
 import torch
-from torch.utils.data import DataLoader
 
-from lightlab.data.base import SplitDataModule
-from lightlab.data.in_memory import Batch, InMemoryDataset, in_memory_loader
+from lightlab.batch import Batch
+from lightlab.data.in_memory import InMemoryDataModule, InMemoryDataset
 from lightlab.data.splits import stratified_split
 from lightlab.errors import UserError
 
@@ -44,13 +43,15 @@ def read_labelled_csv(path: Path, label_column: str) -> tuple[torch.Tensor, list
     return torch.tensor(rows, dtype=torch.float32), labels, feature_names
 
 
-class IrisDataModule(SplitDataModule):
+class IrisDataModule(InMemoryDataModule):
     """Iris (or any small numeric CSV with a label column), held in memory and split by class.
 
     The split is stratified and seeded by ``split_seed``, independent of the training seed, so
     every run of an experiment sees the same train/val/test rows. Features are standardised with
     the mean and standard deviation of the training rows only.
     """
+
+    input_kind = "tabular"
 
     def __init__(
         self,
@@ -62,7 +63,7 @@ class IrisDataModule(SplitDataModule):
         batch_size: int = 16,
     ) -> None:
         super().__init__()
-        self.save_hyperparameters()
+        self.save_arguments(locals())
         path = Path(csv_path) if csv_path else BUNDLED_CSV
         features, labels, self.feature_names = read_labelled_csv(path, label_column)
         self.class_names = sorted(set(labels))
@@ -82,15 +83,8 @@ class IrisDataModule(SplitDataModule):
     def num_features(self) -> int:
         return len(self.feature_names)
 
-    @property
-    def num_classes(self) -> int:
-        return len(self.class_names)
-
     def example_input(self) -> Batch:
         return {"inputs": self.splits["train"].tensors["inputs"][:2]}
-
-    def _loader(self, split: str, train: bool) -> DataLoader:
-        return in_memory_loader(self.splits[split], self.hparams.batch_size, shuffle=train)
 
     def state_dict(self) -> dict:
         """Saved in checkpoints, so a prediction can be mapped back to a class name and scaled alike."""

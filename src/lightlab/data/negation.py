@@ -91,12 +91,8 @@ class NegationDataModule(TextDataModule):
             predict_texts=predict_texts,
             predict_path=predict_path,
         )
-        self.generator = {"count": count, "seed": generator_seed}
 
     def prepare_data(self) -> None:
-        if not Path(self.paths["all"]).is_file():
-            generate_negation(self.paths["all"], **self.generator)
-
-    def _read(self) -> None:
-        self.prepare_data()  # sizes may be asked for before the Trainer runs prepare_data
-        super()._read()
+        hp = self.hparams
+        if not Path(hp.path).is_file():
+            generate_negation(hp.path, hp.count, hp.generator_seed)

@@ -97,16 +97,8 @@ class ShapesDataModule(ImageFolderDataModule):
             augment=augment,
             num_workers=num_workers,
         )
-        self.generator = {
-            "images_per_class": images_per_class,
-            "image_size": image_size,
-            "seed": generator_seed,
-        }
 
     def prepare_data(self) -> None:
-        if not Path(self.root).exists():
-            generate_shapes(self.root, **self.generator)
-
-    def _scan(self) -> None:
-        self.prepare_data()  # sizes may be asked for before the Trainer runs prepare_data
-        super()._scan()
+        hp = self.hparams
+        if not Path(hp.data_dir).exists():
+            generate_shapes(hp.data_dir, hp.images_per_class, hp.image_size, hp.generator_seed)

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch.utils.data import DataLoader
 
-from lightlab.data.base import SplitDataModule
-from lightlab.data.bucketing import BucketBatchSampler, SequenceDataset, already_batched, pad_collate
-from lightlab.data.in_memory import Batch
+from lightlab.batch import Batch
+from lightlab.data.base import LabDataModule
+from lightlab.data.bucketing import BucketBatchSampler, SequenceDataset, pad_collate
+from lightlab.data.in_memory import already_batched
 from lightlab.data.splits import stratified_split
 from lightlab.data.text_files import read_labelled_texts
 from lightlab.data.vocab import SimpleTokenizer, Tokenizer, Vocabulary
@@ -24,7 +25,7 @@ def _label_order(labels: set[str]) -> list[str]:
     return sorted(labels)
 
 
-class TextDataModule(SplitDataModule):
+class TextDataModule(LabDataModule):
     """Text classification from CSV/TSV/JSONL: one ``path`` split by class (seeded), or separate
     ``train_path``/``val_path``/``test_path`` files.
 
@@ -34,6 +35,8 @@ class TextDataModule(SplitDataModule):
     ``predict_path``, one text per line) exactly as in training. Batches hold sequences of similar
     length padded to their own longest one: ``{"inputs": (B, T) ids, "lengths": (B,), "target": (B,)}``.
     """
+
+    input_kind = "sequence"
 
     def __init__(
         self,
@@ -56,16 +59,10 @@ class TextDataModule(SplitDataModule):
         predict_path: str | None = None,
     ) -> None:
         super().__init__()
+        self.save_arguments(locals(), ignore=("tokenizer",))
         if (path is None) == (train_path is None):
             raise ValueError("give either path (split by fraction) or train_path (with val_path/test_path)")
-        self.save_hyperparameters(ignore=["tokenizer", "predict_texts"])
-        self.paths = {"all": path, "train": train_path, "val": val_path, "test": test_path}
-        self.columns = (text_column, label_column)
-        self.fractions, self.split_seed = (val_fraction, test_fraction), split_seed
         self.tokenizer = tokenizer or SimpleTokenizer()
-        self.min_freq, self.max_vocab_size, self.max_length = min_freq, max_vocab_size, max_length
-        self.batch_size, self.bucketing = batch_size, bucketing
-        self.predict_texts, self.predict_path = predict_texts, predict_path
         self.vocab: Vocabulary | None = None
         self.class_names: list[str] = []
         self.datasets: dict[str, SequenceDataset] = {}
@@ -88,17 +85,20 @@ class TextDataModule(SplitDataModule):
     def _read(self) -> None:
         if self._texts:
             return
-        if self.paths["all"] is not None:
-            texts, labels = read_labelled_texts(self.paths["all"], *self.columns)
+        self.prepare_data()  # sizes may be asked for before the Trainer runs prepare_data
+        hp = self.hparams
+        columns = (hp.text_column, hp.label_column)
+        if hp.path is not None:
+            texts, labels = read_labelled_texts(hp.path, *columns)
             names = _label_order(set(labels))
             targets = torch.tensor([names.index(label) for label in labels])
-            parts = stratified_split(targets, *self.fractions, self.split_seed)
+            parts = stratified_split(targets, hp.val_fraction, hp.test_fraction, hp.split_seed)
             for split, index in zip(("train", "val", "test"), parts, strict=True):
                 self._texts[split] = ([texts[i] for i in index], [labels[i] for i in index])
             return
         for split in ("train", "val", "test"):
-            path = self.paths[split]
-            self._texts[split] = read_labelled_texts(path, *self.columns) if path else ([], [])
+            path = hp[f"{split}_path"]
+            self._texts[split] = read_labelled_texts(path, *columns) if path else ([], [])
 
     def _build_vocab(self) -> None:
         if self.vocab is not None:
@@ -114,11 +114,12 @@ class TextDataModule(SplitDataModule):
                     "every class needs training examples"
                 )
         tokenized = (self.tokenize(text) for text in train_texts)
-        self.vocab = Vocabulary.build(tokenized, self.min_freq, self.max_vocab_size)
+        self.vocab = Vocabulary.build(tokenized, self.hparams.min_freq, self.hparams.max_vocab_size)
 
     def tokenize(self, text: str) -> list[str]:
         tokens = self.tokenizer(text)
-        return tokens[: self.max_length] if self.max_length else tokens
+        max_length = self.hparams.max_length
+        return tokens[:max_length] if max_length else tokens
 
     def encode(self, texts: list[str]) -> list[list[int]]:
         """Token ids of each text; a text with no known token becomes a single ``<unk>``."""
@@ -135,12 +136,10 @@ class TextDataModule(SplitDataModule):
                     self.datasets[split] = SequenceDataset(
                         self.encode(texts), [index[label] for label in labels]
                     )
-        trainer = self.trainer
-        if trainer is not None and stage == "fit":
-            log_dir = trainer.log_dir  # a collective under DDP: read it on every rank
-            if trainer.is_global_zero and log_dir:
-                Path(log_dir).mkdir(parents=True, exist_ok=True)
-                (Path(log_dir) / "vocab.json").write_text(json.dumps(self.state_dict()))
+
+    def run_files(self) -> dict[str, Any]:
+        """``vocab.json``: the tokens and class names, to encode new texts as in training."""
+        return {"vocab.json": self.state_dict()}
 
     # ---- loaders
 
@@ -157,11 +156,11 @@ class TextDataModule(SplitDataModule):
             dataset.lengths,
             self.batch_size,
             shuffle=train,
-            seed=self.split_seed,
+            seed=self.hparams.split_seed,
             num_replicas=replicas,
             rank=rank,
             drop_last=train,
-            pool_batches=50 if self.bucketing else 1,
+            pool_batches=50 if self.hparams.bucketing else 1,
         )
         return DataLoader(dataset, sampler=sampler, batch_size=None, collate_fn=already_batched)
 
@@ -172,14 +171,18 @@ class TextDataModule(SplitDataModule):
 
     def predict_inputs(self) -> list[str]:
         """The raw strings ``predict`` runs on, in order."""
-        if self.predict_path:
-            path = Path(self.predict_path)
+        if self.hparams.predict_path:
+            path = Path(self.hparams.predict_path)
             if not path.is_file():
                 raise UserError(f"predict file not found: {path}")
             return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-        if self.predict_texts:
-            return list(self.predict_texts)
+        if self.hparams.predict_texts:
+            return list(self.hparams.predict_texts)
         raise UserError("nothing to predict: give --data.init_args.predict_path or predict_texts")
+
+    def predict_from(self, source: str | Path) -> None:
+        """Predict on the texts of ``source``, one per line."""
+        self.hparams.predict_path = str(source)
 
     def example_input(self) -> Batch:
         # <unk> (1) exists in every vocabulary; the second sequence shows the padding.

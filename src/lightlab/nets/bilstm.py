@@ -44,7 +44,7 @@ class BiLSTMLayer(nn.Module):
 
 class BiLSTM(nn.Module):
     """Embedding (``<pad>`` = 0) -> bidirectional LSTM layers -> average and max pooling over the real
-    tokens only -> hidden layer with dropout -> logits (one logit for two classes, else one per class).
+    tokens only -> hidden layer with dropout -> one logit per class.
     """
 
     def __init__(
@@ -67,7 +67,7 @@ class BiLSTM(nn.Module):
             nn.Linear(4 * hidden_size, head_size),
             nn.ReLU(),
             nn.Dropout(dropout),
-            nn.Linear(head_size, 1 if num_classes == 2 else num_classes),
+            nn.Linear(head_size, num_classes),
         )
 
     def forward(self, inputs: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:

@@ -24,6 +24,15 @@ def make_activation(name: str) -> nn.Module:
     return ACTIVATIONS[name]()
 
 
+def flat_size(net: str, in_features: int | None, input_shape: Sequence[int] | None) -> int:
+    """Input width of a net on flat features: ``in_features``, else the flattened ``input_shape``."""
+    if in_features is not None:
+        return in_features
+    if input_shape is None:
+        raise ValueError(f"{net} needs in_features or input_shape")
+    return math.prod(input_shape)
+
+
 class MLP(nn.Module):
     """Hidden layers of Linear → [BatchNorm] → activation → [Dropout], then a Linear to the logits.
 
@@ -42,10 +51,7 @@ class MLP(nn.Module):
         batch_norm: bool = False,
     ) -> None:
         super().__init__()
-        if in_features is None:
-            if input_shape is None:
-                raise ValueError("MLP needs in_features or input_shape")
-            in_features = math.prod(input_shape)
+        in_features = flat_size("MLP", in_features, input_shape)
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {dropout}")
         layers: list[nn.Module] = [nn.Flatten()]

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import torch
 from torch import nn
 
 from lightlab.nets.custom_linear import CustomLinear
-from lightlab.nets.mlp import make_activation
+from lightlab.nets.mlp import flat_size, make_activation
 
 
 class SkipNet(nn.Module):
@@ -33,10 +32,7 @@ class SkipNet(nn.Module):
         init: str = "kaiming_uniform",
     ) -> None:
         super().__init__()
-        if in_features is None:
-            if input_shape is None:
-                raise ValueError("SkipNet needs in_features or input_shape")
-            in_features = math.prod(input_shape)
+        in_features = flat_size("SkipNet", in_features, input_shape)
         if depth < 1:
             raise ValueError(f"depth must be at least 1, got {depth}")
         self.flatten = nn.Flatten()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -20,17 +19,15 @@ from torchmetrics.classification import (
     MulticlassRecall,
 )
 
-from lightlab.data.in_memory import Batch
-from lightlab.errors import UserError
-
-# Saving the net in hparams is deliberate: under the CLI it is stored as its config.
-warnings.filterwarnings(
-    "ignore", ".*is an instance of `nn.Module` and is already saved during checkpointing.*"
-)
+from lightlab.batch import Batch
 
 # The learning rate is the task's own hyperparameter (`--model.lr`), passed as the second argument.
 OptimizerFactory = Callable[[Iterable, float], Optimizer]
 SchedulerFactory = Callable[[Optimizer], LRScheduler | ReduceLROnPlateau]
+
+
+class TaskConfigError(ValueError):
+    """The net, the loss and the data do not fit together (e.g. 3 logits for 10 classes)."""
 
 
 def classification_metrics(num_classes: int, prefix: str) -> MetricCollection:
@@ -50,10 +47,13 @@ class ClassificationTask(LightningModule):
     """Trains any net that maps a batch to class logits; loss, optimizer and scheduler come from config.
 
     A batch is a dict: ``target`` holds the class indices and every other entry (``inputs``, plus
-    ``lengths`` for sequences) is passed to ``net`` as a keyword argument. A net with one output
-    logit is treated as binary (BCE with logits); C logits use cross-entropy.
+    ``lengths`` for sequences) is passed to ``net`` as a keyword argument. The template's nets
+    give one logit per class (cross-entropy); a net of your own may give a single logit for a
+    two-class task, which is then treated as binary (BCE with logits). This is the only place
+    that rule lives.
 
-    Metrics are logged once per epoch as ``{train,val,test}/{loss,acc,f1,precision,recall}``. Each
+    Results: metrics are logged once per epoch as ``{train,val,test}/{loss,acc,f1,precision,recall}``,
+    and ``test_confusion_matrix`` holds the counts of the last test epoch. Each
     step only keeps its loss and predicted classes (a few bytes per sample); torchmetrics sees the
     whole epoch at once at its end, which costs far less than updating four metrics every step.
     """
@@ -73,7 +73,7 @@ class ClassificationTask(LightningModule):
         # ``ClassificationTask.load_from_checkpoint(path)`` rebuilds them.
         self.save_hyperparameters()
         if isinstance(loss, nn.BCEWithLogitsLoss | nn.BCELoss) and num_classes > 2:
-            raise ValueError(
+            raise TaskConfigError(
                 f"{type(loss).__name__} is for binary tasks with one output logit, but the data has "
                 f"{num_classes} classes; use torch.nn.CrossEntropyLoss or lightlab.losses.SmoothedNLLLoss"
             )
@@ -87,7 +87,7 @@ class ClassificationTask(LightningModule):
         self.test_metrics = classification_metrics(num_classes, "test/")
         self.train_loss, self.val_loss, self.test_loss = MeanMetric(), MeanMetric(), MeanMetric()
         self.test_confusion = MulticlassConfusionMatrix(num_classes)
-        self.test_confusion_matrix: torch.Tensor | None = None  # counts of the last test run
+        self._test_confusion_counts: torch.Tensor | None = None
         self._epoch_outputs: dict[str, list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]] = {
             "train": [],
             "val": [],
@@ -102,7 +102,7 @@ class ClassificationTask(LightningModule):
     ) -> tuple[torch.Tensor, torch.Tensor]:
         outputs = logits.shape[-1]
         if outputs not in (1, self.num_classes) or (outputs == 1 and self.num_classes != 2):
-            raise UserError(
+            raise TaskConfigError(
                 f"the net outputs {outputs} logits but the data has {self.num_classes} classes; give the "
                 "net num_classes outputs (or one output for a binary task)"
             )
@@ -116,7 +116,7 @@ class ClassificationTask(LightningModule):
             return loss_fn(logits, target), preds
         except (ValueError, RuntimeError) as error:
             name = getattr(loss_fn, "__name__", type(loss_fn).__name__)
-            raise UserError(
+            raise TaskConfigError(
                 f"loss {name} does not fit logits {tuple(logits.shape)} and targets {tuple(target.shape)}: "
                 f"{' '.join(str(error).split())}"
             ) from error
@@ -159,7 +159,7 @@ class ClassificationTask(LightningModule):
         metrics.update(torch.cat(preds), torch.cat(targets))
         if stage == "test":
             self.test_confusion.update(torch.cat(preds), torch.cat(targets))
-            self.test_confusion_matrix = self.test_confusion.compute()
+            self._test_confusion_counts = self.test_confusion.compute()
             with torch.inference_mode(False):
                 self.test_confusion.reset()
         values = metrics.compute()
@@ -182,10 +182,11 @@ class ClassificationTask(LightningModule):
     def on_test_epoch_end(self) -> None:
         self._log_epoch("test")
 
-    def setup(self, stage: str) -> None:
-        datamodule = getattr(self.trainer, "datamodule", None) if self._trainer else None
-        if datamodule is not None and hasattr(datamodule, "example_input"):
-            self.example_input_array = datamodule.example_input()
+    @property
+    def test_confusion_matrix(self) -> torch.Tensor | None:
+        """``(C, C)`` counts of the last test epoch (rows: true class, columns: predicted); None
+        before any test."""
+        return self._test_confusion_counts
 
     def configure_optimizers(self) -> Any:
         optimizer = self.optimizer_factory(self.parameters(), self.hparams.lr)

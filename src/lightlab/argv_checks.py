@@ -1,0 +1,57 @@
+"""Checks on the command line and config files that the parser would report badly or too late.
+
+Each raises ``UserError`` with one line naming the problem and the fix.
+"""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import yaml
+
+from lightlab.errors import UserError
+
+SUBCOMMANDS = ("fit", "validate", "test", "predict")
+CKPT_KEYWORDS = {"best", "last", "hpc", "registry"}
+
+
+def one_line(message: str, limit: int = 400) -> str:
+    """A multi-line library message as one line, without jsonargparse's echo of the whole value."""
+    text = " ".join(part.strip() for part in message.splitlines() if part.strip())
+    text = text.split(" Given value type:", 1)[0]
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def check_experiment_given(args: list[str]) -> None:
+    """A subcommand with neither a config file nor data/net flags: say how to name an experiment."""
+    if not args or args[0] not in SUBCOMMANDS or any(a in ("-h", "--help") for a in args):
+        return
+    if any(a.split("=", 1)[0] in ("-c", "--config", "--data", "--model.net") for a in args):
+        return
+    names = sorted(p.stem for p in Path("experiments").glob("*.yaml"))
+    choices = f" (experiments here: {', '.join(names)})" if names else ""
+    raise UserError(
+        f"no experiment given: use python -m lightlab {args[0]} --config experiments/<name>.yaml{choices}"
+    )
+
+
+def check_config_files(args: list[str]) -> None:
+    """Name the file, line and column of broken YAML (the parser only says "<unicode string>")."""
+    paths = [value for flag, value in itertools.pairwise(args) if flag in ("-c", "--config")]
+    paths += [arg.split("=", 1)[1] for arg in args if arg.startswith("--config=")]
+    for path in map(Path, paths):
+        if not path.is_file():
+            continue  # the parser reports missing files itself
+        try:
+            yaml.safe_load(path.read_text())
+        except yaml.YAMLError as error:
+            mark = getattr(error, "problem_mark", None)
+            where = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
+            problem = getattr(error, "problem", None) or one_line(str(error))
+            raise UserError(f"{path}{where}: invalid YAML: {problem}") from None
+
+
+def check_ckpt_path(ckpt_path: str | None) -> None:
+    if ckpt_path and ckpt_path not in CKPT_KEYWORDS and not Path(ckpt_path).is_file():
+        raise UserError(f"checkpoint not found: {ckpt_path} (give --ckpt_path an existing .ckpt file)")

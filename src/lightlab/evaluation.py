@@ -1,0 +1,64 @@
+"""After ``fit``: score the best checkpoint on validation and test, write ``summary.json``, print a table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from lightning.pytorch import Trainer
+
+from lightlab.data.base import LabDataModule
+from lightlab.summary import git_commit, metrics_table, plain_numbers, print_table, write_summary
+from lightlab.tasks import ClassificationTask
+
+
+def evaluate_best(
+    trainer: Trainer, model: ClassificationTask, datamodule: LabDataModule
+) -> tuple[str | None, dict[str, dict[str, float]]]:
+    """The best checkpoint's path (None: the final weights were used) and its val and test metrics.
+
+    Every process must call this: under DDP the evaluation is distributed.
+    """
+    checkpoint = trainer.checkpoint_callback
+    best = (checkpoint.best_model_path if checkpoint is not None else "") or None
+    evaluated = {}
+    for split, run in (("val", trainer.validate), ("test", trainer.test)):
+        results = run(model, datamodule=datamodule, ckpt_path=best, verbose=False)
+        evaluated[split] = plain_numbers(results[0]) if results else {}
+    return best, evaluated
+
+
+def summarize_fit(
+    trainer: Trainer,
+    model: ClassificationTask,
+    datamodule: LabDataModule,
+    run_dir: Path,
+    facts: dict[str, Any],
+) -> Path | None:
+    """Evaluate the best checkpoint, then (main process only) write ``summary.json`` with ``facts``
+    (experiment, seed, fit time…) and print the metrics table. The summary's path, or None."""
+    best, evaluated = evaluate_best(trainer, model, datamodule)
+    if not trainer.is_global_zero:
+        return None
+    checkpoint = trainer.checkpoint_callback
+    score = checkpoint.best_model_score if best else None
+    confusion = model.test_confusion_matrix
+    summary = {
+        **facts,
+        "run_dir": str(run_dir),
+        "status": "completed",
+        "epochs": trainer.current_epoch,
+        "global_step": trainer.global_step,
+        "git_commit": git_commit(),
+        "best_checkpoint": best,
+        "monitor": checkpoint.monitor if checkpoint is not None else None,
+        "class_names": list(datamodule.class_names),
+        "confusion_matrix": confusion.tolist() if confusion is not None else None,
+        "best_score": float(score) if score is not None else None,
+        **evaluated,
+    }
+    path = write_summary(run_dir, summary)
+    title = f"{facts['experiment']}: {'best checkpoint' if best else 'final weights'}"
+    print_table(metrics_table(title, evaluated))
+    print(f"run directory: {run_dir}  (summary: {path.name})")
+    return path

@@ -1,0 +1,27 @@
+"""Library warnings and notices that do not apply to a run of the template, filtered once at start."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+
+
+def _drop_lightning_notices(record: logging.LogRecord) -> bool:
+    """Lightning's note about the summary callback the defaults configure, and its advertisement."""
+    message = record.getMessage()
+    return "Skipping setting a default `ModelSummary`" not in message and "litlogger" not in message
+
+
+def silence_known_noise() -> None:
+    # In-memory loaders need no workers, and the task logs per epoch, not per step.
+    warnings.filterwarnings("ignore", ".*does not have many workers.*")
+    warnings.filterwarnings("ignore", ".*smaller than the logging interval.*")
+    warnings.filterwarnings("ignore", ".*treespec.*LeafSpec.*")
+    # Run directories are always fresh; the only other file in one is wandb's folder, so CSVLogger's
+    # "directory exists and is not empty" warning (it would remove an old metrics.csv) never applies.
+    warnings.filterwarnings("ignore", ".*Experiment logs directory .* exists and is not empty.*")
+    # The task saves its net in hparams on purpose: under the CLI it is stored as its config.
+    warnings.filterwarnings(
+        "ignore", ".*is an instance of `nn.Module` and is already saved during checkpointing.*"
+    )
+    logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(_drop_lightning_notices)
