@@ -8,14 +8,12 @@ a user mistake into one line. What happens around a run lives in modules named f
 
 from __future__ import annotations
 
-import importlib
 import os
 import sys
 import time
 from pathlib import Path
 from typing import Any, NoReturn
 
-from lightning.pytorch.callbacks import ModelSummary, ProgressBar
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 from lightning.pytorch.utilities.exceptions import MisconfigurationException
 
@@ -32,7 +30,12 @@ from lightlab.errors import UserError
 from lightlab.evaluation import summarize_fit
 from lightlab.prediction import predict_to_csv
 from lightlab.quiet import silence_known_noise
-from lightlab.run_config import point_trainer_at, write_run_files
+from lightlab.run_config import (
+    batch_size_line,
+    drop_switched_off_callbacks,
+    point_trainer_at,
+    write_run_files,
+)
 from lightlab.run_dir import remove_if_empty, resolve_run_dir
 from lightlab.tasks import ClassificationTask, TaskConfigError
 
@@ -47,8 +50,6 @@ NET_SIZE_LINKS = {
     "input_shape": "input_shape",
     "vocab_size": "vocab_size",
 }
-# A configured callback of this kind is left out when its trainer flag is false.
-SWITCHED_OFF_BY = {"enable_progress_bar": ProgressBar, "enable_model_summary": ModelSummary}
 
 
 class OneLineErrorParser(LightningArgumentParser):
@@ -104,11 +105,7 @@ class LabCLI(LightningCLI):
         if trainer.num_nodes == 1:
             trainer.num_nodes = nodes_from_environment()
         point_trainer_at(trainer, self.run_dir, self.experiment)
-        # --trainer.enable_progress_bar/enable_model_summary false switch off the configured rich
-        # callbacks instead of clashing with them.
-        for flag, kind in SWITCHED_OFF_BY.items():
-            if trainer.get(flag) is False and trainer.callbacks:
-                trainer.callbacks = [c for c in trainer.callbacks if not issubclass(load_class(c), kind)]
+        drop_switched_off_callbacks(trainer)
 
     def instantiate_classes(self) -> None:
         try:
@@ -126,14 +123,8 @@ class LabCLI(LightningCLI):
         self.started = time.time()
         self.model.example_input_array = self.datamodule.example_input()  # for the summary's shapes
         write_run_files(self.trainer, self.datamodule, self.run_dir)
-        trainer, batch_size = self.trainer, self.datamodule.batch_size
-        if trainer.is_global_zero:
-            processes, accumulate = trainer.num_devices * trainer.num_nodes, trainer.accumulate_grad_batches
-            print(
-                f"batch size: {batch_size} per process x {processes} process(es)"
-                + (f" x {accumulate} accumulated" if accumulate > 1 else "")
-                + f" = {batch_size * processes * accumulate} samples per optimizer step"
-            )
+        if self.trainer.is_global_zero:
+            print(batch_size_line(self.trainer, self.datamodule.batch_size))
 
     def after_fit(self) -> None:
         facts = {
@@ -147,12 +138,6 @@ class LabCLI(LightningCLI):
         """Run prediction and write ``predictions.csv`` into the run directory."""
         kwargs = {k: v for k, v in kwargs.items() if k not in ("model", "datamodule")}
         predict_to_csv(self.trainer, self.model, self.datamodule, self.run_dir, **kwargs)
-
-
-def load_class(spec: Any) -> type:
-    """The class a parsed ``class_path`` config node names."""
-    module, _, name = str(spec.class_path).rpartition(".")
-    return getattr(importlib.import_module(module), name)
 
 
 def experiment_name(config_files: list | None) -> str:

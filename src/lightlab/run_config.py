@@ -1,4 +1,5 @@
-"""Points a parsed run config at its run folder: trainer root, loggers, checkpoint directory.
+"""Prepares a parsed run config for its run folder: trainer root, loggers, checkpoint directory,
+callbacks switched off by flags.
 
 Works on the ``class_path``/``init_args`` config LightningCLI parsed, before anything is built,
 so the loggers and callbacks are created already pointing at the folder. Also writes the files a
@@ -7,12 +8,14 @@ DataModule asks for into the folder when training starts.
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 from pathlib import Path
 from typing import Any
 
 from lightning.pytorch import Trainer
+from lightning.pytorch.callbacks import ModelSummary, ProgressBar
 
 from lightlab.data.base import LabDataModule
 from lightlab.environment import wandb_offline
@@ -56,6 +59,34 @@ def point_trainer_at(trainer: Any, run_dir: Path, experiment: str) -> None:
     for callback in trainer.callbacks or []:
         if class_name(callback) == "ModelCheckpoint":
             set_init_args(callback, dirpath=str(run_dir / "checkpoints"))
+
+
+# A configured callback of this kind is left out when its trainer flag is false.
+SWITCHED_OFF_BY = {"enable_progress_bar": ProgressBar, "enable_model_summary": ModelSummary}
+
+
+def load_class(spec: Any) -> type:
+    """The class a parsed ``class_path`` config node names."""
+    module, _, name = str(spec.class_path).rpartition(".")
+    return getattr(importlib.import_module(module), name)
+
+
+def drop_switched_off_callbacks(trainer: Any) -> None:
+    """``--trainer.enable_progress_bar/enable_model_summary false`` leave out the configured rich
+    callbacks instead of clashing with them."""
+    for flag, kind in SWITCHED_OFF_BY.items():
+        if trainer.get(flag) is False and trainer.callbacks:
+            trainer.callbacks = [c for c in trainer.callbacks if not issubclass(load_class(c), kind)]
+
+
+def batch_size_line(trainer: Trainer, batch_size: int) -> str:
+    """How many samples each optimizer step sees, across processes and accumulation."""
+    processes, accumulate = trainer.num_devices * trainer.num_nodes, trainer.accumulate_grad_batches
+    return (
+        f"batch size: {batch_size} per process x {processes} process(es)"
+        + (f" x {accumulate} accumulated" if accumulate > 1 else "")
+        + f" = {batch_size * processes * accumulate} samples per optimizer step"
+    )
 
 
 def write_run_files(trainer: Trainer, datamodule: LabDataModule, run_dir: Path) -> None:
