@@ -28,6 +28,7 @@ from lightlab.data.base import LabDataModule
 from lightlab.environment import check_accelerator, nodes_from_environment
 from lightlab.errors import UserError
 from lightlab.evaluation import summarize_fit
+from lightlab.failed_runs import record_failure
 from lightlab.prediction import predict_to_csv
 from lightlab.quiet import silence_known_noise
 from lightlab.run_config import (
@@ -37,7 +38,7 @@ from lightlab.run_config import (
     write_run_files,
 )
 from lightlab.run_dir import remove_if_empty, resolve_run_dir
-from lightlab.tasks import ClassificationTask, TaskConfigError
+from lightlab.tasks import ClassificationTask, NonFiniteLossError, TaskConfigError
 
 DEFAULTS = Path(__file__).with_name("configs") / "defaults.yaml"
 DEBUG_ENV = "LIGHTLAB_DEBUG"
@@ -126,13 +127,23 @@ class LabCLI(LightningCLI):
         if self.trainer.is_global_zero:
             print(batch_size_line(self.trainer, self.datamodule.batch_size))
 
-    def after_fit(self) -> None:
-        facts = {
+    def facts(self) -> dict[str, Any]:
+        """What the summary records of this run besides its results."""
+        return {
             "experiment": self.experiment,
             "fit_seconds": round(time.time() - self.started, 2),
             "seed": self.config[self.subcommand].seed_everything,
         }
-        summarize_fit(self.trainer, self.model, self.datamodule, self.run_dir, facts)
+
+    def fit(self, **kwargs: Any) -> None:
+        try:
+            self.trainer.fit(**kwargs)
+        except BaseException as error:
+            record_failure(self.trainer, self.run_dir, self.facts(), error)
+            raise
+
+    def after_fit(self) -> None:
+        summarize_fit(self.trainer, self.model, self.datamodule, self.run_dir, self.facts())
 
     def predict(self, **kwargs: Any) -> None:
         """Run prediction and write ``predictions.csv`` into the run directory."""
@@ -151,15 +162,16 @@ def experiment_name(config_files: list | None) -> str:
 
 
 def main(args: list[str] | None = None) -> None:
-    """Entry point; exits with status 2 and one line on stderr for a user mistake."""
+    """Entry point; one line on stderr and exit status 2 for a user mistake, 1 for a run that failed
+    (a non-finite loss)."""
     silence_known_noise()
     try:
         given = sys.argv[1:] if args is None else args
         check_experiment_given(given)
         check_config_files(given)
         LabCLI(args=args)
-    except (UserError, TaskConfigError) as error:
+    except (UserError, TaskConfigError, NonFiniteLossError) as error:
         if os.environ.get(DEBUG_ENV):
             raise
         print(f"error: {error}", file=sys.stderr)
-        sys.exit(2)
+        sys.exit(1 if isinstance(error, NonFiniteLossError) else 2)

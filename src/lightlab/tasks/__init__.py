@@ -1,5 +1,5 @@
 """LightningModules. One generic task module wraps any net from ``lightlab.nets``."""
 
-from lightlab.tasks.classification import ClassificationTask, TaskConfigError
+from lightlab.tasks.classification import ClassificationTask, NonFiniteLossError, TaskConfigError
 
-__all__ = ["ClassificationTask", "TaskConfigError"]
+__all__ = ["ClassificationTask", "NonFiniteLossError", "TaskConfigError"]

@@ -30,6 +30,10 @@ class TaskConfigError(ValueError):
     """The net, the loss and the data do not fit together (e.g. 3 logits for 10 classes)."""
 
 
+class NonFiniteLossError(RuntimeError):
+    """The training loss became NaN or infinite; the message says where and what to try."""
+
+
 def classification_metrics(num_classes: int, prefix: str) -> MetricCollection:
     """Accuracy plus macro-averaged F1, precision and recall; they share one set of counts."""
     return MetricCollection(
@@ -52,6 +56,9 @@ class ClassificationTask(LightningModule):
     two-class task, which is then treated as binary (BCE with logits). This is the only place
     that rule lives.
 
+    A NaN or infinite training loss stops training at once with ``NonFiniteLossError`` (before the
+    bad step changes the weights), unless ``stop_on_nonfinite_loss`` is false.
+
     Results: metrics are logged once per epoch as ``{train,val,test}/{loss,acc,f1,precision,recall}``,
     and ``test_confusion_matrix`` holds the counts of the last test epoch. Each
     step only keeps its loss and predicted classes (a few bytes per sample); torchmetrics sees the
@@ -67,6 +74,7 @@ class ClassificationTask(LightningModule):
         lr_scheduler: SchedulerFactory | None = None,
         scheduler_monitor: str = "val/loss",
         loss: nn.Module | None = None,
+        stop_on_nonfinite_loss: bool = True,
     ) -> None:
         super().__init__()
         # Under the CLI the net and loss are saved as their config (class path and arguments), so
@@ -129,7 +137,26 @@ class ClassificationTask(LightningModule):
         return loss
 
     def training_step(self, batch: Batch, batch_idx: int) -> torch.Tensor:
-        return self._shared_step(batch, "train")
+        loss = self._shared_step(batch, "train")
+        if self.hparams.stop_on_nonfinite_loss:
+            self._stop_if_nonfinite(loss)
+        return loss
+
+    def _stop_if_nonfinite(self, loss: torch.Tensor) -> None:
+        bad = not bool(torch.isfinite(loss))
+        try:
+            strategy = self.trainer.strategy
+        except RuntimeError:  # a step called by hand, outside a Trainer
+            strategy = None
+        if strategy is not None:
+            # Every process takes the same decision, so none is left waiting in a collective.
+            bad = strategy.reduce_boolean_decision(bad, all=False)
+        if bad:
+            raise NonFiniteLossError(
+                f"the training loss is not finite ({loss.item()} here) at epoch {self.current_epoch}, step "
+                f"{self.global_step}; try a lower --model.lr, --trainer.gradient_clip_val 1.0, or 32-bit "
+                "precision (--trainer.precision 32-true)"
+            )
 
     def validation_step(self, batch: Batch, batch_idx: int) -> None:
         self._shared_step(batch, "val")

@@ -1,0 +1,44 @@
+"""What a failed run leaves behind: nothing if it failed before training, else a summary saying why.
+
+A run that stops before its first training step (no data, a download that is impossible, a bad
+file found in setup) holds nothing worth keeping, so its folder is removed; one that fails later
+keeps its checkpoints and metrics and gets a ``summary.json`` with ``"status": "failed"`` and the
+reason, so every folder that remains says what became of its run.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+from lightning.pytorch import Trainer
+
+from lightlab.argv_checks import one_line
+from lightlab.summary import write_summary
+
+
+def holds_checkpoints(run_dir: Path) -> bool:
+    return any(run_dir.rglob("*.ckpt"))
+
+
+def record_failure(trainer: Trainer, run_dir: Path, facts: dict[str, Any], error: BaseException) -> None:
+    """Remove ``run_dir`` or write its failed ``summary.json``; the main process does it."""
+    if not trainer.is_global_zero or not run_dir.is_dir():
+        return
+    if trainer.global_step == 0 and not holds_checkpoints(run_dir):
+        shutil.rmtree(run_dir, ignore_errors=True)
+        return
+    checkpoint = trainer.checkpoint_callback
+    summary = {
+        **facts,
+        "run_dir": str(run_dir),
+        "status": "failed",
+        "reason": one_line(f"{type(error).__name__}: {error}"),
+        "failed_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        "epochs": trainer.current_epoch,
+        "global_step": trainer.global_step,
+        "best_checkpoint": (checkpoint.best_model_path or None) if checkpoint is not None else None,
+    }
+    write_summary(run_dir, summary)

@@ -1,0 +1,48 @@
+"""A run that fails says so in one line and leaves either nothing or a summary with the reason."""
+
+import pytest
+import torch
+from helpers import EXPERIMENTS, read_summary, run_cli, run_dirs
+
+from lightlab.nets import MLP
+from lightlab.tasks import ClassificationTask, NonFiniteLossError
+
+
+def test_a_non_finite_loss_stops_the_run_with_a_failed_summary(runs_dir, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        run_cli("fit", "--config", str(EXPERIMENTS / "iris_mlp.yaml"), "--model.lr", "1e12", runs_dir=runs_dir)
+    assert exit_info.value.code == 1
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1
+    assert "training loss is not finite" in lines[0] and "--model.lr" in lines[0] and "epoch 0" in lines[0]
+    (run_dir,) = run_dirs(runs_dir, "iris_mlp")
+    summary = read_summary(run_dir)
+    assert summary["status"] == "failed" and "not finite" in summary["reason"]
+    assert summary["epochs"] == 0 and summary["global_step"] >= 1
+    for checkpoint in run_dir.rglob("*.ckpt"):  # whatever was saved holds finite weights only
+        weights = torch.load(checkpoint, map_location="cpu", weights_only=False)["state_dict"]
+        assert all(torch.isfinite(w).all() for w in weights.values() if w.is_floating_point())
+
+
+def test_the_check_stops_before_the_bad_step_changes_anything():
+    task = ClassificationTask(MLP(num_classes=3, in_features=4), num_classes=3)
+    batch = {"inputs": torch.full((2, 4), float("nan")), "target": torch.tensor([0, 1])}
+    with pytest.raises(NonFiniteLossError, match="not finite"):
+        task.training_step(batch, 0)
+    lenient = ClassificationTask(MLP(num_classes=3, in_features=4), num_classes=3, stop_on_nonfinite_loss=False)
+    assert torch.isnan(lenient.training_step(batch, 0))
+
+
+def test_a_run_that_fails_before_training_leaves_no_folder(tmp_path, runs_dir, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        run_cli(
+            "fit",
+            "--config",
+            str(EXPERIMENTS / "fashion_mnist_mlp.yaml"),
+            "--data.init_args.data_dir",
+            str(tmp_path / "empty"),
+            runs_dir=runs_dir,
+        )
+    assert exit_info.value.code == 2
+    assert "could not download Fashion-MNIST" in capsys.readouterr().err
+    assert not (runs_dir / "fashion_mnist_mlp").exists() or run_dirs(runs_dir, "fashion_mnist_mlp") == []
