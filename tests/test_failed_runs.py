@@ -10,7 +10,9 @@ from lightlab.tasks import ClassificationTask, NonFiniteLossError
 
 def test_a_non_finite_loss_stops_the_run_with_a_failed_summary(runs_dir, capsys):
     with pytest.raises(SystemExit) as exit_info:
-        run_cli("fit", "--config", str(EXPERIMENTS / "iris_mlp.yaml"), "--model.lr", "1e12", runs_dir=runs_dir)
+        run_cli(
+            "fit", "--config", str(EXPERIMENTS / "iris_mlp.yaml"), "--model.lr", "1e12", runs_dir=runs_dir
+        )
     assert exit_info.value.code == 1
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1
@@ -29,7 +31,9 @@ def test_the_check_stops_before_the_bad_step_changes_anything():
     batch = {"inputs": torch.full((2, 4), float("nan")), "target": torch.tensor([0, 1])}
     with pytest.raises(NonFiniteLossError, match="not finite"):
         task.training_step(batch, 0)
-    lenient = ClassificationTask(MLP(num_classes=3, in_features=4), num_classes=3, stop_on_nonfinite_loss=False)
+    lenient = ClassificationTask(
+        MLP(num_classes=3, in_features=4), num_classes=3, stop_on_nonfinite_loss=False
+    )
     assert torch.isnan(lenient.training_step(batch, 0))
 
 

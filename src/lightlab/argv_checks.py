@@ -13,7 +13,6 @@ import yaml
 from lightlab.errors import UserError
 
 SUBCOMMANDS = ("fit", "validate", "test", "predict")
-CKPT_KEYWORDS = {"best", "last", "hpc", "registry"}
 
 
 def one_line(message: str, limit: int = 400) -> str:
@@ -50,8 +49,3 @@ def check_config_files(args: list[str]) -> None:
             where = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
             problem = getattr(error, "problem", None) or one_line(str(error))
             raise UserError(f"{path}{where}: invalid YAML: {problem}") from None
-
-
-def check_ckpt_path(ckpt_path: str | None) -> None:
-    if ckpt_path and ckpt_path not in CKPT_KEYWORDS and not Path(ckpt_path).is_file():
-        raise UserError(f"checkpoint not found: {ckpt_path} (give --ckpt_path an existing .ckpt file)")

@@ -17,18 +17,13 @@ from typing import Any, NoReturn
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 from lightning.pytorch.utilities.exceptions import MisconfigurationException
 
-from lightlab.argv_checks import (
-    SUBCOMMANDS,
-    check_ckpt_path,
-    check_config_files,
-    check_experiment_given,
-    one_line,
-)
+from lightlab.argv_checks import SUBCOMMANDS, check_config_files, check_experiment_given, one_line
+from lightlab.checkpoints import check_checkpoint_file, check_checkpoint_fits
 from lightlab.data.base import LabDataModule
 from lightlab.environment import check_accelerator, nodes_from_environment
 from lightlab.errors import UserError
 from lightlab.evaluation import summarize_fit
-from lightlab.failed_runs import record_failure
+from lightlab.failed_runs import discard, record_failure
 from lightlab.prediction import predict_to_csv
 from lightlab.quiet import silence_known_noise
 from lightlab.run_config import (
@@ -93,7 +88,7 @@ class LabCLI(LightningCLI):
         super().parse_arguments(parser, args)
         # Checked before anything else runs (seeding included), so a mistake prints only its error.
         config = self.config.get(self.config.get("subcommand") or "", self.config)
-        check_ckpt_path(config.get("ckpt_path"))
+        check_checkpoint_file(config.get("ckpt_path"))
         check_accelerator(config.trainer.accelerator)
 
     def before_instantiate_classes(self) -> None:
@@ -115,17 +110,32 @@ class LabCLI(LightningCLI):
             remove_if_empty(self.run_dir)
             if os.environ.get(DEBUG_ENV):
                 raise
+            # A DataModule's own one-line error, wrapped by the parser's instantiation on the way.
+            cause = user_error_in(error)
+            if cause is not None:
+                raise cause from None
             raise UserError(f"could not build the experiment: {one_line(str(error))}") from error
         except BaseException:
             remove_if_empty(self.run_dir)
             raise
 
     def before_fit(self) -> None:
+        self.check_checkpoint()
         self.started = time.time()
         self.model.example_input_array = self.datamodule.example_input()  # for the summary's shapes
         write_run_files(self.trainer, self.datamodule, self.run_dir)
         if self.trainer.is_global_zero:
             print(batch_size_line(self.trainer, self.datamodule.batch_size))
+
+    def check_checkpoint(self) -> None:
+        """A ``--ckpt_path`` that does not fit the model is one line, not a state_dict traceback."""
+        try:
+            check_checkpoint_fits(self.config[self.subcommand].get("ckpt_path"), self.model)
+        except UserError:
+            discard(self.run_dir)
+            raise
+
+    before_validate = before_test = before_predict = check_checkpoint
 
     def facts(self) -> dict[str, Any]:
         """What the summary records of this run besides its results."""
@@ -149,6 +159,17 @@ class LabCLI(LightningCLI):
         """Run prediction and write ``predictions.csv`` into the run directory."""
         kwargs = {k: v for k, v in kwargs.items() if k not in ("model", "datamodule")}
         predict_to_csv(self.trainer, self.model, self.datamodule, self.run_dir, **kwargs)
+
+
+def user_error_in(error: BaseException | None) -> UserError | None:
+    """The ``UserError`` an exception was raised from, if any."""
+    seen = set()
+    while error is not None and id(error) not in seen:
+        if isinstance(error, UserError):
+            return error
+        seen.add(id(error))
+        error = error.__cause__ or error.__context__
+    return None
 
 
 def experiment_name(config_files: list | None) -> str:

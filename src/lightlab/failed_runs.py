@@ -19,17 +19,20 @@ from lightlab.argv_checks import one_line
 from lightlab.summary import write_summary
 
 
-def holds_checkpoints(run_dir: Path) -> bool:
-    return any(run_dir.rglob("*.ckpt"))
+def discard(run_dir: Path | None) -> None:
+    """Remove the folder of a run that failed before it trained; one holding checkpoints is kept."""
+    if run_dir is not None and run_dir.is_dir() and not any(run_dir.rglob("*.ckpt")):
+        shutil.rmtree(run_dir, ignore_errors=True)
 
 
 def record_failure(trainer: Trainer, run_dir: Path, facts: dict[str, Any], error: BaseException) -> None:
     """Remove ``run_dir`` or write its failed ``summary.json``; the main process does it."""
     if not trainer.is_global_zero or not run_dir.is_dir():
         return
-    if trainer.global_step == 0 and not holds_checkpoints(run_dir):
-        shutil.rmtree(run_dir, ignore_errors=True)
-        return
+    if trainer.global_step == 0:
+        discard(run_dir)
+        if not run_dir.is_dir():
+            return
     checkpoint = trainer.checkpoint_callback
     summary = {
         **facts,

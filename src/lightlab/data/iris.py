@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import math
 from pathlib import Path
 
 import torch
@@ -34,9 +35,16 @@ def read_labelled_csv(path: Path, label_column: str) -> tuple[torch.Tensor, list
         rows, labels = [], []
         for line_number, row in enumerate(reader, start=2):
             try:
-                rows.append([float(row[c]) for c in feature_names])
+                values = [float(row[c]) for c in feature_names]
             except (TypeError, ValueError):
                 raise UserError(f"{path}:{line_number}: non-numeric feature value in {row}") from None
+            bad = [c for c, v in zip(feature_names, values, strict=True) if not math.isfinite(v)]
+            if bad:
+                raise UserError(
+                    f"{path}:{line_number}: column {bad[0]!r} is {row[bad[0]]!r}, not a finite number; "
+                    "fill it in or drop the row"
+                )
+            rows.append(values)
             labels.append(row[label_column])
     if not rows:
         raise UserError(f"{path} has a header but no rows")

@@ -27,7 +27,7 @@ def _label_order(labels: set[str]) -> list[str]:
 
 class TextDataModule(LabDataModule):
     """Text classification from CSV/TSV/JSONL: one ``path`` split by class (seeded), or separate
-    ``train_path``/``val_path``/``test_path`` files.
+    ``train_path``/``val_path``/``test_path`` files, read in ``encoding`` (UTF-8 by default).
 
     The vocabulary (``<pad>`` = 0, ``<unk>`` = 1, then tokens by frequency) and the label names
     come from the training split only; both are written to ``vocab.json`` in the run directory and
@@ -46,6 +46,7 @@ class TextDataModule(LabDataModule):
         test_path: str | None = None,
         text_column: str = "text",
         label_column: str = "label",
+        encoding: str = "utf-8",
         val_fraction: float = 0.1,
         test_fraction: float = 0.1,
         split_seed: int = 0,
@@ -87,7 +88,7 @@ class TextDataModule(LabDataModule):
             return
         self.prepare_data()  # sizes may be asked for before the Trainer runs prepare_data
         hp = self.hparams
-        columns = (hp.text_column, hp.label_column)
+        columns = (hp.text_column, hp.label_column, hp.encoding)
         if hp.path is not None:
             texts, labels = read_labelled_texts(hp.path, *columns)
             names = _label_order(set(labels))
@@ -106,6 +107,12 @@ class TextDataModule(LabDataModule):
         self._read()
         train_texts, train_labels = self._texts["train"]
         self.class_names = _label_order(set(train_labels))
+        if len(self.class_names) < 2:
+            source = self.hparams.path or self.hparams.train_path
+            raise UserError(
+                f"{source}: the training split has only one class ({', '.join(self.class_names)}); a "
+                "classifier needs examples of at least two"
+            )
         for split in ("val", "test"):
             unseen = sorted(set(self._texts[split][1]) - set(self.class_names))
             if unseen:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 import warnings
 from pathlib import Path
@@ -12,8 +13,10 @@ from lightlab.errors import UserError
 FORMATS = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".json": "jsonl"}
 
 
-def read_labelled_texts(path: str | Path, text_column: str, label_column: str) -> tuple[list[str], list[str]]:
-    """``(texts, labels)`` from one file, labels as strings.
+def read_labelled_texts(
+    path: str | Path, text_column: str, label_column: str, encoding: str = "utf-8"
+) -> tuple[list[str], list[str]]:
+    """``(texts, labels)`` from one file in ``encoding``, labels as strings.
 
     Rows whose text is empty or only whitespace are skipped with one warning that names their row
     numbers (a data problem worth seeing, not worth stopping a run for). A missing file, an empty
@@ -28,7 +31,7 @@ def read_labelled_texts(path: str | Path, text_column: str, label_column: str) -
     kind = FORMATS.get(path.suffix.lower())
     if kind is None:
         raise UserError(f"{path}: unknown text file type {path.suffix!r}; use .csv, .tsv or .jsonl")
-    rows = list(_rows(path, kind))
+    rows = list(_rows(path, kind, decode(path, encoding)))
     if not rows:
         raise UserError(f"{path} holds no rows")
     texts, labels, empty = [], [], []
@@ -56,21 +59,35 @@ def read_labelled_texts(path: str | Path, text_column: str, label_column: str) -
     return texts, labels
 
 
-def _rows(path: Path, kind: str):
+def decode(path: Path, encoding: str) -> str:
+    """The file's text; bytes that are not ``encoding`` are an error naming the row they are on."""
+    data = path.read_bytes()
+    try:
+        text = data.decode(encoding)
+    except LookupError:
+        raise UserError(f"unknown encoding {encoding!r}; use e.g. utf-8, latin-1 or cp1252") from None
+    except UnicodeDecodeError as error:
+        row = data[: error.start].count(b"\n") + 1
+        raise UserError(
+            f"{path}: row {row} is not valid {encoding} (byte 0x{data[error.start]:02x}); give the file's "
+            "encoding with --data.init_args.encoding, e.g. latin-1 or cp1252"
+        ) from None
+    return text.removeprefix("\ufeff")  # a byte-order mark is not part of the first column's name
+
+
+def _rows(path: Path, kind: str, text: str):
     """``(row number, dict)`` pairs; row numbers count the header as row 1 for CSV/TSV."""
     if kind == "jsonl":
-        with path.open(encoding="utf-8") as f:
-            for number, line in enumerate(f, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    record = json.loads(line)
-                except json.JSONDecodeError as error:
-                    raise UserError(f"{path}:{number}: invalid JSON ({error.msg})") from None
-                if not isinstance(record, dict):
-                    raise UserError(f"{path}:{number}: each line must be a JSON object")
-                yield number, record
+        for number, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as error:
+                raise UserError(f"{path}:{number}: invalid JSON ({error.msg})") from None
+            if not isinstance(record, dict):
+                raise UserError(f"{path}:{number}: each line must be a JSON object")
+            yield number, record
         return
-    with path.open(encoding="utf-8", newline="") as f:
-        reader = csv.DictReader(f, delimiter="\t" if kind == "tsv" else ",")
-        yield from enumerate(reader, start=2)
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter="\t" if kind == "tsv" else ",")
+    yield from enumerate(reader, start=2)

@@ -1,0 +1,52 @@
+"""Checks that a checkpoint file given by the user is whole and fits the model it is loaded into."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from lightlab.errors import UserError
+
+KEYWORDS = {"best", "last", "hpc", "registry"}  # Lightning's names for checkpoints it finds itself
+
+
+def check_checkpoint_file(ckpt_path: str | None) -> None:
+    """The file exists and is a complete torch archive (a truncated copy has no zip directory)."""
+    if not ckpt_path or ckpt_path in KEYWORDS:
+        return
+    path = Path(ckpt_path)
+    if not path.is_file():
+        raise UserError(f"checkpoint not found: {ckpt_path} (give --ckpt_path an existing .ckpt file)")
+    if not zipfile.is_zipfile(path):
+        raise UserError(
+            f"checkpoint {ckpt_path} is damaged or not a checkpoint (not a complete torch archive, "
+            f"{path.stat().st_size} bytes); use another one, e.g. last.ckpt or an earlier best-*.ckpt"
+        )
+
+
+def check_checkpoint_fits(ckpt_path: str | None, model: nn.Module) -> None:
+    """Every weight in the checkpoint has a place of the same shape in ``model``, and vice versa."""
+    if not ckpt_path or ckpt_path in KEYWORDS:
+        return
+    try:
+        saved = torch.load(ckpt_path, map_location="cpu", mmap=True, weights_only=False)["state_dict"]
+    except (RuntimeError, KeyError, OSError, EOFError) as error:
+        raise UserError(
+            f"checkpoint {ckpt_path} cannot be read ({' '.join(str(error).split())[:200]})"
+        ) from None
+    expected = model.state_dict()
+    hint = "was it saved by another experiment? its run folder's config.yaml says which"
+    for key, tensor in saved.items():
+        if key not in expected:
+            raise UserError(f"checkpoint {ckpt_path} holds {key}, which this model has not; {hint}")
+        if tuple(tensor.shape) != tuple(expected[key].shape):
+            raise UserError(
+                f"checkpoint {ckpt_path} does not fit this model: {key} is {tuple(tensor.shape)} there but "
+                f"{tuple(expected[key].shape)} here; {hint}"
+            )
+    missing = [key for key in expected if key not in saved]
+    if missing:
+        raise UserError(f"checkpoint {ckpt_path} lacks {missing[0]} of this model; {hint}")
