@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (a table of inputs reads best one row to a line)
 """Bad input, one row each: exit status 2, one line on stderr naming the problem and the fix, no
 traceback, no run folder left behind, and no existing file changed."""
 
@@ -5,13 +6,29 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
-from helpers import EXPERIMENTS, run_cli, run_dirs
+from helpers import EXPERIMENTS, ROOT, run_cli, run_dirs
+from PIL import Image
+from synthetic_data import patterned_images
+
+from lightlab.data.idx import write_fashion_mnist
 
 IRIS = str(EXPERIMENTS / "iris_mlp.yaml")
 TEXT = str(EXPERIMENTS / "text_file_bilstm.yaml")
+SHAPES = str(EXPERIMENTS / "shapes_cnn.yaml")
+FASHION = str(EXPERIMENTS / "fashion_mnist_mlp.yaml")
+FOLDER = ["--data", "lightlab.data.ImageFolderDataModule", "--data.init_args.num_workers", "0"]
+
+
+def write_images(folder: Path) -> Path:
+    for name in ("cat", "dog"):
+        (folder / name).mkdir(parents=True)
+        for i in range(6):
+            Image.new("RGB", (8, 8), (40 * i, 0, 0)).save(folder / name / f"{i}.png")
+    return folder
 
 
 @pytest.fixture(scope="module")
@@ -21,92 +38,178 @@ def files(tmp_path_factory) -> Path:
     run_cli("fit", "--config", IRIS, "--trainer.max_epochs", "2", runs_dir=folder / "runs")
     (run_dir,) = run_dirs(folder / "runs", "iris_mlp")
     shutil.copy(run_dir / "checkpoints" / "last.ckpt", folder / "iris.ckpt")
+    shutil.rmtree(folder / "runs")
     data = (folder / "iris.ckpt").read_bytes()
     (folder / "truncated.ckpt").write_bytes(data[: len(data) // 2])
     (folder / "notes.ckpt").write_text("not a checkpoint")
-    iris = (EXPERIMENTS.parent / "src/lightlab/data/iris.csv").read_text().splitlines()
-    columns = iris[1].split(",")
-    columns[2] = "nan"
-    (folder / "nan.csv").write_text("\n".join([iris[0], iris[1], ",".join(columns), *iris[3:]]) + "\n")
+
+    iris = (ROOT / "src/lightlab/data/iris.csv").read_text().splitlines()
+    cells = iris[1].split(",")
+    cells[2] = "nan"
+    (folder / "nan.csv").write_text("\n".join([iris[0], iris[1], ",".join(cells), *iris[3:]]) + "\n")
+    (folder / "empty.csv").write_bytes(b"")
+    (folder / "header_only.csv").write_text(iris[0] + "\n")
+    (folder / "measurements.csv").write_text("".join(line.rsplit(",", 1)[0] + "\n" for line in iris))
+    (folder / "duplicate_header.csv").write_text("a,a,b,species\n1,2,3,x\n4,5,6,y\n")
+    (folder / "words.csv").write_text("a,b,species\n1,oops,x\n4,5,y\n")
+
     rows = [f"{'good fun' if i % 2 else 'dull and slow'} {i},{'pos' if i % 2 else 'neg'}" for i in range(40)]
     text = "text,label\n" + "\n".join(rows) + "\n"
-    (folder / "latin1.csv").write_bytes(text.replace("good fun 7", "caf\u00e9 7").encode("latin-1"))
-    (folder / "one_class.csv").write_text(
-        "text,label\n" + "\n".join(f"words {i},pos" for i in range(40)) + "\n"
-    )
     (folder / "texts.csv").write_text(text)
+    (folder / "latin1.csv").write_bytes(text.replace("good fun 7", "caf\u00e9 7").encode("latin-1"))
+    (folder / "one_class.csv").write_text("text,label\n" + "".join(f"words {i},pos\n" for i in range(40)))
+    (folder / "header_only_text.csv").write_text("text,label\n")
+    (folder / "duplicate_text_header.csv").write_text("text,text,label\n" + "\n".join(rows[:10]) + "\n")
+    (folder / "no_label.csv").write_text("text,label\n" + "\n".join(rows[:10]) + "\nsome words,\n")
+    (folder / "no_text.csv").write_text("text,label\n" + "".join(f",{i % 2}\n" for i in range(10)))
+    (folder / "bad.jsonl").write_text('{"text": "fine", "label": "a"}\n{"text": "broken\n')
+    (folder / "texts.txt").write_text("one text per line\n")
+    (folder / "semicolons.csv").write_text("sentence;label\nwords;a\n")
+
+    (folder / "bad.yaml").write_text("data:\n  class_path: lightlab.data.IrisDataModule\n   init_args: {}\n")
+    edited = (EXPERIMENTS / "iris_mlp.yaml").read_text().replace("[32, 32]", "thirty-two")
+    (folder / "edited_config.yaml").write_text(edited)
+    (folder / "used_run").mkdir()
+    (folder / "used_run" / "config.yaml").write_text("seed_everything: 1\n")
+
+    images = write_images(folder / "images")
+    (images / "cat" / "zero.png").write_bytes(b"")
+    for png in (write_images(folder / "only_broken") / "dog").iterdir():
+        png.write_bytes(b"not an image")
+    looped = write_images(folder / "looped")
+    (looped / "cat" / "again").symlink_to(looped, target_is_directory=True)
+
+    write_fashion_mnist(folder / "fashion", patterned_images(100, seed=0), patterned_images(50, seed=1))
+    labels = folder / "fashion" / "FashionMNIST" / "raw" / "t10k-labels-idx1-ubyte"
+    labels.write_bytes(labels.read_bytes()[:30])
     return folder
 
 
+# fmt: off
 # (id, arguments with {files} for the inputs folder, words the one line must contain)
 ROWS = [
-    (
-        "truncated checkpoint",
-        ["test", "--config", IRIS, "--ckpt_path", "{files}/truncated.ckpt"],
-        ["truncated.ckpt", "damaged", "use another one"],
-    ),
-    (
-        "text file as checkpoint",
-        ["test", "--config", IRIS, "--ckpt_path", "{files}/notes.ckpt"],
-        ["notes.ckpt", "not a checkpoint"],
-    ),
-    (
-        "checkpoint of another experiment",
-        [
-            "test",
-            "--config",
-            TEXT,
-            "--data.init_args.path",
-            "{files}/texts.csv",
-            "--ckpt_path",
-            "{files}/iris.ckpt",
-        ],
-        ["iris.ckpt", "another experiment"],
-    ),
-    (
-        "missing checkpoint",
-        ["test", "--config", IRIS, "--ckpt_path", "{files}/nowhere.ckpt"],
-        ["checkpoint not found", "nowhere.ckpt"],
-    ),
-    (
-        "nan in a numeric CSV",
-        ["fit", "--config", IRIS, "--data.init_args.csv_path", "{files}/nan.csv"],
-        ["nan.csv:3", "'petal_length'", "not a finite number"],
-    ),
-    (
-        "text that is not UTF-8",
-        ["fit", "--config", TEXT, "--data.init_args.path", "{files}/latin1.csv"],
-        ["latin1.csv", "row 9", "not valid utf-8", "--data.init_args.encoding"],
-    ),
-    (
-        "unknown text encoding",
-        [
-            "fit",
-            "--config",
-            TEXT,
-            "--data.init_args.path",
-            "{files}/texts.csv",
-            "--data.init_args.encoding",
-            "klingon",
-        ],
-        ["unknown encoding 'klingon'"],
-    ),
-    (
-        "one class in the training split",
-        ["fit", "--config", TEXT, "--data.init_args.path", "{files}/one_class.csv"],
-        ["one_class.csv", "only one class (pos)", "at least two"],
-    ),
+    # checkpoints
+    ("truncated checkpoint", ["test", "--config", IRIS, "--ckpt_path", "{files}/truncated.ckpt"],
+     ["truncated.ckpt", "damaged", "use another one"]),
+    ("text file as checkpoint", ["test", "--config", IRIS, "--ckpt_path", "{files}/notes.ckpt"],
+     ["notes.ckpt", "not a checkpoint"]),
+    ("checkpoint of another experiment",
+     ["test", "--config", TEXT, "--data.init_args.path", "{files}/texts.csv", "--ckpt_path", "{files}/iris.ckpt"],
+     ["iris.ckpt", "another experiment"]),
+    ("missing checkpoint", ["test", "--config", IRIS, "--ckpt_path", "{files}/nowhere.ckpt"],
+     ["checkpoint not found", "nowhere.ckpt"]),
+    # command line and config files
+    ("unknown flag", ["fit", "--config", IRIS, "--trainer.max_epohcs", "3"], ["max_epohcs", "--help"]),
+    ("flag value of the wrong type", ["fit", "--config", IRIS, "--trainer.max_epochs", "many"],
+     ["trainer.max_epochs: 'many' is not valid (expected int or null)"]),
+    ("unknown net class", ["fit", "--config", IRIS, "--model.net", "lightlab.nets.Nope"], ["lightlab.nets.Nope"]),
+    ("missing config file", ["fit", "--config", "{files}/nope.yaml"], ["nope.yaml"]),
+    ("broken YAML", ["fit", "--config", "{files}/bad.yaml"], ["bad.yaml:3:", "invalid YAML"]),
+    ("config.yaml edited into an invalid state", ["fit", "--config", "{files}/edited_config.yaml"],
+     ["hidden_sizes", "thirty-two"]),
+    ("no experiment", ["fit", "--trainer.max_epochs", "3"], ["no experiment given", "experiments/<name>.yaml"]),
+    ("GPU asked for, none here", ["fit", "--config", IRIS, "--trainer.accelerator", "gpu"],
+     ["no GPU found", "TRAINER=cpu"]),
+    ("invalid trainer value", ["fit", "--config", IRIS, "--trainer.precision", "7-bit"], ["trainer.precision: '7-bit' is not valid", "'bf16-mixed'"]),
+    ("loss for another kind of task", ["fit", "--config", IRIS, "--model.loss", "torch.nn.BCEWithLogitsLoss"],
+     ["BCEWithLogitsLoss", "3 classes"]),
+    ("run folder that already holds a run", ["fit", "--config", IRIS], ["already holds a run", "new folder"]),
+    # numeric CSV
+    ("missing data file", ["fit", "--config", IRIS, "--data.init_args.csv_path", "{files}/nope.csv"],
+     ["data file not found", "nope.csv"]),
+    ("zero-byte CSV", ["fit", "--config", IRIS, "--data.init_args.csv_path", "{files}/empty.csv"],
+     ["empty.csv is empty", "header row"]),
+    ("header-only CSV", ["fit", "--config", IRIS, "--data.init_args.csv_path", "{files}/header_only.csv"],
+     ["header_only.csv has a header but no rows"]),
+    ("nan in a numeric CSV", ["fit", "--config", IRIS, "--data.init_args.csv_path", "{files}/nan.csv"],
+     ["nan.csv:3", "'petal_length'", "not a finite number"]),
+    ("label column that is a feature", ["fit", "--config", IRIS, "--data.init_args.label_column", "sepal_length"],
+     ["'sepal_length' holds numbers", "'species' holds only text", "--data.init_args.label_column species"]),
+    ("label column holding a measurement",
+     ["fit", "--config", IRIS, "--data.init_args.csv_path", "{files}/measurements.csv", "--data.init_args.label_column", "sepal_length"],
+     ["'sepal_length' has 35 different values in 150 rows", "label_column"]),
+    ("no such label column", ["fit", "--config", IRIS, "--data.init_args.label_column", "kind"],
+     ["no column 'kind'", "label_column"]),
+    ("duplicate header names", ["fit", "--config", IRIS, "--data.init_args.csv_path", "{files}/duplicate_header.csv"],
+     ["duplicate_header.csv", "column 'a' twice"]),
+    ("non-numeric feature", ["fit", "--config", IRIS, "--data.init_args.csv_path", "{files}/words.csv"],
+     ["words.csv:2", "non-numeric"]),
+    ("split that leaves no validation rows", ["fit", "--config", IRIS, "--data.init_args.val_fraction", "0.001"],
+     ["val_fraction=0.001", "empty"]),
+    ("fractions that leave nothing to train on",
+     ["fit", "--config", IRIS, "--data.init_args.val_fraction", "0.5", "--data.init_args.test_fraction", "0.5"],
+     ["sum to less than 1"]),
+    # text files
+    ("text that is not UTF-8", ["fit", "--config", TEXT, "--data.init_args.path", "{files}/latin1.csv"],
+     ["latin1.csv", "row 9", "not valid utf-8", "--data.init_args.encoding"]),
+    ("unknown text encoding",
+     ["fit", "--config", TEXT, "--data.init_args.path", "{files}/texts.csv", "--data.init_args.encoding", "klingon"],
+     ["unknown encoding 'klingon'"]),
+    ("one class in the training split", ["fit", "--config", TEXT, "--data.init_args.path", "{files}/one_class.csv"],
+     ["one_class.csv", "only one class (pos)", "at least two"]),
+    ("missing text file", ["fit", "--config", TEXT, "--data.init_args.path", "{files}/nope.csv"],
+     ["text file not found", "nope.csv"]),
+    ("zero-byte text file", ["fit", "--config", TEXT, "--data.init_args.path", "{files}/empty.csv"],
+     ["empty.csv holds no rows"]),
+    ("header-only text file", ["fit", "--config", TEXT, "--data.init_args.path", "{files}/header_only_text.csv"],
+     ["header_only_text.csv holds no rows"]),
+    ("text column empty in every row", ["fit", "--config", TEXT, "--data.init_args.path", "{files}/no_text.csv"],
+     ["no_text.csv has no rows with text"]),
+    ("row without a label", ["fit", "--config", TEXT, "--data.init_args.path", "{files}/no_label.csv"],
+     ["no_label.csv: row 12 has no label"]),
+    ("duplicate text header",
+     ["fit", "--config", TEXT, "--data.init_args.path", "{files}/duplicate_text_header.csv"],
+     ["column 'text' twice"]),
+    ("broken JSON line", ["fit", "--config", TEXT, "--data.init_args.path", "{files}/bad.jsonl"],
+     ["bad.jsonl:2", "invalid JSON"]),
+    ("unknown text file type", ["fit", "--config", TEXT, "--data.init_args.path", "{files}/texts.txt"],
+     ["unknown text file type '.txt'", ".csv, .tsv or .jsonl"]),
+    ("text file without the text column",
+     ["fit", "--config", TEXT, "--data.init_args.path", "{files}/semicolons.csv"],
+     ["no column 'text'", "text_column"]),
+    ("predict file missing",
+     ["predict", "--config", TEXT, "--data.init_args.path", "{files}/texts.csv",
+      "--data.init_args.predict_path", "{files}/nope.txt"], ["predict file not found", "nope.txt"]),
+    # image folders
+    ("image folder not found", ["fit", "--config", SHAPES, *FOLDER, "--data.init_args.root", "{files}/nope"],
+     ["image folder not found", "one subfolder per class"]),
+    ("zero-byte image with on_corrupt error",
+     ["fit", "--config", SHAPES, *FOLDER, "--data.init_args.root", "{files}/images",
+      "--data.init_args.on_corrupt", "error"], ["unreadable image", "zero.png", "on_corrupt skip"]),
+    ("class folder of unreadable files only",
+     ["fit", "--config", SHAPES, *FOLDER, "--data.init_args.root", "{files}/only_broken"],
+     ["no readable training images", "dog"]),
+    ("symlink loop in an image folder",
+     ["fit", "--config", SHAPES, *FOLDER, "--data.init_args.root", "{files}/looped"], ["looped", "symlink"]),
+    # Fashion-MNIST
+    ("damaged Fashion-MNIST file", ["fit", "--config", FASHION, "--data.init_args.data_dir", "{files}/fashion"],
+     ["t10k-labels-idx1-ubyte", "truncated or damaged"]),
 ]
+
+# Bad make variables: make's own one-line error, exit status 2.
+MAKE_ROWS = [
+    ("train without EXP", ["train"], ["no experiment given", "EXP=<name>"]),
+    ("unknown EXP", ["train", "EXP=nope"], ["unknown experiment 'nope'", "iris_mlp"]),
+    ("unknown TRAINER", ["train", "EXP=iris_mlp", "TRAINER=tpu"], ["unknown trainer preset 'tpu'", "ddp"]),
+    ("show-data without EXP", ["show-data"], ["no experiment given", "make show-data"]),
+]
+# fmt: on
 
 
 def snapshot(folder: Path) -> dict[str, str]:
-    return {str(p): hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.rglob("*") if p.is_file()}
+    return {
+        str(p): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in folder.rglob("*")
+        if p.is_file() and "looped" not in p.parts
+    }
 
 
 @pytest.mark.parametrize(("arguments", "words"), [row[1:] for row in ROWS], ids=[row[0] for row in ROWS])
-def test_bad_input_ends_in_one_line(arguments, words, files, tmp_path, capsys):
+def test_bad_input_ends_in_one_line(arguments, words, files, tmp_path, capsys, monkeypatch):
     before = snapshot(files)
     runs = tmp_path / "runs"
+    if "already holds a run" in words:
+        monkeypatch.setenv("LIGHTLAB_RUN_DIR", str(files / "used_run"))
     with pytest.raises(SystemExit) as exit_info:
         run_cli(*[a.format(files=files) for a in arguments], runs_dir=runs)
     assert exit_info.value.code == 2
@@ -114,6 +217,23 @@ def test_bad_input_ends_in_one_line(arguments, words, files, tmp_path, capsys):
     assert len(lines) == 1 and lines[0].startswith("error: "), lines
     for word in words:
         assert word in lines[0]
-    assert "Traceback" not in lines[0]
     assert not runs.exists() or not any(p.is_dir() for d in runs.iterdir() for p in d.iterdir())
     assert snapshot(files) == before
+
+
+@pytest.mark.parametrize(
+    ("arguments", "words"), [row[1:] for row in MAKE_ROWS], ids=[row[0] for row in MAKE_ROWS]
+)
+def test_bad_make_variable_ends_in_one_line(arguments, words):
+    result = subprocess.run(
+        ["make", "--no-print-directory", *arguments], cwd=ROOT, capture_output=True, text=True
+    )
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, lines
+    for word in words:
+        assert word in lines[0]
+
+
+def test_the_table_covers_at_least_forty_inputs():
+    assert len(ROWS) + len(MAKE_ROWS) >= 40

@@ -50,3 +50,29 @@ def test_a_run_that_fails_before_training_leaves_no_folder(tmp_path, runs_dir, c
     assert exit_info.value.code == 2
     assert "could not download Fashion-MNIST" in capsys.readouterr().err
     assert not (runs_dir / "fashion_mnist_mlp").exists() or run_dirs(runs_dir, "fashion_mnist_mlp") == []
+
+
+def test_discard_removes_only_what_this_run_made(tmp_path, monkeypatch):
+    from lightlab import run_dir as run_dirs_module
+    from lightlab.failed_runs import discard
+
+    monkeypatch.setattr(run_dirs_module, "_exported_here", None)
+    # Set, then delete: monkeypatch then also undoes what resolve_run_dir exports.
+    monkeypatch.setenv(run_dirs_module.RUN_DIR_ENV, "")
+    monkeypatch.delenv(run_dirs_module.RUN_DIR_ENV)
+    fresh = run_dirs_module.resolve_run_dir(tmp_path, "exp")
+    (fresh / "config.yaml").write_text("x")
+    discard(fresh)
+    assert not fresh.exists()
+
+    named = tmp_path / "my-folder"  # e.g. LIGHTLAB_RUN_DIR pointing at a folder of the user's
+    named.mkdir()
+    (named / "notes.txt").write_text("mine")
+    discard(named)
+    assert (named / "notes.txt").read_text() == "mine"
+
+    kept = run_dirs_module.resolve_run_dir(tmp_path, "exp")
+    (kept / "checkpoints").mkdir()
+    (kept / "checkpoints" / "last.ckpt").write_text("x")
+    discard(kept)
+    assert (kept / "checkpoints" / "last.ckpt").exists()

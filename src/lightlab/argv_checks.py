@@ -6,6 +6,7 @@ Each raises ``UserError`` with one line naming the problem and the fix.
 from __future__ import annotations
 
 import itertools
+import re
 from pathlib import Path
 
 import yaml
@@ -15,9 +16,35 @@ from lightlab.errors import UserError
 SUBCOMMANDS = ("fit", "validate", "test", "predict")
 
 
+def _type_name(expected: str) -> str:
+    """``<class 'int'>`` as ``int``, ``typing.Literal['a', 'b']`` as ``one of 'a', 'b'``."""
+    expected = expected.strip()
+    if expected == "<class 'NoneType'>":
+        return "null"
+    if expected.startswith("<class '"):
+        return expected[len("<class '") : -2]
+    if expected.startswith("typing.Literal["):
+        return "one of " + expected[len("typing.Literal[") : -1]
+    return expected
+
+
+def bad_value_message(message: str) -> str | None:
+    """jsonargparse's report of a value that fits none of a key's types, as ``key: 'value' is not
+    valid (expected int or null)``; None for other messages."""
+    key = re.search(r'Parser key "([^"]+)"', message)
+    given = re.search(r"^\s*Given value: (.*)$", message, re.MULTILINE)
+    expected = re.findall(r"^\s*- Expected an? (.+)$", message, re.MULTILINE)
+    if not (key and given and expected):
+        return None
+    kinds = " or ".join(dict.fromkeys(_type_name(e) for e in expected))
+    return f"{key.group(1)}: {given.group(1).strip()!r} is not valid (expected {kinds})"
+
+
 def one_line(message: str, limit: int = 400) -> str:
     """A multi-line library message as one line, without jsonargparse's echo of the whole value."""
-    text = " ".join(part.strip() for part in message.splitlines() if part.strip())
+    text = bad_value_message(message) or " ".join(
+        part.strip() for part in message.splitlines() if part.strip()
+    )
     text = text.split(" Given value type:", 1)[0]
     return text if len(text) <= limit else text[: limit - 1] + "…"
 

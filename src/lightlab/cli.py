@@ -8,6 +8,7 @@ a user mistake into one line. What happens around a run lives in modules named f
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import time
@@ -23,7 +24,7 @@ from lightlab.data.base import LabDataModule
 from lightlab.environment import check_accelerator, nodes_from_environment
 from lightlab.errors import UserError
 from lightlab.evaluation import summarize_fit
-from lightlab.failed_runs import discard, record_failure
+from lightlab.failed_runs import discard, discarded_on_failure, record_failure
 from lightlab.prediction import predict_to_csv
 from lightlab.quiet import silence_known_noise
 from lightlab.run_config import (
@@ -32,7 +33,7 @@ from lightlab.run_config import (
     point_trainer_at,
     write_run_files,
 )
-from lightlab.run_dir import remove_if_empty, resolve_run_dir
+from lightlab.run_dir import resolve_run_dir
 from lightlab.tasks import ClassificationTask, NonFiniteLossError, TaskConfigError
 
 DEFAULTS = Path(__file__).with_name("configs") / "defaults.yaml"
@@ -107,7 +108,7 @@ class LabCLI(LightningCLI):
         try:
             super().instantiate_classes()
         except (ValueError, TypeError, FileNotFoundError, MisconfigurationException) as error:
-            remove_if_empty(self.run_dir)
+            discard(self.run_dir)
             if os.environ.get(DEBUG_ENV):
                 raise
             # A DataModule's own one-line error, wrapped by the parser's instantiation on the way.
@@ -116,7 +117,7 @@ class LabCLI(LightningCLI):
                 raise cause from None
             raise UserError(f"could not build the experiment: {one_line(str(error))}") from error
         except BaseException:
-            remove_if_empty(self.run_dir)
+            discard(self.run_dir)
             raise
 
     def before_fit(self) -> None:
@@ -149,16 +150,26 @@ class LabCLI(LightningCLI):
         try:
             self.trainer.fit(**kwargs)
         except BaseException as error:
-            record_failure(self.trainer, self.run_dir, self.facts(), error)
+            with contextlib.suppress(UserError):  # e.g. the disk that failed the run is still full
+                record_failure(self.trainer, self.run_dir, self.facts(), error)
             raise
 
     def after_fit(self) -> None:
         summarize_fit(self.trainer, self.model, self.datamodule, self.run_dir, self.facts())
 
+    def validate(self, **kwargs: Any) -> None:
+        with discarded_on_failure(self.run_dir):
+            self.trainer.validate(**kwargs)
+
+    def test(self, **kwargs: Any) -> None:
+        with discarded_on_failure(self.run_dir):
+            self.trainer.test(**kwargs)
+
     def predict(self, **kwargs: Any) -> None:
         """Run prediction and write ``predictions.csv`` into the run directory."""
         kwargs = {k: v for k, v in kwargs.items() if k not in ("model", "datamodule")}
-        predict_to_csv(self.trainer, self.model, self.datamodule, self.run_dir, **kwargs)
+        with discarded_on_failure(self.run_dir):
+            predict_to_csv(self.trainer, self.model, self.datamodule, self.run_dir, **kwargs)
 
 
 def user_error_in(error: BaseException | None) -> UserError | None:

@@ -8,21 +8,41 @@ reason, so every folder that remains says what became of its run.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from lightning.pytorch import Trainer
 
 from lightlab.argv_checks import one_line
+from lightlab.run_dir import reserved_here
 from lightlab.summary import write_summary
 
 
 def discard(run_dir: Path | None) -> None:
-    """Remove the folder of a run that failed before it trained; one holding checkpoints is kept."""
-    if run_dir is not None and run_dir.is_dir() and not any(run_dir.rglob("*.ckpt")):
+    """Remove the folder of a run that failed before it trained. Only a folder this process made
+    fresh is removed with its contents, and never one holding checkpoints; a folder named by the
+    user or a job id is removed only when empty."""
+    if run_dir is None or not run_dir.is_dir():
+        return
+    if reserved_here(run_dir) and not any(run_dir.rglob("*.ckpt")):
         shutil.rmtree(run_dir, ignore_errors=True)
+    else:
+        with contextlib.suppress(OSError):
+            run_dir.rmdir()
+
+
+@contextlib.contextmanager
+def discarded_on_failure(run_dir: Path | None) -> Iterator[None]:
+    """For evaluation and prediction folders: if the command fails, its folder goes."""
+    try:
+        yield
+    except BaseException:
+        discard(run_dir)
+        raise
 
 
 def record_failure(trainer: Trainer, run_dir: Path, facts: dict[str, Any], error: BaseException) -> None:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import csv
+import io
 from pathlib import Path
 from typing import Any
 
 import torch
 from lightning.pytorch import LightningModule, Trainer
 
+from lightlab.atomic import atomic_write_text
 from lightlab.data.base import LabDataModule
 
 
@@ -16,12 +18,12 @@ def write_predictions(path: Path, inputs: list[str], probs: torch.Tensor, class_
     """``predictions.csv``: each input (or its index), the predicted class name and its probability."""
     confidence, predicted = probs.max(dim=-1)
     names = class_names or [str(i) for i in range(probs.shape[-1])]
-    with path.open("w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f)
-        writer.writerow(["input", "prediction", "probability"])
-        for row, (index, p) in enumerate(zip(predicted.tolist(), confidence.tolist(), strict=True)):
-            writer.writerow([inputs[row] if row < len(inputs) else row, names[index], f"{p:.4f}"])
-    return path
+    rows = io.StringIO(newline="")
+    writer = csv.writer(rows)
+    writer.writerow(["input", "prediction", "probability"])
+    for row, (index, p) in enumerate(zip(predicted.tolist(), confidence.tolist(), strict=True)):
+        writer.writerow([inputs[row] if row < len(inputs) else row, names[index], f"{p:.4f}"])
+    return atomic_write_text(path, rows.getvalue())
 
 
 def predict_to_csv(

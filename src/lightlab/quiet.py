@@ -12,7 +12,15 @@ def _drop_lightning_notices(record: logging.LogRecord) -> bool:
     return "Skipping setting a default `ModelSummary`" not in message and "litlogger" not in message
 
 
+def _one_line_warning(
+    message: Warning | str, category: type[Warning], *args: object, **kwargs: object
+) -> str:
+    return f"warning: {message}\n"
+
+
 def silence_known_noise() -> None:
+    # A warning is one line, like an error, without the source line Python shows by default.
+    warnings.formatwarning = _one_line_warning
     # In-memory loaders need no workers, and the task logs per epoch, not per step.
     warnings.filterwarnings("ignore", ".*does not have many workers.*")
     warnings.filterwarnings("ignore", ".*smaller than the logging interval.*")

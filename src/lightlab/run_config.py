@@ -17,6 +17,7 @@ from typing import Any
 from lightning.pytorch import Trainer
 from lightning.pytorch.callbacks import ModelSummary, ProgressBar
 
+from lightlab.atomic import atomic_write_text
 from lightlab.data.base import LabDataModule
 from lightlab.environment import wandb_offline
 
@@ -94,4 +95,4 @@ def write_run_files(trainer: Trainer, datamodule: LabDataModule, run_dir: Path) 
     if not trainer.is_global_zero:
         return
     for name, content in datamodule.run_files().items():
-        (run_dir / name).write_text(json.dumps(content))
+        atomic_write_text(run_dir / name, json.dumps(content))

@@ -12,7 +12,6 @@ folder, and no run may ever land in an earlier run's folder. The id comes from, 
 
 from __future__ import annotations
 
-import contextlib
 import os
 import time
 from pathlib import Path
@@ -92,7 +91,7 @@ def resolve_run_dir(runs_root: str | Path, experiment: str, suffix: str = "") ->
     return path
 
 
-def remove_if_empty(path: Path) -> None:
-    """Undo a reservation for a run that failed before writing anything."""
-    with contextlib.suppress(OSError):
-        path.rmdir()
+def reserved_here(path: Path) -> bool:
+    """Whether this process made ``path`` as a fresh, timestamped folder (not one a user, a job id
+    or a parent process named), so everything in it belongs to this run."""
+    return _exported_here == str(path)

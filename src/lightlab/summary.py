@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from collections.abc import Mapping
 from pathlib import Path
@@ -11,6 +10,8 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+
+from lightlab.atomic import atomic_write_text
 
 
 def git_commit() -> str | None:
@@ -38,11 +39,7 @@ def plain_numbers(metrics: Mapping[str, Any]) -> dict[str, float]:
 
 def write_summary(run_dir: Path, summary: dict[str, Any]) -> Path:
     """Write ``summary.json`` atomically, so a reader never sees half a file."""
-    path = run_dir / "summary.json"
-    partial = path.with_suffix(".json.partial")
-    partial.write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
-    os.replace(partial, path)
-    return path
+    return atomic_write_text(run_dir / "summary.json", json.dumps(summary, indent=2, sort_keys=True) + "\n")
 
 
 def metrics_table(title: str, columns: Mapping[str, Mapping[str, float]]) -> Table:

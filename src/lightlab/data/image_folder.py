@@ -31,6 +31,16 @@ def default_num_workers() -> int:
     return 0 if cores <= 2 else min(4, cores - 1)
 
 
+def check_no_symlink_loop(root: str) -> None:
+    """A linked folder that leads back to one above it would be read again and again."""
+    seen: set[str] = set()
+    for folder, _, _ in os.walk(root, followlinks=True):
+        real = os.path.realpath(folder)
+        if real in seen:
+            raise UserError(f"{root}: symlink loop at {folder} (it leads back to {real}); remove the link")
+        seen.add(real)
+
+
 class ImageList(Dataset):
     """Decodes ``(path, class index)`` pairs with PIL, converts to ``mode`` and applies ``transform``."""
 
@@ -104,16 +114,19 @@ class ImageFolderDataModule(LabDataModule):
 
     # ---- finding the files
 
-    def _folder(self, path: str) -> tuple[list[Sample], list[str]]:
+    def _folder(self, path: str) -> tuple[list[Sample], list[str], list[str]]:
+        """``(readable samples, class names, unreadable files)`` of one class-per-subfolder folder."""
         if not Path(path).is_dir():
             raise UserError(f"image folder not found: {path} (it should hold one subfolder per class)")
+        check_no_symlink_loop(path)
         try:
             folder = ImageFolder(path)
         except FileNotFoundError as error:
             raise UserError(f"{path}: {error} Each class subfolder needs at least one image.") from None
-        return self._readable(folder.samples), folder.classes
+        kept, broken = self._readable(folder.samples)
+        return kept, folder.classes, broken
 
-    def _readable(self, samples: list[Sample]) -> list[Sample]:
+    def _readable(self, samples: list[Sample]) -> tuple[list[Sample], list[str]]:
         kept, broken = [], []
         for path, target in samples:
             try:
@@ -127,18 +140,18 @@ class ImageFolderDataModule(LabDataModule):
                 broken.append(path)
                 continue
             kept.append((path, target))
-        if broken:
-            names = ", ".join(broken[:5]) + (f" and {len(broken) - 5} more" if len(broken) > 5 else "")
-            warnings.warn(f"skipped {len(broken)} unreadable image(s): {names}", stacklevel=2)
-        return kept
+        return kept, broken
 
     def _scan(self) -> None:
         if self.samples:
             return
         self.prepare_data()  # sizes may be asked for before the Trainer runs prepare_data
         hp = self.hparams
+        broken: list[str] = []
         if hp.root is not None:
-            samples, self.class_names = self._folder(hp.root)
+            samples, self.class_names, broken = self._folder(hp.root)
+            if not samples:
+                raise UserError(f"{hp.root}: no readable images ({len(broken)} unreadable file(s))")
             targets = torch.tensor([target for _, target in samples])
             parts = stratified_split(targets, hp.val_fraction, hp.test_fraction, hp.split_seed)
             self.samples = {
@@ -146,12 +159,13 @@ class ImageFolderDataModule(LabDataModule):
                 for name, index in zip(("train", "val", "test"), parts, strict=True)
             }
         else:
-            self.samples["train"], self.class_names = self._folder(hp.train_dir)
+            self.samples["train"], self.class_names, broken = self._folder(hp.train_dir)
             for split, path in (("val", hp.val_dir), ("test", hp.test_dir)):
                 if path is None:
                     self.samples[split] = []
                     continue
-                samples, classes = self._folder(path)
+                samples, classes, unreadable = self._folder(path)
+                broken += unreadable
                 unknown = sorted(set(classes) - set(self.class_names))
                 if unknown:
                     raise UserError(f"{path} has classes not in {hp.train_dir}: {', '.join(unknown)}")
@@ -161,6 +175,14 @@ class ImageFolderDataModule(LabDataModule):
         empty = [name for i, name in enumerate(self.class_names) if i not in present]
         if empty:
             raise UserError(f"no readable training images for class(es): {', '.join(empty)}")
+        if len(self.class_names) < 2:
+            raise UserError(
+                f"{hp.root or hp.train_dir}: one class folder ({', '.join(self.class_names)}); a classifier "
+                "needs at least two"
+            )
+        if broken:
+            names = ", ".join(broken[:5]) + (f" and {len(broken) - 5} more" if len(broken) > 5 else "")
+            warnings.warn(f"skipped {len(broken)} unreadable image(s): {names}", stacklevel=2)
 
     # ---- loading
 

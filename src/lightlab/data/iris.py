@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import csv
-import math
+import io
 from pathlib import Path
 
 import torch
@@ -11,9 +11,19 @@ import torch
 from lightlab.batch import Batch
 from lightlab.data.in_memory import InMemoryDataModule, InMemoryDataset
 from lightlab.data.splits import stratified_split
+from lightlab.data.text_files import check_unique_columns, column_list, decode
 from lightlab.errors import UserError
 
 BUNDLED_CSV = Path(__file__).with_name("iris.csv")
+FLOAT32_MAX = float(torch.finfo(torch.float32).max)
+
+
+def _is_number(text: str | None) -> bool:
+    try:
+        float(text or "")
+    except ValueError:
+        return False
+    return True
 
 
 def read_labelled_csv(path: Path, label_column: str) -> tuple[torch.Tensor, list[str], list[str]]:
@@ -23,31 +33,55 @@ def read_labelled_csv(path: Path, label_column: str) -> tuple[torch.Tensor, list
     """
     if not path.is_file():
         raise UserError(f"data file not found: {path} (pass an existing CSV to --data.csv_path)")
-    with path.open(newline="") as f:
-        reader = csv.DictReader(f)
+    try:
+        reader = csv.DictReader(io.StringIO(decode(path, "utf-8"), newline=""))
         header = reader.fieldnames or []
+        if not header:
+            raise UserError(
+                f"{path} is empty; it needs a header row naming the feature columns and {label_column}"
+            )
+        check_unique_columns(path, header)
         if label_column not in header:
             raise UserError(
-                f"{path} has no column {label_column!r} (columns found: {', '.join(header)}); "
-                "set --data.label_column"
+                f"{path} has no column {label_column!r} (columns found: {column_list(header)}); "
+                "set --data.init_args.label_column"
             )
         feature_names = [c for c in header if c != label_column]
-        rows, labels = [], []
-        for line_number, row in enumerate(reader, start=2):
-            try:
-                values = [float(row[c]) for c in feature_names]
-            except (TypeError, ValueError):
-                raise UserError(f"{path}:{line_number}: non-numeric feature value in {row}") from None
-            bad = [c for c, v in zip(feature_names, values, strict=True) if not math.isfinite(v)]
-            if bad:
-                raise UserError(
-                    f"{path}:{line_number}: column {bad[0]!r} is {row[bad[0]]!r}, not a finite number; "
-                    "fill it in or drop the row"
-                )
-            rows.append(values)
-            labels.append(row[label_column])
-    if not rows:
+        records = list(enumerate(reader, start=2))
+    except csv.Error as error:
+        raise UserError(f"{path}:{reader.line_num}: not a readable CSV ({error})") from None
+    if not records:
         raise UserError(f"{path} has a header but no rows")
+    labels = [(row[label_column] or "").strip() for _, row in records]
+    for (line_number, _), label in zip(records, labels, strict=True):
+        if not label:
+            raise UserError(f"{path}:{line_number}: no {label_column} given; fill it in or drop the row")
+    textual = [c for c in feature_names if not any(_is_number(row[c]) for _, row in records)]
+    if textual and all(_is_number(label) for label in labels):
+        raise UserError(
+            f"{path}: label column {label_column!r} holds numbers but column {textual[0]!r} holds only text; "
+            f"did you mean --data.init_args.label_column {textual[0]}?"
+        )
+    distinct = len(set(labels))
+    if distinct > max(20, len(labels) // 5):  # under five rows a class on average
+        raise UserError(
+            f"{path}: label column {label_column!r} has {distinct} different values in {len(labels)} rows, "
+            "so it looks like a feature, not a class; set --data.init_args.label_column"
+        )
+    rows = []
+    for line_number, row in records:
+        try:
+            values = [float(row[c]) for c in feature_names]
+        except (TypeError, ValueError):
+            raise UserError(f"{path}:{line_number}: non-numeric feature value in {row}") from None
+        # Finite in 32 bits, the precision features are trained in.
+        bad = [c for c, v in zip(feature_names, values, strict=True) if not abs(v) <= FLOAT32_MAX]
+        if bad:
+            raise UserError(
+                f"{path}:{line_number}: column {bad[0]!r} is {row[bad[0]]!r}, not a finite number; "
+                "fill it in or drop the row"
+            )
+        rows.append(values)
     return torch.tensor(rows, dtype=torch.float32), labels, feature_names
 
 

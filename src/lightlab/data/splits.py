@@ -29,4 +29,13 @@ def stratified_split(
         parts[2].append(members[n_val : n_val + n_test])
         parts[0].append(members[n_val + n_test :])
     train, val, test = (torch.sort(torch.cat(p)).values for p in parts)
+    for name, fraction, split in (("val", val_fraction, val), ("test", test_fraction, test)):
+        if fraction > 0 and len(split) == 0:
+            raise ValueError(
+                f"{name}_fraction={fraction} leaves the {name} split empty ({len(targets)} samples); raise it"
+            )
+    if len(train) == 0:
+        raise ValueError(
+            f"no samples left for training out of {len(targets)}; lower the val and test fractions"
+        )
     return train, val, test

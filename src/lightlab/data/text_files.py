@@ -38,7 +38,7 @@ def read_labelled_texts(
     for number, row in rows:
         missing = [c for c in (text_column, label_column) if c not in row]
         if missing:
-            found = ", ".join(map(str, row)) or "none"
+            found = column_list(row)
             raise UserError(
                 f"{path}: no column {missing[0]!r} (columns found: {found}); set --data.init_args."
                 f"{'text' if missing[0] == text_column else 'label'}_column"
@@ -51,12 +51,27 @@ def read_labelled_texts(
             continue
         texts.append(text)
         labels.append(str(label).strip())
+    if not texts:
+        raise UserError(f"{path} has no rows with text")
     if empty:
         shown = ", ".join(map(str, empty[:10])) + (" …" if len(empty) > 10 else "")
         warnings.warn(f"{path}: skipped {len(empty)} row(s) with empty text: {shown}", stacklevel=2)
-    if not texts:
-        raise UserError(f"{path} has no rows with text")
     return texts, labels
+
+
+def column_list(names: object) -> str:
+    """Column names for a one-line message: plain where printable, quoted where not."""
+    shown = [name if isinstance(name, str) and name.isprintable() else repr(name) for name in names]
+    return ", ".join(shown) or "none"
+
+
+def check_unique_columns(path: Path, header: list[str]) -> None:
+    """A header naming a column twice would silently keep only the last one's values."""
+    seen = set()
+    for name in header:
+        if name in seen:
+            raise UserError(f"{path}: the header names column {name!r} twice; rename one of them")
+        seen.add(name)
 
 
 def decode(path: Path, encoding: str) -> str:
@@ -90,4 +105,5 @@ def _rows(path: Path, kind: str, text: str):
             yield number, record
         return
     reader = csv.DictReader(io.StringIO(text, newline=""), delimiter="\t" if kind == "tsv" else ",")
+    check_unique_columns(path, list(reader.fieldnames or []))
     yield from enumerate(reader, start=2)

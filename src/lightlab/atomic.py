@@ -1,0 +1,69 @@
+"""Writes that never leave a broken file: temporary file in the same folder, flush, fsync, rename.
+
+A crash or a full disk during a write leaves the previous file as it was; the failure is a
+``UserError`` naming the file and the disk problem.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO, Any
+
+import torch
+from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
+
+from lightlab.errors import UserError
+
+
+def atomic_write(path: str | Path, write: Callable[[IO[bytes]], None]) -> Path:
+    """Call ``write`` on a temporary file beside ``path``, make it durable, then rename it over ``path``."""
+    path = Path(path)
+    temporary = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
+        os.chmod(temporary, 0o666 & ~_umask())  # what a plain open() would give, not mkstemp's 0600
+        with os.fdopen(descriptor, "wb") as handle:
+            write(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException as error:
+        if temporary is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
+        if not isinstance(error, OSError):
+            raise
+        kept = "the previous file is unchanged" if path.exists() else "nothing was written"
+        raise UserError(
+            f"could not write {path}: {error.strerror or error} ({kept}); free some disk space or "
+            "write elsewhere (--runs_dir)"
+        ) from None
+    return path
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def atomic_write_text(path: str | Path, text: str) -> Path:
+    return atomic_write(path, lambda f: f.write(text.encode("utf-8")))
+
+
+class AtomicCheckpointIO(TorchCheckpointIO):
+    """Lightning's checkpoint saving, made durable: each ``.ckpt`` is written with ``atomic_write``,
+    so an interrupted or failed save keeps the previous ``last.ckpt``/best checkpoint loadable."""
+
+    def save_checkpoint(
+        self, checkpoint: dict[str, Any], path: Any, storage_options: Any | None = None
+    ) -> None:
+        if storage_options is not None or "://" in str(path):
+            super().save_checkpoint(checkpoint, path, storage_options)  # remote storage: Lightning's own way
+            return
+        atomic_write(path, lambda f: torch.save(checkpoint, f))
