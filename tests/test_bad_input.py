@@ -90,7 +90,7 @@ def files(tmp_path_factory) -> Path:
 ROWS = [
     # checkpoints
     ("truncated checkpoint", ["test", "--config", IRIS, "--ckpt_path", "{files}/truncated.ckpt"],
-     ["truncated.ckpt", "damaged", "use another one"]),
+     ["truncated.ckpt", "damaged", "the newest intact one here is", "iris.ckpt"]),
     ("text file as checkpoint", ["test", "--config", IRIS, "--ckpt_path", "{files}/notes.ckpt"],
      ["notes.ckpt", "not a checkpoint"]),
     ("checkpoint of another experiment",

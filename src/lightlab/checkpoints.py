@@ -21,10 +21,18 @@ def check_checkpoint_file(ckpt_path: str | None) -> None:
     if not path.is_file():
         raise UserError(f"checkpoint not found: {ckpt_path} (give --ckpt_path an existing .ckpt file)")
     if not zipfile.is_zipfile(path):
+        intact = newest_intact_checkpoint(path.parent, besides=path)
+        offer = f"the newest intact one here is {intact}" if intact else "use another one"
         raise UserError(
             f"checkpoint {ckpt_path} is damaged or not a checkpoint (not a complete torch archive, "
-            f"{path.stat().st_size} bytes); use another one, e.g. last.ckpt or an earlier best-*.ckpt"
+            f"{path.stat().st_size} bytes); {offer}"
         )
+
+
+def newest_intact_checkpoint(folder: Path, besides: Path) -> Path | None:
+    """The most recently written complete checkpoint in ``folder`` other than ``besides``."""
+    candidates = [p for p in folder.glob("*.ckpt") if p != besides and zipfile.is_zipfile(p)]
+    return max(candidates, key=lambda p: p.stat().st_mtime, default=None)
 
 
 def check_checkpoint_fits(ckpt_path: str | None, model: nn.Module) -> None:
