@@ -5,6 +5,10 @@ EXP       ?=
 ARGS      ?=
 TRAINER   ?=
 PRECISION ?=
+LOCK      ?= constraints.txt
+PIP_ARGS  ?=
+UPGRADE_VENV ?= .venv-upgrade
+TESTS     ?=
 EXPERIMENTS := $(sort $(basename $(notdir $(wildcard experiments/*.yaml))))
 PRESETS     := $(sort $(basename $(notdir $(wildcard experiments/trainer/*.yaml))))
 # A smoke run is a real run (summary, progress bar, checkpoints, plots) over a few batches.
@@ -13,7 +17,7 @@ SMOKE_ARGS  := --trainer.max_epochs 1 --trainer.limit_train_batches 3 --trainer.
 TRAIN_FLAGS := $(if $(TRAINER),--config experiments/trainer/$(TRAINER).yaml) $(if $(PRECISION),--trainer.precision $(PRECISION))
 
 .DEFAULT_GOAL := help
-.PHONY: help install train show-data smoke test test-fast lint format bench bench-fashion clean check-exp
+.PHONY: help install upgrade train show-data smoke test test-fast lint format bench bench-fashion clean check-exp
 
 help: ## List the targets and the experiments
 	@echo "Targets:"
@@ -23,10 +27,19 @@ help: ## List the targets and the experiments
 	@echo "Trainer presets (make train EXP=<name> TRAINER=<preset>):"
 	@for p in $(PRESETS); do printf "  %-22s %s\n" "$$p" "$$(head -n1 experiments/trainer/$$p.yaml | sed 's/^# *//')"; done
 
-install: ## Create .venv and install the package with its dev extras
+install: ## Create .venv and install the package with its dev extras, at the tested versions in constraints.txt
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[dev]"
+	$(PY) -m pip install --quiet -c $(LOCK) $(PIP_ARGS) -e ".[dev]"
+
+upgrade: ## Test the newest releases in a fresh venv; only if the suite passes, rewrite constraints.txt
+	rm -rf $(UPGRADE_VENV)
+	python3 -m venv $(UPGRADE_VENV)
+	$(UPGRADE_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(UPGRADE_VENV)/bin/python -m pip install --quiet --upgrade $(PIP_ARGS) -e ".[dev]"
+	@$(UPGRADE_VENV)/bin/python -m pytest -q -p no:cacheprovider $(TESTS) \
+	  || { echo "upgrade: tests fail with the newest releases; $(LOCK) is unchanged"; exit 1; }
+	@$(UPGRADE_VENV)/bin/python .github/scripts/update_lock.py $(UPGRADE_VENV)/bin/python $(LOCK)
 
 check-exp:
 	$(if $(EXP),,$(error no experiment given: use make $(firstword $(MAKECMDGOALS)) EXP=<name> with one of: $(EXPERIMENTS)))
@@ -68,5 +81,5 @@ bench-fashion: ## Train the Fashion-MNIST experiments on the real files; print t
 	$(PY) benchmarks/bench_fashion_accuracy.py $(ARGS)
 
 clean: ## Remove run outputs and caches (keeps .venv)
-	rm -rf runs wandb lightning_logs .pytest_cache .ruff_cache
+	rm -rf runs wandb lightning_logs .pytest_cache .ruff_cache $(UPGRADE_VENV)
 	find . -name __pycache__ -type d -prune -not -path "./$(VENV)/*" -exec rm -rf {} +
