@@ -37,21 +37,6 @@ def test_the_check_stops_before_the_bad_step_changes_anything():
     assert torch.isnan(lenient.training_step(batch, 0))
 
 
-def test_a_run_that_fails_before_training_leaves_no_folder(tmp_path, runs_dir, capsys):
-    with pytest.raises(SystemExit) as exit_info:
-        run_cli(
-            "fit",
-            "--config",
-            str(EXPERIMENTS / "fashion_mnist_mlp.yaml"),
-            "--data.init_args.data_dir",
-            str(tmp_path / "empty"),
-            runs_dir=runs_dir,
-        )
-    assert exit_info.value.code == 2
-    assert "could not download Fashion-MNIST" in capsys.readouterr().err
-    assert not (runs_dir / "fashion_mnist_mlp").exists() or run_dirs(runs_dir, "fashion_mnist_mlp") == []
-
-
 def test_discard_removes_only_what_this_run_made(tmp_path, monkeypatch):
     from lightlab import run_dir as run_dirs_module
     from lightlab.failed_runs import discard

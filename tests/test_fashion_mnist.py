@@ -148,7 +148,7 @@ def test_a_damaged_file_is_named_with_what_is_wrong(damage, tmp_path):
     assert name in message and problem in message and "\n" not in message
 
 
-def test_offline_experiment_fails_in_one_line(tmp_path, runs_dir, capsys):
+def test_offline_experiment_fails_in_one_line_and_leaves_no_folder(tmp_path, runs_dir, capsys):
     with pytest.raises(SystemExit) as exit_info:
         run_cli(
             "fit",
@@ -161,6 +161,7 @@ def test_offline_experiment_fails_in_one_line(tmp_path, runs_dir, capsys):
     assert exit_info.value.code == 2
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1 and "could not download Fashion-MNIST" in lines[0]
+    assert not (runs_dir / "fashion_mnist_mlp").exists() or run_dirs(runs_dir, "fashion_mnist_mlp") == []
 
 
 def test_random_crop_shifts_each_image_within_the_padding():
