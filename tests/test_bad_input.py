@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -233,6 +234,19 @@ def test_bad_make_variable_ends_in_one_line(arguments, words):
     assert len(lines) == 1, lines
     for word in words:
         assert word in lines[0]
+
+
+@pytest.mark.parametrize("row", ["nan in a numeric CSV", "truncated checkpoint", "predict file missing"])
+def test_a_real_process_prints_only_the_error_on_stderr(row, files, tmp_path):
+    """Lightning's progress notes go to stdout, so stderr holds the one line and nothing else."""
+    (arguments,) = [r[1] for r in ROWS if r[0] == row]
+    command = [sys.executable, "-m", "lightlab", *[a.format(files=files) for a in arguments]]
+    result = subprocess.run(
+        [*command, "--runs_dir", str(tmp_path / "runs")], cwd=ROOT, capture_output=True, text=True
+    )
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert result.stderr.startswith("error: ")
 
 
 def test_the_table_covers_at_least_forty_inputs():

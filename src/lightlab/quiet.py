@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 import warnings
 
 
@@ -10,6 +11,16 @@ def _drop_lightning_notices(record: logging.LogRecord) -> bool:
     """Lightning's note about the summary callback the defaults configure, and its advertisement."""
     message = record.getMessage()
     return "Skipping setting a default `ModelSummary`" not in message and "litlogger" not in message
+
+
+class _Stdout:
+    """Whatever ``sys.stdout`` is at the time of writing (it may be replaced after setup)."""
+
+    def write(self, text: str) -> int:
+        return sys.stdout.write(text)
+
+    def flush(self) -> None:
+        sys.stdout.flush()
 
 
 def _one_line_warning(
@@ -33,3 +44,9 @@ def silence_known_noise() -> None:
         "ignore", ".*is an instance of `nn.Module` and is already saved during checkpointing.*"
     )
     logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(_drop_lightning_notices)
+    # Lightning's progress notes ("Seed set to 42", "GPU available: …") are information, not
+    # errors: on stdout, stderr keeps only warnings and the one-line error of a failed run.
+    for name in ("lightning", "lightning.pytorch", "lightning.fabric"):
+        for handler in logging.getLogger(name).handlers:
+            if type(handler) is logging.StreamHandler and not isinstance(handler.stream, _Stdout):
+                handler.setStream(_Stdout())
