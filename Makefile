@@ -11,10 +11,13 @@ UPGRADE_VENV ?= .venv-upgrade
 TESTS     ?=
 EXPERIMENTS := $(sort $(basename $(notdir $(wildcard experiments/*.yaml))))
 PRESETS     := $(sort $(basename $(notdir $(wildcard experiments/trainer/*.yaml))))
+DEBUGS      := $(sort $(basename $(notdir $(wildcard experiments/debug/*.yaml))))
+DEBUG     ?=
 # A smoke run is a real run (summary, progress bar, checkpoints, plots) over a few batches.
 SMOKE_ARGS  := --trainer.max_epochs 1 --trainer.limit_train_batches 3 --trainer.limit_val_batches 2 \
                --trainer.limit_test_batches 2
-TRAIN_FLAGS := $(if $(TRAINER),--config experiments/trainer/$(TRAINER).yaml) $(if $(PRECISION),--trainer.precision $(PRECISION))
+TRAIN_FLAGS := $(if $(TRAINER),--config experiments/trainer/$(TRAINER).yaml) \
+               $(if $(DEBUG),--config experiments/debug/$(DEBUG).yaml) $(if $(PRECISION),--trainer.precision $(PRECISION))
 
 .DEFAULT_GOAL := help
 .PHONY: help install upgrade train show-data smoke test test-fast lint format bench bench-fashion clean check-exp
@@ -26,6 +29,8 @@ help: ## List the targets and the experiments
 	@for e in $(EXPERIMENTS); do printf "  %-22s %s\n" "$$e" "$$(head -n1 experiments/$$e.yaml | sed 's/^# *//')"; done
 	@echo "Trainer presets (make train EXP=<name> TRAINER=<preset>):"
 	@for p in $(PRESETS); do printf "  %-22s %s\n" "$$p" "$$(head -n1 experiments/trainer/$$p.yaml | sed 's/^# *//')"; done
+	@echo "Debug presets (make train EXP=<name> DEBUG=<preset>):"
+	@for p in $(DEBUGS); do printf "  %-22s %s\n" "$$p" "$$(head -n1 experiments/debug/$$p.yaml | sed 's/^# *//')"; done
 
 install: ## Create .venv and install the package with its dev extras, at the tested versions in constraints.txt
 	python3 -m venv $(VENV)
@@ -45,8 +50,9 @@ check-exp:
 	$(if $(EXP),,$(error no experiment given: use make $(firstword $(MAKECMDGOALS)) EXP=<name> with one of: $(EXPERIMENTS)))
 	$(if $(wildcard experiments/$(EXP).yaml),,$(error unknown experiment '$(EXP)': choose one of: $(EXPERIMENTS)))
 	$(if $(TRAINER),$(if $(wildcard experiments/trainer/$(TRAINER).yaml),,$(error unknown trainer preset '$(TRAINER)': choose one of: $(PRESETS))))
+	$(if $(DEBUG),$(if $(wildcard experiments/debug/$(DEBUG).yaml),,$(error unknown debug preset '$(DEBUG)': choose one of: $(DEBUGS))))
 
-train: check-exp ## Train EXP (e.g. EXP=iris_mlp); optional TRAINER=<preset> PRECISION=bf16-mixed ARGS="..."
+train: check-exp ## Train EXP (e.g. EXP=iris_mlp); optional TRAINER=<preset> DEBUG=<preset> PRECISION=bf16-mixed ARGS="..."
 	$(PY) -m lightlab fit --config experiments/$(EXP).yaml $(TRAIN_FLAGS) $(ARGS)
 
 show-data: check-exp ## Save a labelled grid of EXP's images to runs/EXP/samples.png

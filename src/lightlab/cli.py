@@ -202,7 +202,7 @@ def main(args: list[str] | None = None) -> None:
         check_experiment_given(given)
         check_config_files(given)
         LabCLI(args=args)
-    except (UserError, TaskConfigError, NonFiniteLossError) as error:
+    except (UserError, TaskConfigError, NonFiniteLossError, MisconfigurationException) as error:
         if os.environ.get(DEBUG_ENV):
             raise
         print(f"error: {error}", file=sys.stderr)

@@ -132,7 +132,8 @@ class FashionMNISTDataModule(InMemoryDataModule):
         return {"inputs": torch.zeros(2, *self.input_shape)}
 
     def on_after_batch_transfer(self, batch: Batch, dataloader_idx: int) -> Batch:
-        if self.hparams.augment and self.trainer is not None and self.trainer.training:
+        trainer = self.trainer
+        if self.hparams.augment and trainer is not None and trainer.training and not trainer.overfit_batches:
             batch = {**batch, "inputs": random_hflip(random_crop(batch["inputs"], padding=2))}
         return batch
 

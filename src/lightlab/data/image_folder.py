@@ -190,7 +190,8 @@ class ImageFolderDataModule(LabDataModule):
         hp = self.hparams
         size = hp.image_size
         steps: list = [T.ToImage(), T.Resize((size, size), antialias=True)]
-        if train and hp.augment:
+        overfitting = self.trainer is not None and bool(self.trainer.overfit_batches)
+        if train and hp.augment and not overfitting:
             steps += [T.RandomResizedCrop(size, scale=(0.8, 1.0), antialias=True), T.RandomHorizontalFlip()]
         steps += [
             T.ToDtype(torch.float32, scale=True),
