@@ -35,7 +35,14 @@ def test_experiment_smoke(experiment, runs_dir, smoke_args):
     assert 0.0 <= summary["test"]["test/acc"] <= 1.0
     assert "Total params" in result.stdout  # the model summary ran, with the example input
     files = {p.name for p in run_dir.iterdir()} | {p.name for p in (run_dir / "checkpoints").iterdir()}
-    assert {"config.yaml", "metrics.csv", "summary.json", "confusion_matrix.png", "last.ckpt"} <= files
+    assert {
+        "config.yaml",
+        "metrics.csv",
+        "summary.json",
+        "confusion_matrix.png",
+        "learning_curves.png",
+        "last.ckpt",
+    } <= files
     assert ("samples.png" in files) == (experiment in IMAGE_EXPERIMENTS)
 
 

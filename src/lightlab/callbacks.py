@@ -8,10 +8,10 @@ from lightning.pytorch import Callback, LightningModule, Trainer
 
 from lightlab.data.base import LabDataModule
 from lightlab.lightning_internals import LayerSummary
-from lightlab.plots import save_confusion_matrix, save_sample_grid, spread_batch
+from lightlab.plots import save_confusion_matrix, save_learning_curves, save_sample_grid, spread_batch
 from lightlab.tasks import ClassificationTask
 
-__all__ = ["ClassificationPlots", "LayerSummary"]
+__all__ = ["ClassificationPlots", "LayerSummary", "LearningCurves"]
 
 
 def class_names(trainer: Trainer, num_classes: int) -> list[str]:
@@ -49,3 +49,37 @@ class ClassificationPlots(Callback):
         if trainer.is_global_zero and matrix is not None and not trainer.fast_dev_run:
             names = class_names(trainer, pl_module.num_classes)
             save_confusion_matrix(matrix, names, Path(log_dir) / "confusion_matrix.png")
+
+
+class LearningCurves(Callback):
+    """``learning_curves.png``: train and val loss and accuracy and the learning rate per epoch,
+    redrawn as each epoch ends (so a running or crashed run has it too). Only the main process draws.
+    """
+
+    def __init__(self) -> None:
+        self.history: list[dict[str, float]] = []
+        self.path: Path | None = None
+
+    def on_fit_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        log_dir = trainer.log_dir  # a collective under DDP: read it on every rank
+        self.history, self.path = [], Path(log_dir) / "learning_curves.png" if log_dir else None
+
+    def on_train_epoch_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        # The task logs an epoch's train metrics after the callbacks' on_train_epoch_end, so an
+        # epoch is complete here, when the next one starts, and at the end of fit.
+        self._record(trainer)
+        lr = trainer.optimizers[0].param_groups[0]["lr"] if trainer.optimizers else None
+        self.history.append({"lr": lr} if lr is not None else {})
+
+    def on_fit_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        self._record(trainer)
+
+    def _record(self, trainer: Trainer) -> None:
+        if not self.history or self.path is None or trainer.fast_dev_run:
+            return
+        metrics = {
+            k: float(v) for k, v in trainer.callback_metrics.items() if k.count("/") == 1 and v.numel() == 1
+        }
+        self.history[-1].update({k: v for k, v in metrics.items() if k.startswith(("train/", "val/"))})
+        if trainer.is_global_zero:
+            save_learning_curves(self.history, self.path)

@@ -51,6 +51,30 @@ def save_confusion_matrix(matrix: torch.Tensor, class_names: Sequence[str], path
     return _save(figure, path)
 
 
+def save_learning_curves(history: Sequence[dict[str, float]], path: str | Path) -> Path:
+    """Loss and accuracy per epoch, train against val, and the learning rate, from one dict per
+    epoch (keys like ``train/loss``, ``val/acc``, ``lr``; a missing key is a gap)."""
+    epochs = list(range(len(history)))
+    panels = [("loss", "loss"), ("acc", "accuracy")] + (
+        [("lr", "learning rate")] if any("lr" in h for h in history) else []
+    )
+    figure, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.4), squeeze=False)
+    for axis, (key, title) in zip(axes[0], panels, strict=True):
+        for split in ("train", "val") if key != "lr" else ("",):
+            name = f"{split}/{key}" if split else key
+            values = [h.get(name, float("nan")) for h in history]
+            axis.plot(epochs, values, marker="o", markersize=3, label=split or None)
+        axis.set_title(title)
+        axis.set_xlabel("epoch")
+        if key == "lr":
+            axis.set_yscale("log")
+        else:
+            axis.legend()
+        axis.grid(alpha=0.3)
+    figure.tight_layout()
+    return _save(figure, path)
+
+
 def _save(figure: plt.Figure, path: str | Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
