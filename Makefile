@@ -20,7 +20,7 @@ TRAIN_FLAGS := $(if $(TRAINER),--config experiments/trainer/$(TRAINER).yaml) \
                $(if $(DEBUG),--config experiments/debug/$(DEBUG).yaml) $(if $(PRECISION),--trainer.precision $(PRECISION))
 
 .DEFAULT_GOAL := help
-.PHONY: help install upgrade train show-data smoke test test-fast lint format bench bench-fashion clean check-exp
+.PHONY: help install upgrade train results show-data smoke test test-fast lint format bench bench-fashion clean check-exp
 
 help: ## List the targets and the experiments
 	@echo "Targets:"
@@ -58,6 +58,9 @@ train: check-exp ## Train EXP (e.g. EXP=iris_mlp); optional TRAINER=<preset> DEB
 show-data: check-exp ## Save a labelled grid of EXP's images to runs/EXP/samples.png
 	$(PY) -m lightlab.show_data experiments/$(EXP).yaml
 
+results: ## Compare runs (all, or EXP's): differing settings, best value, test accuracy; writes results.csv/.md
+	$(PY) -m lightlab.results $(if $(EXP),--experiment $(EXP))
+
 smoke: ## Train every experiment for one short epoch exactly as make train does; downloads data where needed
 	@set -e; for e in $(EXPERIMENTS); do echo "== $$e"; \
 	  $(MAKE) --no-print-directory train EXP=$$e ARGS="$(SMOKE_ARGS) $(ARGS)"; done
@@ -82,6 +85,7 @@ bench: ## Run the speed benchmarks (prints ratios)
 	$(PY) benchmarks/bench_custom_linear.py
 	$(PY) benchmarks/bench_fashion_pipeline.py
 	$(PY) benchmarks/bench_bilstm_padding.py
+	$(PY) benchmarks/bench_results.py
 
 bench-fashion: ## Train the Fashion-MNIST experiments on the real files; print test accuracy, s/epoch, memory
 	$(PY) benchmarks/bench_fashion_accuracy.py $(ARGS)
