@@ -20,7 +20,7 @@ TRAIN_FLAGS := $(if $(TRAINER),--config experiments/trainer/$(TRAINER).yaml) \
                $(if $(DEBUG),--config experiments/debug/$(DEBUG).yaml) $(if $(PRECISION),--trainer.precision $(PRECISION))
 
 .DEFAULT_GOAL := help
-.PHONY: help install upgrade train results show-data smoke test test-fast lint format bench bench-fashion clean check-exp
+.PHONY: help install upgrade train eval results show-data smoke test test-fast lint format bench bench-fashion clean check-exp
 
 help: ## List the targets and the experiments
 	@echo "Targets:"
@@ -57,6 +57,10 @@ train: check-exp ## Train EXP (e.g. EXP=iris_mlp); optional TRAINER=<preset> DEB
 
 show-data: check-exp ## Save a labelled grid of EXP's images to runs/EXP/samples.png
 	$(PY) -m lightlab.show_data experiments/$(EXP).yaml
+
+eval: ## Score a run folder again: RUN=<folder> [SPLIT=val|test] [CKPT=best|last|<path>]; writes eval-<split>.json
+	$(if $(RUN),,$(error no run folder given: use make eval RUN=runs/<experiment>/<run>))
+	$(PY) -m lightlab.eval_run $(RUN) --split $(or $(SPLIT),test) --ckpt $(or $(CKPT),best)
 
 results: ## Compare runs (all, or EXP's): differing settings, best value, test accuracy; writes results.csv/.md
 	$(PY) -m lightlab.results $(if $(EXP),--experiment $(EXP))
