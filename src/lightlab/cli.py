@@ -22,7 +22,7 @@ from lightlab.argv_checks import SUBCOMMANDS, check_config_files, check_experime
 from lightlab.checkpoints import check_checkpoint_file, check_checkpoint_fits
 from lightlab.data.base import LabDataModule
 from lightlab.environment import check_accelerator, nodes_from_environment
-from lightlab.errors import UserError
+from lightlab.errors import UserError, user_error_in
 from lightlab.evaluation import summarize_fit
 from lightlab.failed_runs import discard, discarded_on_failure, record_failure
 from lightlab.prediction import predict_to_csv
@@ -30,6 +30,7 @@ from lightlab.quiet import silence_known_noise
 from lightlab.run_config import (
     batch_size_line,
     drop_switched_off_callbacks,
+    experiment_name,
     point_trainer_at,
     write_run_files,
 )
@@ -95,7 +96,9 @@ class LabCLI(LightningCLI):
     def before_instantiate_classes(self) -> None:
         config = self.config[self.subcommand]
         # Stored in the saved config.yaml, so re-running that file files the run under the same name.
-        self.experiment = config.experiment = config.experiment or experiment_name(config.get("config"))
+        self.experiment = config.experiment = config.experiment or experiment_name(
+            config.get("config"), DEFAULTS
+        )
         suffix = "" if self.subcommand == "fit" else f"-{self.subcommand}"
         self.run_dir = resolve_run_dir(config.runs_dir, self.experiment, suffix)
         trainer = config.trainer
@@ -170,27 +173,6 @@ class LabCLI(LightningCLI):
         kwargs = {k: v for k, v in kwargs.items() if k not in ("model", "datamodule")}
         with discarded_on_failure(self.run_dir):
             predict_to_csv(self.trainer, self.model, self.datamodule, self.run_dir, **kwargs)
-
-
-def user_error_in(error: BaseException | None) -> UserError | None:
-    """The ``UserError`` an exception was raised from, if any."""
-    seen = set()
-    while error is not None and id(error) not in seen:
-        if isinstance(error, UserError):
-            return error
-        seen.add(id(error))
-        error = error.__cause__ or error.__context__
-    return None
-
-
-def experiment_name(config_files: list | None) -> str:
-    """The stem of the first config file given, e.g. ``iris_mlp`` for ``--config experiments/iris_mlp.yaml
-    --config experiments/trainer/ddp.yaml``: presets and overrides come after the experiment."""
-    for path in config_files or []:
-        path = Path(str(path))
-        if path.resolve() != DEFAULTS.resolve():
-            return path.stem
-    return "default"
 
 
 def main(args: list[str] | None = None) -> None:

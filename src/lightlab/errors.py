@@ -7,3 +7,14 @@ class UserError(Exception):
     The message should name the problem and the fix, e.g.
     ``"checkpoint not found: runs/x.ckpt (pass an existing file to --ckpt_path)"``.
     """
+
+
+def user_error_in(error: BaseException | None) -> UserError | None:
+    """The ``UserError`` an exception was raised from, if any."""
+    seen = set()
+    while error is not None and id(error) not in seen:
+        if isinstance(error, UserError):
+            return error
+        seen.add(id(error))
+        error = error.__cause__ or error.__context__
+    return None

@@ -96,3 +96,13 @@ def write_run_files(trainer: Trainer, datamodule: LabDataModule, run_dir: Path) 
         return
     for name, content in datamodule.run_files().items():
         atomic_write_text(run_dir / name, json.dumps(content))
+
+
+def experiment_name(config_files: list | None, defaults: Path) -> str:
+    """The stem of the first config file given, e.g. ``iris_mlp`` for ``--config experiments/iris_mlp.yaml
+    --config experiments/trainer/ddp.yaml``: presets and overrides come after the experiment."""
+    for path in config_files or []:
+        path = Path(str(path))
+        if path.resolve() != defaults.resolve():
+            return path.stem
+    return "default"
