@@ -34,6 +34,16 @@ def read_summary(run_dir: Path) -> dict:
     return json.loads((run_dir / "summary.json").read_text())
 
 
+def snapshot(folder: Path, skip: tuple[str, ...] = ()) -> dict[str, str]:
+    """A digest of every file under ``folder`` (but subfolders named in ``skip``), to prove a command
+    changed nothing it should not."""
+    return {
+        str(p): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in folder.rglob("*")
+        if p.is_file() and not set(skip) & set(p.parts)
+    }
+
+
 class RecordFinalWeights(Callback):
     """Each process writes a digest of its final weights to ``<folder>/weights-rank<r>.txt``."""
 

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import csv
-import os
 import subprocess
 
 import pytest
 from helpers import EXPERIMENTS, ROOT, read_summary, run_cli, run_dirs
-
-from lightlab.run_dir import RUN_DIR_ENV
 
 IRIS = str(EXPERIMENTS / "iris_mlp.yaml")
 DEBUG = EXPERIMENTS / "debug"
@@ -51,7 +48,6 @@ def test_limit_on_too_little_data_says_so_in_one_line(runs_dir, capsys):
 
 
 def test_fast_through_make_runs_one_batch_of_each_split(runs_dir):
-    env = {name: value for name, value in os.environ.items() if name != RUN_DIR_ENV}
     result = subprocess.run(
         [
             "make",
@@ -62,7 +58,6 @@ def test_fast_through_make_runs_one_batch_of_each_split(runs_dir):
             f"ARGS=--runs_dir {runs_dir}",
         ],
         cwd=ROOT,
-        env=env,
         capture_output=True,
         text=True,
     )

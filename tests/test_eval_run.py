@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 import subprocess
 
 import pytest
-from helpers import EXPERIMENTS, ROOT, read_summary, run_cli, run_dirs
+from helpers import EXPERIMENTS, ROOT, read_summary, run_cli, run_dirs, snapshot
 
 from lightlab.eval_run import main as eval_run
-
-
-def snapshot(folder) -> dict[str, str]:
-    return {str(p): hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.rglob("*") if p.is_file()}
 
 
 @pytest.fixture(scope="module")

@@ -1,14 +1,11 @@
 """Every experiment in experiments/ runs the way a user runs it, and the CI workflows are valid."""
 
-import os
 import shlex
 import subprocess
 from pathlib import Path
 
 import pytest
 from helpers import EXPERIMENTS, ROOT, read_summary, run_dirs
-
-from lightlab.run_dir import RUN_DIR_ENV
 
 ALL_EXPERIMENTS = sorted(p.stem for p in EXPERIMENTS.glob("*.yaml"))
 IMAGE_EXPERIMENTS = {"fashion_mnist_mlp", "fashion_mnist_cnn", "fashion_mnist_custom", "shapes_cnn"}
@@ -19,12 +16,9 @@ def test_experiment_smoke(experiment, runs_dir, smoke_args):
     """``make smoke`` for one experiment: ``make train`` with its default callbacks (model summary,
     progress bar, checkpoints, plots) and output to a pipe; only data paths and sizes differ."""
     args = [*smoke_args.get(experiment, []), "--runs_dir", str(runs_dir)]
-    # As from a fresh shell: not the run folder an in-process run of another test exported.
-    env = {name: value for name, value in os.environ.items() if name != RUN_DIR_ENV}
     result = subprocess.run(
         ["make", "--no-print-directory", "smoke", f"EXPERIMENTS={experiment}", f"ARGS={shlex.join(args)}"],
         cwd=ROOT,
-        env=env,
         capture_output=True,
         text=True,
     )

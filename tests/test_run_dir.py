@@ -59,3 +59,12 @@ def test_multi_process_launch_without_a_shared_id(tmp_path, monkeypatch):
     monkeypatch.setenv("TORCHELASTIC_RUN_ID", "none")  # torchrun's default
     with pytest.raises(UserError, match="needs one run directory for all processes: set LIGHTLAB_RUN_DIR"):
         resolve_run_dir(tmp_path, "exp")
+
+
+def test_the_exported_folder_is_released_when_the_run_ends(tmp_path):
+    resolve_run_dir(tmp_path, "exp")
+    assert RUN_DIR_ENV in os.environ  # for the DDP children of this run
+    run_dir.release_run_dir()
+    assert RUN_DIR_ENV not in os.environ
+    assert resolve_run_dir(tmp_path, "exp") != resolve_run_dir(tmp_path, "exp")
+    run_dir.release_run_dir()

@@ -32,8 +32,11 @@ def bad_value_message(message: str) -> str | None:
     """jsonargparse's report of a value that fits none of a key's types, as ``key: 'value' is not
     valid (expected int or null)``; None for other messages."""
     key = re.search(r'Parser key "([^"]+)"', message)
-    given = re.search(r"^\s*Given value: (.*)$", message, re.MULTILINE)
-    expected = re.findall(r"^\s*- Expected an? (.+)$", message, re.MULTILINE)
+    given = re.search(r"(?:^\s*Given|\. Got) value: (.*)$", message, re.MULTILINE)
+    # A union lists one "- Expected a <type>" line per member; a plain type says "Expected a <type>."
+    expected = re.findall(r"^\s*- Expected an? (.+)$", message, re.MULTILINE) or re.findall(
+        r"Expected an? (.+?)\. Got value", message
+    )
     if not (key and given and expected):
         return None
     kinds = " or ".join(dict.fromkeys(_type_name(e) for e in expected))

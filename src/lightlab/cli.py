@@ -34,7 +34,7 @@ from lightlab.run_config import (
     point_trainer_at,
     write_run_files,
 )
-from lightlab.run_dir import resolve_run_dir
+from lightlab.run_dir import release_run_dir, resolve_run_dir
 from lightlab.tasks import ClassificationTask, NonFiniteLossError, TaskConfigError
 
 DEFAULTS = Path(__file__).with_name("configs") / "defaults.yaml"
@@ -189,3 +189,5 @@ def main(args: list[str] | None = None) -> None:
             raise
         print(f"error: {error}", file=sys.stderr)
         sys.exit(1 if isinstance(error, NonFiniteLossError) else 2)
+    finally:
+        release_run_dir()

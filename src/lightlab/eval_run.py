@@ -16,7 +16,7 @@ from pathlib import Path
 from lightning.pytorch import Trainer
 
 from lightlab.atomic import atomic_write_text
-from lightlab.checkpoints import check_checkpoint_file, check_checkpoint_fits
+from lightlab.checkpoints import check_checkpoint_file
 from lightlab.errors import UserError
 from lightlab.quiet import silence_known_noise
 from lightlab.show_data import build_datamodule
@@ -56,7 +56,6 @@ def evaluate_run(run_dir: Path, split: str = "test", which: str = "best") -> Pat
     check_checkpoint_file(str(checkpoint))
     datamodule = build_datamodule(config)
     model = ClassificationTask.load_from_checkpoint(checkpoint, map_location="cpu")
-    check_checkpoint_fits(str(checkpoint), model)
     trainer = Trainer(
         logger=False,
         enable_checkpointing=False,

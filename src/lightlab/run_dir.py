@@ -95,3 +95,12 @@ def reserved_here(path: Path) -> bool:
     """Whether this process made ``path`` as a fresh, timestamped folder (not one a user, a job id
     or a parent process named), so everything in it belongs to this run."""
     return _exported_here == str(path)
+
+
+def release_run_dir() -> None:
+    """Forget the folder this process exported for its DDP children once its run is over, so a
+    later run or a child process started afterwards (a notebook's ``!make train``) gets its own."""
+    global _exported_here
+    if _exported_here is not None and os.environ.get(RUN_DIR_ENV) == _exported_here:
+        del os.environ[RUN_DIR_ENV]
+    _exported_here = None

@@ -93,9 +93,10 @@ class FashionMNISTDataModule(InMemoryDataModule):
     def setup(self, stage: str) -> None:
         if self.splits:
             return
-        if self.missing_files():
-            self.prepare_data()  # e.g. setup called directly, outside a Trainer
         files = self._files()
+        if None in files.values():
+            self.prepare_data()  # e.g. setup called directly, outside a Trainer
+            files = self._files()
         train_images, train_targets = read_image_label_pair(
             files[("train", "images")], files[("train", "labels")], self.num_classes
         )
