@@ -13,6 +13,7 @@ EXPERIMENTS := $(sort $(basename $(notdir $(wildcard experiments/*.yaml))))
 PRESETS     := $(sort $(basename $(notdir $(wildcard experiments/trainer/*.yaml))))
 DEBUGS      := $(sort $(basename $(notdir $(wildcard experiments/debug/*.yaml))))
 DEBUG     ?=
+RESUME    ?=
 # A smoke run is a real run (summary, progress bar, checkpoints, plots) over a few batches.
 SMOKE_ARGS  := --trainer.max_epochs 1 --trainer.limit_train_batches 3 --trainer.limit_val_batches 2 \
                --trainer.limit_test_batches 2
@@ -47,13 +48,14 @@ upgrade: ## Test the newest releases in a fresh venv; only if the suite passes, 
 	@$(UPGRADE_VENV)/bin/python .github/scripts/update_lock.py $(UPGRADE_VENV)/bin/python $(LOCK)
 
 check-exp:
-	$(if $(EXP),,$(error no experiment given: use make $(firstword $(MAKECMDGOALS)) EXP=<name> with one of: $(EXPERIMENTS)))
-	$(if $(wildcard experiments/$(EXP).yaml),,$(error unknown experiment '$(EXP)': choose one of: $(EXPERIMENTS)))
+	$(if $(EXP)$(RESUME),,$(error no experiment given: use make $(firstword $(MAKECMDGOALS)) EXP=<name> with one of: $(EXPERIMENTS)))
+	$(if $(EXP),$(if $(wildcard experiments/$(EXP).yaml),,$(error unknown experiment '$(EXP)': choose one of: $(EXPERIMENTS))))
 	$(if $(TRAINER),$(if $(wildcard experiments/trainer/$(TRAINER).yaml),,$(error unknown trainer preset '$(TRAINER)': choose one of: $(PRESETS))))
 	$(if $(DEBUG),$(if $(wildcard experiments/debug/$(DEBUG).yaml),,$(error unknown debug preset '$(DEBUG)': choose one of: $(DEBUGS))))
 
-train: check-exp ## Train EXP (e.g. EXP=iris_mlp); optional TRAINER=<preset> DEBUG=<preset> PRECISION=bf16-mixed ARGS="..."
-	$(PY) -m lightlab fit --config experiments/$(EXP).yaml $(TRAIN_FLAGS) $(ARGS)
+train: check-exp ## Train EXP (e.g. EXP=iris_mlp); optional TRAINER=<preset> DEBUG=<preset> PRECISION=bf16-mixed ARGS="..." RESUME=latest|<run folder>|<ckpt>
+	$(PY) -m lightlab fit $(if $(RESUME),--resume $(RESUME) $(if $(EXP),--experiment $(EXP)),--config experiments/$(EXP).yaml) \
+	  $(TRAIN_FLAGS) $(ARGS)
 
 show-data: check-exp ## Save a labelled grid of EXP's images to runs/EXP/samples.png
 	$(PY) -m lightlab.show_data experiments/$(EXP).yaml

@@ -52,6 +52,23 @@ def one_line(message: str, limit: int = 400) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def flag_values(args: list[str], flag: str) -> list[str]:
+    """Every value given to ``flag``, as ``flag value`` or ``flag=value``, in order."""
+    values = []
+    for index, arg in enumerate(args):
+        if arg == flag and index + 1 < len(args):
+            values.append(args[index + 1])
+        elif arg.startswith(flag + "="):
+            values.append(arg.split("=", 1)[1])
+    return values
+
+
+def flag_value(args: list[str], flag: str) -> str | None:
+    """The last value given to ``flag`` (the one the parser keeps), or None."""
+    values = flag_values(args, flag)
+    return values[-1] if values else None
+
+
 def check_experiment_given(args: list[str]) -> None:
     """A subcommand with neither a config file nor data/net flags: say how to name an experiment."""
     if not args or args[0] not in SUBCOMMANDS or any(a in ("-h", "--help") for a in args):

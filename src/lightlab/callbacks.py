@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 from lightning.pytorch import Callback, LightningModule, Trainer
+from lightning.pytorch.utilities.seed import isolate_rng
 
 from lightlab.data.base import LabDataModule
 from lightlab.lightning_internals import LayerSummary
@@ -38,7 +40,8 @@ class ClassificationPlots(Callback):
             return
         if not isinstance(datamodule, LabDataModule) or datamodule.input_kind != "image":
             return
-        batch = spread_batch(datamodule.val_dataloader(), self.samples)
+        with isolate_rng():  # drawing the grid must not change what training draws
+            batch = spread_batch(datamodule.val_dataloader(), self.samples)
         names = class_names(trainer, pl_module.num_classes)
         labels = [names[i] for i in batch["target"].tolist()]
         save_sample_grid(batch["inputs"], labels, Path(log_dir) / "samples.png")
@@ -51,24 +54,53 @@ class ClassificationPlots(Callback):
             save_confusion_matrix(matrix, names, Path(log_dir) / "confusion_matrix.png")
 
 
+def epoch_history(metrics_csv: Path) -> list[dict[str, float]]:
+    """One dict per epoch (``train/…``, ``val/…``, ``lr``) from a run's ``metrics.csv``: the curves
+    of the epochs before a resume."""
+    history: dict[int, dict[str, float]] = {}
+    lr_rows = 0
+    with metrics_csv.open(newline="") as file:
+        for row in csv.DictReader(file):
+            values = {k: float(v) for k, v in row.items() if v not in ("", None) and k.count("/") == 1}
+            learning_rates = [float(v) for k, v in row.items() if k.startswith("lr-") and v]
+            if row.get("epoch"):
+                epoch = int(float(row["epoch"]))
+                history.setdefault(epoch, {}).update(
+                    {k: v for k, v in values.items() if k.startswith(("train/", "val/"))}
+                )
+            elif learning_rates:  # logged as each epoch starts, without an epoch number
+                history.setdefault(lr_rows, {})["lr"] = learning_rates[0]
+                lr_rows += 1
+    return [history.get(epoch, {}) for epoch in range(max(history, default=-1) + 1)]
+
+
 class LearningCurves(Callback):
     """``learning_curves.png``: train and val loss and accuracy and the learning rate per epoch,
     redrawn as each epoch ends (so a running or crashed run has it too). Only the main process draws.
+    A resumed run starts from the epochs its ``metrics.csv`` already holds.
     """
 
     def __init__(self) -> None:
         self.history: list[dict[str, float]] = []
         self.path: Path | None = None
+        self.resumed = False
 
     def on_fit_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
         log_dir = trainer.log_dir  # a collective under DDP: read it on every rank
         self.history, self.path = [], Path(log_dir) / "learning_curves.png" if log_dir else None
+        self.resumed = bool(trainer.ckpt_path) and self.path is not None
+        if self.resumed and (self.path.parent / "metrics.csv").is_file():
+            self.history = epoch_history(self.path.parent / "metrics.csv")
 
     def on_train_epoch_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
         # The task logs an epoch's train metrics after the callbacks' on_train_epoch_end, so an
-        # epoch is complete here, when the next one starts, and at the end of fit.
-        self._record(trainer)
+        # epoch is complete here, when the next one starts, and at the end of fit. Right after a
+        # resume the previous epoch came complete from metrics.csv.
+        if not self.resumed:
+            self._record(trainer)
+        self.resumed = False
         lr = trainer.optimizers[0].param_groups[0]["lr"] if trainer.optimizers else None
+        self.history = self.history[: trainer.current_epoch]
         self.history.append({"lr": lr} if lr is not None else {})
 
     def on_fit_end(self, trainer: Trainer, pl_module: LightningModule) -> None:

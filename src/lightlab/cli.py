@@ -18,15 +18,31 @@ from typing import Any, NoReturn
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 from lightning.pytorch.utilities.exceptions import MisconfigurationException
 
-from lightlab.argv_checks import SUBCOMMANDS, check_config_files, check_experiment_given, one_line
+from lightlab.argv_checks import (
+    SUBCOMMANDS,
+    check_config_files,
+    check_experiment_given,
+    flag_value,
+    flag_values,
+    one_line,
+)
 from lightlab.checkpoints import check_checkpoint_file, check_checkpoint_fits
 from lightlab.data.base import LabDataModule
 from lightlab.environment import check_accelerator, nodes_from_environment
 from lightlab.errors import UserError, user_error_in
 from lightlab.evaluation import summarize_fit
 from lightlab.failed_runs import discard, discarded_on_failure, record_failure
+from lightlab.periodic_checkpoint import PeriodicCheckpoint
 from lightlab.prediction import predict_to_csv
 from lightlab.quiet import silence_known_noise
+from lightlab.resume import (
+    ResumePoint,
+    check_more_to_train,
+    continue_metrics,
+    find_resume_point,
+    resumed_args,
+    take_resume_flag,
+)
 from lightlab.run_config import (
     batch_size_line,
     drop_switched_off_callbacks,
@@ -60,7 +76,8 @@ class OneLineErrorParser(LightningArgumentParser):
 class LabCLI(LightningCLI):
     """The template's command line: every experiment file builds on ``configs/defaults.yaml``."""
 
-    def __init__(self, args: list[str] | None = None) -> None:
+    def __init__(self, args: list[str] | None = None, resume: ResumePoint | None = None) -> None:
+        self.resume = resume
         self.run_dir: Path | None = None
         self.experiment = ""
         self.started = time.time()
@@ -70,6 +87,8 @@ class LabCLI(LightningCLI):
             subclass_mode_data=True,
             parser_class=OneLineErrorParser,
             parser_kwargs={name: {"default_config_files": [str(DEFAULTS)]} for name in SUBCOMMANDS},
+            # A fresh folder has no config.yaml; a resumed run records what it continued with.
+            save_config_kwargs={"overwrite": True},
             auto_configure_optimizers=False,
             args=args,
         )
@@ -82,6 +101,7 @@ class LabCLI(LightningCLI):
             help="Run name under runs_dir (default: the first --config file's name).",
         )
         parser.add_argument("--runs_dir", type=str, default="runs", help="Where run directories go.")
+        parser.add_lightning_class_args(PeriodicCheckpoint, "save_last_every")
         parser.link_arguments("data.num_classes", "model.num_classes", apply_on="instantiate")
         for source, target in NET_SIZE_LINKS.items():
             parser.link_arguments(f"data.{source}", f"model.net.init_args.{target}", apply_on="instantiate")
@@ -100,11 +120,16 @@ class LabCLI(LightningCLI):
             config.get("config"), DEFAULTS
         )
         suffix = "" if self.subcommand == "fit" else f"-{self.subcommand}"
-        self.run_dir = resolve_run_dir(config.runs_dir, self.experiment, suffix)
+        if self.resume is not None:
+            self.run_dir = self.resume.run_dir
+        else:
+            self.run_dir = resolve_run_dir(config.runs_dir, self.experiment, suffix)
         trainer = config.trainer
         if trainer.num_nodes == 1:
             trainer.num_nodes = nodes_from_environment()
-        point_trainer_at(trainer, self.run_dir, self.experiment)
+        point_trainer_at(trainer, self.run_dir, self.experiment, resuming=self.resume is not None)
+        if "save_last_every" in config:
+            config.save_last_every.dirpath = str(self.run_dir / "checkpoints")
         drop_switched_off_callbacks(trainer)
 
     def instantiate_classes(self) -> None:
@@ -125,6 +150,9 @@ class LabCLI(LightningCLI):
 
     def before_fit(self) -> None:
         self.check_checkpoint()
+        if self.resume is not None:
+            check_more_to_train(self.trainer, self.resume)
+            continue_metrics(self.trainer, self.resume)
         self.started = time.time()
         self.model.example_input_array = self.datamodule.example_input()  # for the summary's shapes
         write_run_files(self.trainer, self.datamodule, self.run_dir)
@@ -153,8 +181,11 @@ class LabCLI(LightningCLI):
         try:
             self.trainer.fit(**kwargs)
         except BaseException as error:
+            # A resumed run that failed before training further keeps its folder as it was.
+            trained = self.resume is None or self.trainer.global_step > self.resume.global_step
             with contextlib.suppress(UserError):  # e.g. the disk that failed the run is still full
-                record_failure(self.trainer, self.run_dir, self.facts(), error)
+                if trained:
+                    record_failure(self.trainer, self.run_dir, self.facts(), error)
             raise
 
     def after_fit(self) -> None:
@@ -180,10 +211,18 @@ def main(args: list[str] | None = None) -> None:
     (a non-finite loss)."""
     silence_known_noise()
     try:
-        given = sys.argv[1:] if args is None else args
+        given, target = take_resume_flag(sys.argv[1:] if args is None else args)
+        point = None
+        if target is not None:
+            configs = flag_values(given, "--config")
+            experiment = flag_value(given, "--experiment") or (
+                experiment_name(configs, DEFAULTS) if configs else None
+            )
+            point = find_resume_point(target, Path(flag_value(given, "--runs_dir") or "runs"), experiment)
+            given = resumed_args(given, point)
         check_experiment_given(given)
         check_config_files(given)
-        LabCLI(args=args)
+        LabCLI(args=given, resume=point)
     except (UserError, TaskConfigError, NonFiniteLossError, MisconfigurationException) as error:
         if os.environ.get(DEBUG_ENV):
             raise

@@ -38,7 +38,12 @@ def silence_known_noise() -> None:
     warnings.filterwarnings("ignore", ".*treespec.*LeafSpec.*")
     # Run directories are always fresh; the only other file in one is wandb's folder, so CSVLogger's
     # "directory exists and is not empty" warning (it would remove an old metrics.csv) never applies.
+    # A resumed run's metrics.csv is read back and rewritten before the logger starts (resume.py).
     warnings.filterwarnings("ignore", ".*Experiment logs directory .* exists and is not empty.*")
+    # Only a resumed run finds checkpoints in its folder, and it continues from them.
+    warnings.filterwarnings("ignore", ".*Checkpoint directory .* exists and is not empty.*")
+    # The CLI rewrites its own command line (``--resume``) before LightningCLI parses it.
+    warnings.filterwarnings("ignore", ".*args parameter is intended to run from within Python.*")
     # The task saves its net in hparams on purpose: under the CLI it is stored as its config.
     warnings.filterwarnings(
         "ignore", ".*is an instance of `nn.Module` and is already saved during checkpointing.*"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -32,8 +33,12 @@ def class_name(spec: Any) -> str:
     return str(spec.class_path).rsplit(".", 1)[-1]
 
 
-def point_loggers_at(loggers: Any, run_dir: Path, experiment: str) -> Any:
-    """CSV into the run folder itself, wandb (unless disabled) inside it, CSV first."""
+def point_loggers_at(loggers: Any, run_dir: Path, experiment: str, resuming: bool = False) -> Any:
+    """CSV into the run folder itself, wandb (unless disabled) inside it, CSV first.
+
+    Each new run gets its own wandb id, stored in its ``config.yaml``: a resumed run keeps it, so
+    wandb continues the same run.
+    """
     if not isinstance(loggers, list):
         return loggers
     kept = []
@@ -47,15 +52,17 @@ def point_loggers_at(loggers: Any, run_dir: Path, experiment: str) -> Any:
             set_init_args(
                 logger, save_dir=str(run_dir), offline=wandb_offline(), name=f"{experiment}/{run_dir.name}"
             )
+            if not (resuming and logger.init_args.get("id")):
+                set_init_args(logger, id=secrets.token_hex(8), version=None)
         kept.append(logger)
     # The first logger decides trainer.log_dir, where the config is saved: keep CSV first.
     return sorted(kept, key=lambda logger: class_name(logger) != "CSVLogger")
 
 
-def point_trainer_at(trainer: Any, run_dir: Path, experiment: str) -> None:
+def point_trainer_at(trainer: Any, run_dir: Path, experiment: str, resuming: bool = False) -> None:
     """The trainer config's root, loggers and checkpoint directory, all in ``run_dir``."""
     trainer.default_root_dir = str(run_dir)
-    trainer.logger = point_loggers_at(trainer.logger, run_dir, experiment)
+    trainer.logger = point_loggers_at(trainer.logger, run_dir, experiment, resuming)
     # Always this run's folder: a re-run config.yaml still names the earlier run's.
     for callback in trainer.callbacks or []:
         if class_name(callback) == "ModelCheckpoint":

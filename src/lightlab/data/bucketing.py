@@ -21,7 +21,8 @@ class BucketBatchSampler(DistributedSampler):
     ``num_replicas``-th batch. With ``drop_last`` the few batches that do not divide evenly are
     left out (every rank gets a disjoint share of the same size); without it, batches from the
     start are repeated to even the shares, so every sample is seen. Lightning leaves a
-    DistributedSampler in place under DDP and calls ``set_epoch`` on it.
+    DistributedSampler in place under DDP and calls ``set_epoch`` on it, also for the epoch a
+    resumed run continues with.
     """
 
     def __init__(
@@ -62,7 +63,9 @@ class BucketBatchSampler(DistributedSampler):
         return batches + batches[:short]
 
     def __iter__(self) -> Iterator[list[int]]:
-        return iter(self._shared(self._all_batches())[self.rank :: self.num_replicas])
+        # Drawn when the first batch is asked for, not when the iterator is made: a resumed run
+        # makes its iterator before Lightning calls set_epoch for the epoch it resumes into.
+        yield from self._shared(self._all_batches())[self.rank :: self.num_replicas]
 
     def __len__(self) -> int:
         batches = -(-len(self.lengths) // self.batch_size)
