@@ -24,7 +24,9 @@ class PeriodicCheckpoint(ModelCheckpoint):
     uninterrupted run exactly.
     """
 
-    def __init__(self, minutes: float | None = None, steps: int | None = None, dirpath: str | None = None) -> None:
+    def __init__(
+        self, minutes: float | None = None, steps: int | None = None, dirpath: str | None = None
+    ) -> None:
         if minutes is not None and steps is not None:
             raise UserError("give save_last_every.minutes or save_last_every.steps, not both")
         if (minutes is not None and minutes <= 0) or (steps is not None and steps <= 0):
@@ -40,7 +42,9 @@ class PeriodicCheckpoint(ModelCheckpoint):
             every_n_epochs=0 if self.active else None,
         )
 
-    def on_train_batch_end(self, trainer: Trainer, pl_module: LightningModule, *args: Any, **kwargs: Any) -> None:
+    def on_train_batch_end(
+        self, trainer: Trainer, pl_module: LightningModule, *args: Any, **kwargs: Any
+    ) -> None:
         if self.active:
             super().on_train_batch_end(trainer, pl_module, *args, **kwargs)
 
