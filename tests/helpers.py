@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import sys
+import time
 from pathlib import Path
 from unittest import mock
 
@@ -57,3 +58,13 @@ class RecordFinalWeights(Callback):
         self.folder.mkdir(parents=True, exist_ok=True)
         text = f"{digest.hexdigest()} pid={os.getpid()} world={trainer.world_size}\n"
         (self.folder / f"weights-rank{trainer.global_rank}.txt").write_text(text)
+
+
+class SlowSteps(Callback):
+    """Sleeps ``seconds`` after each training step, so a test can kill a run in the middle of an epoch."""
+
+    def __init__(self, seconds: float = 0.05) -> None:
+        self.seconds = seconds
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        time.sleep(self.seconds)

@@ -1,0 +1,224 @@
+"""Resuming a run in its own folder: killed mid-epoch and continued, it ends as if never stopped."""
+
+from __future__ import annotations
+
+import csv
+import os
+import shlex
+import signal
+import subprocess
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import torch
+from helpers import ROOT, read_summary, run_cli, run_dirs
+from lightning.pytorch import Callback, Trainer
+
+from lightlab.callbacks import epoch_history
+from lightlab.data import IrisDataModule
+from lightlab.errors import UserError
+from lightlab.nets import MLP
+from lightlab.periodic_checkpoint import PeriodicCheckpoint
+from lightlab.run_config import point_loggers_at
+from lightlab.tasks import ClassificationTask
+
+EPOCHS = 8
+# Dropout stays on (0.1 in iris_mlp): resuming must restore the random states to match exactly.
+ARGS = [f"--trainer.max_epochs={EPOCHS}", "--trainer.callbacks+=helpers.SlowSteps"]
+
+
+def make_train(runs_dir: Path, *variables: str, args: list[str] = ARGS, **popen) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "tests"), "WANDB_MODE": "disabled"}
+    command = ["make", "--no-print-directory", "train", *variables]
+    command.append(f"ARGS={shlex.join([*args, '--runs_dir', str(runs_dir)])}")
+    return subprocess.Popen(command, cwd=ROOT, env=env, text=True, start_new_session=True, **popen)
+
+
+def finished(process: subprocess.Popen) -> str:
+    out, err = process.communicate(timeout=240)
+    assert process.returncode == 0, err[-2000:]
+    return out
+
+
+def weights(run_dir: Path) -> dict[str, torch.Tensor]:
+    return torch.load(run_dir / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)[
+        "state_dict"
+    ]
+
+
+def epochs_logged(run_dir: Path, column: str) -> Counter:
+    with (run_dir / "metrics.csv").open(newline="") as file:
+        return Counter(int(row["epoch"]) for row in csv.DictReader(file) if row[column] and row["epoch"])
+
+
+def test_killed_mid_epoch_and_resumed_matches_an_uninterrupted_run(tmp_path):
+    killed_runs, whole_runs = tmp_path / "killed", tmp_path / "whole"
+    pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE}
+    whole = make_train(whole_runs, "EXP=iris_mlp", **pipes)  # runs alongside: 2 cores
+    victim = make_train(killed_runs, "EXP=iris_mlp", stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 180
+    last = None
+    while time.time() < deadline and victim.poll() is None:
+        found = list(killed_runs.glob("iris_mlp/*/checkpoints/last.ckpt"))
+        if found and torch.load(found[0], map_location="cpu", weights_only=False)["epoch"] >= 1:
+            last = found[0]
+            break
+        time.sleep(0.1)
+    assert last is not None, "the run ended or stalled before writing a second checkpoint"
+    time.sleep(0.15)  # into the next epoch: each of its 6 steps takes at least 0.05 s
+    os.killpg(victim.pid, signal.SIGKILL)
+    victim.wait()
+    (run_dir,) = run_dirs(killed_runs, "iris_mlp")
+    assert not (run_dir / "summary.json").exists()
+    interrupted_at = torch.load(last, map_location="cpu", weights_only=False)["epoch"]
+    assert interrupted_at < EPOCHS - 1
+
+    out = finished(make_train(killed_runs, f"RESUME={run_dir}", **pipes))
+    assert str(run_dir) in out
+    assert run_dirs(killed_runs, "iris_mlp") == [run_dir]  # continued in its own folder
+    finished(whole)
+    (whole_dir,) = run_dirs(whole_runs, "iris_mlp")
+
+    summary = read_summary(run_dir)
+    assert summary["status"] == "completed"
+    assert summary["epochs"] == read_summary(whole_dir)["epochs"] == EPOCHS
+    for column in ("val/loss", "train/loss"):  # every epoch once (val also once more: the best's score)
+        logged = epochs_logged(run_dir, column)
+        assert [logged[epoch] for epoch in range(EPOCHS)] == [1] * EPOCHS, column
+        assert logged == epochs_logged(whole_dir, column)
+    resumed, uninterrupted = weights(run_dir), weights(whole_dir)
+    assert resumed.keys() == uninterrupted.keys()
+    for name, tensor in resumed.items():
+        assert torch.equal(tensor, uninterrupted[name]), name
+    history = epoch_history(run_dir / "metrics.csv")[:EPOCHS]  # the curves across the resume
+    assert len(history) == EPOCHS and all(
+        "val/loss" in h and "train/loss" in h and "lr" in h for h in history
+    )
+
+
+@pytest.fixture(scope="module")
+def completed_run(tmp_path_factory) -> Path:
+    runs = tmp_path_factory.mktemp("done") / "runs"
+    run_cli(
+        "fit", "--config", str(ROOT / "experiments/iris_mlp.yaml"), "--trainer.max_epochs", "2", runs_dir=runs
+    )
+    return run_dirs(runs, "iris_mlp")[0]
+
+
+def resume_error(capsys, *args: str) -> str:
+    from lightlab.cli import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["fit", *args, "--trainer.enable_progress_bar", "false"])
+    assert exit_info.value.code == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1, lines
+    return lines[0]
+
+
+def test_resume_explains_what_is_wrong(completed_run, tmp_path, capsys):
+    runs = completed_run.parent.parent
+    message = resume_error(capsys, "--resume", "latest", "--experiment", "iris_mlp", "--runs_dir", str(runs))
+    assert "no unfinished iris_mlp run" in message and "make train EXP=iris_mlp" in message
+    assert "not a run folder" in resume_error(capsys, "--resume", str(tmp_path))
+    assert "nothing to resume at" in resume_error(capsys, "--resume", str(tmp_path / "missing"))
+    message = resume_error(capsys, "--resume", str(completed_run), "--experiment", "iris_custom")
+    assert "is a run of iris_mlp, not iris_custom" in message
+    message = resume_error(capsys, "--resume", str(completed_run))
+    assert "already completed its 2 epochs" in message and "--trainer.max_epochs" in message
+    no_checkpoint = tmp_path / "iris_mlp" / "early"
+    no_checkpoint.mkdir(parents=True)
+    (no_checkpoint / "config.yaml").write_text((completed_run / "config.yaml").read_text())
+    assert "has no checkpoints/last.ckpt" in resume_error(capsys, "--resume", str(no_checkpoint))
+
+
+def test_a_completed_run_trains_longer_in_its_own_folder(completed_run, capsys):
+    before = {p.name for p in completed_run.iterdir()}
+    run_cli(
+        "fit",
+        "--resume",
+        str(completed_run / "checkpoints" / "last.ckpt"),
+        "--trainer.max_epochs",
+        "3",
+        runs_dir=completed_run.parent.parent,
+    )
+    assert run_dirs(completed_run.parent.parent, "iris_mlp") == [completed_run]
+    summary = read_summary(completed_run)
+    assert summary["status"] == "completed" and summary["epochs"] == 3
+    assert "max_epochs: 3" in (completed_run / "config.yaml").read_text()  # what it continued with
+    assert before <= {p.name for p in completed_run.iterdir()}
+    logged = epochs_logged(completed_run, "train/loss")
+    assert [logged[epoch] for epoch in range(3)] == [1, 1, 1]
+    with (completed_run / "metrics.csv").open(newline="") as file:
+        test_rows = [row for row in csv.DictReader(file) if row["test/acc"]]
+    assert len(test_rows) == 1  # the earlier test result gave way to the new one
+
+
+def test_each_new_run_gets_its_own_wandb_id_and_a_resumed_one_keeps_it(tmp_path, monkeypatch):
+    from jsonargparse import Namespace
+
+    monkeypatch.setenv("WANDB_MODE", "offline")
+
+    def wandb_logger(given_id=None):
+        return [
+            Namespace(class_path="lightning.pytorch.loggers.WandbLogger", init_args=Namespace(id=given_id))
+        ]
+
+    first = point_loggers_at(wandb_logger(), tmp_path / "a", "exp")[0].init_args.id
+    second = point_loggers_at(wandb_logger(), tmp_path / "b", "exp")[0].init_args.id
+    assert first and second and first != second
+    assert (
+        point_loggers_at(wandb_logger(first), tmp_path / "a", "exp", resuming=True)[0].init_args.id == first
+    )
+    # a saved config.yaml run again as a new run must not continue the old wandb run
+    assert point_loggers_at(wandb_logger(first), tmp_path / "c", "exp")[0].init_args.id != first
+
+
+class StepsInLastCheckpoint(Callback):
+    """Reads ``last.ckpt`` after every step: which step the newest one holds, and crashes at ``crash_at``."""
+
+    def __init__(self, folder: Path, crash_at: int | None = None) -> None:
+        self.path, self.crash_at, self.seen = folder / "last.ckpt", crash_at, []
+
+    def on_train_batch_end(self, trainer, *args) -> None:
+        if self.path.is_file():
+            self.seen.append(torch.load(self.path, map_location="cpu", weights_only=False)["global_step"])
+        if trainer.global_step == self.crash_at:
+            raise RuntimeError("power cut")
+
+
+def iris_trainer(folder: Path, *callbacks: Callback) -> tuple[Trainer, ClassificationTask, IrisDataModule]:
+    data = IrisDataModule(batch_size=16)  # 6 steps per epoch
+    task = ClassificationTask(MLP(in_features=4, num_classes=3), num_classes=3)
+    trainer = Trainer(
+        max_epochs=2,
+        logger=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        callbacks=[PeriodicCheckpoint(steps=4, dirpath=str(folder)), *callbacks],
+    )
+    return trainer, task, data
+
+
+def test_periodic_checkpoint_saves_mid_epoch_and_a_resume_continues_from_its_step(tmp_path):
+    probe = StepsInLastCheckpoint(tmp_path, crash_at=9)
+    trainer, task, data = iris_trainer(tmp_path, probe)
+    with pytest.raises(RuntimeError, match="power cut"):
+        trainer.fit(task, datamodule=data)
+    assert sorted(set(probe.seen)) == [4, 8]  # every 4 steps, in the middle of the epochs
+    trainer, task, data = iris_trainer(tmp_path, probe := StepsInLastCheckpoint(tmp_path))
+    # weights_only=False: built outside the CLI, the task keeps its net object in its hparams
+    trainer.fit(task, datamodule=data, ckpt_path=str(tmp_path / "last.ckpt"), weights_only=False)
+    assert trainer.global_step == 12 and trainer.current_epoch == 2
+    assert probe.seen[0] == 8  # the first step after the resume is step 9
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [({"minutes": 5, "steps": 10}, "not both"), ({"steps": 0}, "must be positive")],
+)
+def test_periodic_checkpoint_rejects_unclear_settings(options, message):
+    with pytest.raises(UserError, match=message):
+        PeriodicCheckpoint(**options)
