@@ -21,7 +21,7 @@ TRAIN_FLAGS := $(if $(TRAINER),--config experiments/trainer/$(TRAINER).yaml) \
                $(if $(DEBUG),--config experiments/debug/$(DEBUG).yaml) $(if $(PRECISION),--trainer.precision $(PRECISION))
 
 .DEFAULT_GOAL := help
-.PHONY: help install upgrade train eval results show-data smoke test test-fast lint format bench bench-fashion clean check-exp
+.PHONY: help install upgrade train eval predict results show-data smoke test test-fast lint format bench bench-fashion clean check-exp
 
 help: ## List the targets and the experiments
 	@echo "Targets:"
@@ -63,6 +63,11 @@ show-data: check-exp ## Save a labelled grid of EXP's images to runs/EXP/samples
 eval: ## Score a run folder again: RUN=<folder> [SPLIT=val|test] [CKPT=best|last|<path>]; writes eval-<split>.json
 	$(if $(RUN),,$(error no run folder given: use make eval RUN=runs/<experiment>/<run>))
 	$(PY) -m lightlab.eval_run $(RUN) --split $(or $(SPLIT),test) --ckpt $(or $(CKPT),best)
+
+predict: ## Classify new inputs with a run: RUN=<folder> INPUT=<file or folder> [CKPT=best|last|<path>]; writes predictions.csv
+	$(if $(RUN),,$(error no run folder given: use make predict RUN=runs/<experiment>/<run> INPUT=<path>))
+	$(if $(INPUT),,$(error no input given: use make predict RUN=$(RUN) INPUT=<file or folder>))
+	$(PY) -m lightlab.predict_run $(RUN) --input $(INPUT) --ckpt $(or $(CKPT),best)
 
 results: ## Compare runs (all, or EXP's): differing settings, best value, test accuracy; writes results.csv/.md
 	$(PY) -m lightlab.results $(if $(EXP),--experiment $(EXP))

@@ -231,7 +231,7 @@ def test_predict_writes_class_names_for_the_test_split(trained, runs_dir):
     run_cli("predict", "--config", IRIS, "--ckpt_path", best, runs_dir=runs_dir)
     (predict_dir,) = run_dirs(runs_dir, "iris_mlp")
     rows = (predict_dir / "predictions.csv").read_text().splitlines()
-    assert rows[0] == "input,prediction,probability"
+    assert rows[0] == "input,prediction,probability,prob_setosa,prob_versicolor,prob_virginica"
     assert len(rows) == 1 + 30
     assert {row.split(",")[1] for row in rows[1:]} <= {"setosa", "versicolor", "virginica"}
 

@@ -177,7 +177,7 @@ def test_text_bilstm_learns_and_predicts_raw_strings(tmp_path, runs_dir):
     predict_dir = next(d for d in run_dirs(runs_dir, "text_bilstm") if d.name.endswith("-predict"))
     with (predict_dir / "predictions.csv").open(newline="") as f:
         rows = list(csv.reader(f))
-    assert rows[0] == ["input", "prediction", "probability"]
+    assert rows[0] == ["input", "prediction", "probability", "prob_negative", "prob_positive"]
     assert rows[1][:2] == ["the film was not dull , but the popcorn was bad", "positive"]
     assert rows[2][:2] == ["the film was dull , but the seat was not bad", "negative"]
     assert all(0.5 <= float(row[2]) <= 1.0 for row in rows[1:])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import zipfile
 from pathlib import Path
 
@@ -58,3 +59,24 @@ def check_checkpoint_fits(ckpt_path: str | None, model: nn.Module) -> None:
     missing = [key for key in expected if key not in saved]
     if missing:
         raise UserError(f"checkpoint {ckpt_path} lacks {missing[0]} of this model; {hint}")
+
+
+def find_checkpoint(run_dir: Path, which: str) -> Path:
+    """``best`` (the summary's, else the newest ``best-*.ckpt``), ``last``, or a path."""
+    folder = run_dir / "checkpoints"
+    if which == "last":
+        path = folder / "last.ckpt"
+    elif which == "best":
+        # By name inside this folder: the summary's absolute path is wrong once a run is moved or copied.
+        summary = run_dir / "summary.json"
+        named = json.loads(summary.read_text()).get("best_checkpoint") if summary.is_file() else None
+        candidates = sorted(folder.glob("best-*.ckpt"), key=lambda p: p.stat().st_mtime)
+        if named and (folder / Path(named).name).is_file():
+            path = folder / Path(named).name
+        else:
+            path = candidates[-1] if candidates else folder / "best"
+    else:
+        path = Path(which)
+    if not path.is_file():
+        raise UserError(f"no {which} checkpoint in {run_dir} ({path} not found); give --ckpt last or a path")
+    return path

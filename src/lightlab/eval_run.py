@@ -16,33 +16,12 @@ from pathlib import Path
 from lightning.pytorch import Trainer
 
 from lightlab.atomic import atomic_write_text
-from lightlab.checkpoints import check_checkpoint_file
+from lightlab.checkpoints import check_checkpoint_file, find_checkpoint
 from lightlab.errors import UserError
 from lightlab.quiet import silence_known_noise
 from lightlab.show_data import build_datamodule
 from lightlab.summary import metrics_table, plain_numbers, print_table
 from lightlab.tasks import ClassificationTask
-
-
-def find_checkpoint(run_dir: Path, which: str) -> Path:
-    """``best`` (the summary's, else the newest ``best-*.ckpt``), ``last``, or a path."""
-    folder = run_dir / "checkpoints"
-    if which == "last":
-        path = folder / "last.ckpt"
-    elif which == "best":
-        summary = run_dir / "summary.json"
-        named = json.loads(summary.read_text()).get("best_checkpoint") if summary.is_file() else None
-        candidates = sorted(folder.glob("best-*.ckpt"), key=lambda p: p.stat().st_mtime)
-        path = (
-            Path(named)
-            if named and Path(named).is_file()
-            else (candidates[-1] if candidates else folder / "best")
-        )
-    else:
-        path = Path(which)
-    if not path.is_file():
-        raise UserError(f"no {which} checkpoint in {run_dir} ({path} not found); give --ckpt last or a path")
-    return path
 
 
 def evaluate_run(run_dir: Path, split: str = "test", which: str = "best") -> Path:

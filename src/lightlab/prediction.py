@@ -14,16 +14,25 @@ from lightlab.atomic import atomic_write_text
 from lightlab.data.base import LabDataModule
 
 
-def write_predictions(path: Path, inputs: list[str], probs: torch.Tensor, class_names: list[str]) -> Path:
-    """``predictions.csv``: each input (or its index), the predicted class name and its probability."""
+def prediction_rows(inputs: list[str], probs: torch.Tensor, class_names: list[str]) -> list[list[str]]:
+    """A header and one row per input: the input (or its index), the predicted class name, its
+    probability, then every class's probability (``prob_<class>``)."""
     confidence, predicted = probs.max(dim=-1)
     names = class_names or [str(i) for i in range(probs.shape[-1])]
-    rows = io.StringIO(newline="")
-    writer = csv.writer(rows)
-    writer.writerow(["input", "prediction", "probability"])
-    for row, (index, p) in enumerate(zip(predicted.tolist(), confidence.tolist(), strict=True)):
-        writer.writerow([inputs[row] if row < len(inputs) else row, names[index], f"{p:.4f}"])
-    return atomic_write_text(path, rows.getvalue())
+    rows = [["input", "prediction", "probability", *(f"prob_{name}" for name in names)]]
+    for row, (index, p, all_p) in enumerate(
+        zip(predicted.tolist(), confidence.tolist(), probs.tolist(), strict=True)
+    ):
+        name = inputs[row] if row < len(inputs) else str(row)
+        rows.append([name, names[index], f"{p:.4f}", *(f"{q:.4f}" for q in all_p)])
+    return rows
+
+
+def write_predictions(path: Path, inputs: list[str], probs: torch.Tensor, class_names: list[str]) -> Path:
+    """``predictions.csv`` from ``prediction_rows``, written atomically."""
+    text = io.StringIO(newline="")
+    csv.writer(text).writerows(prediction_rows(inputs, probs, class_names))
+    return atomic_write_text(path, text.getvalue())
 
 
 def predict_to_csv(

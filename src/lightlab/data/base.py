@@ -7,6 +7,7 @@ so a new DataModule that subclasses ``LabDataModule`` and fills it in works with
 from __future__ import annotations
 
 import inspect
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -32,6 +33,9 @@ class LabDataModule(LightningDataModule):
       (sequence). They may read the data on first use, before ``setup``.
     - ``_loader(split, train)``: the DataLoader of one split, yielding ``Batch`` dicts.
     - ``example_input()``: a small batch in the form the loaders yield, without ``target``.
+    - for prediction on new data: ``read_inputs(source)`` (raw inputs from a file or folder) and
+      ``collate_inputs(items)`` (a batch from raw inputs), using only what ``state_dict`` keeps
+      (class names, scaling, vocabulary), so a run folder predicts without its training data.
 
     Constructor arguments are kept with ``self.save_arguments(locals())`` as the first statement
     after ``super().__init__()`` and read from ``self.hparams``; every DataModule takes
@@ -41,6 +45,9 @@ class LabDataModule(LightningDataModule):
 
     input_kind: ClassVar[InputKind]
     class_names: list[str]
+    # New inputs set by predict_on/predict_from; None predicts on the test split.
+    _predict_items: list[Any] | None = None
+    _predict_names: tuple[str, ...] = ()
 
     def save_arguments(self, arguments: dict[str, Any], ignore: tuple[str, ...] = ()) -> None:
         """``save_hyperparameters()``, plus this class's own ``arguments`` where they are missing.
@@ -73,15 +80,29 @@ class LabDataModule(LightningDataModule):
         summary passes it through the batch-transfer hooks and then the net for its output shapes."""
         raise NotImplementedError
 
-    def predict_inputs(self) -> list[str]:
-        """A name for each input ``predict_dataloader`` yields, in order (texts, file names); an
-        empty list numbers the rows instead."""
-        return []
+    def read_inputs(self, source: Path) -> tuple[list[Any], list[str]]:
+        """New raw inputs from ``source`` (a file or folder) and a name for each (a path, ``file:row``),
+        in the form ``collate_inputs`` takes. Errors name the file and what is wrong with it."""
+        raise UserError(f"{type(self).__name__} cannot read new inputs such as {source}")
+
+    def collate_inputs(self, items: Sequence[Any]) -> Batch:
+        """A batch without ``target`` from raw inputs: what ``read_inputs`` returns, or what a user
+        hands over in Python (feature rows, image paths or PIL images, strings)."""
+        raise NotImplementedError(f"{type(self).__name__} cannot encode new inputs")
+
+    def predict_on(self, items: Sequence[Any], names: Sequence[str] | None = None) -> None:
+        """Make ``predict_dataloader`` yield ``items`` (raw inputs) instead of the test split."""
+        self._predict_items = list(items)
+        self._predict_names = tuple(names) if names is not None else tuple(map(str, range(len(items))))
 
     def predict_from(self, source: str | Path) -> None:
-        """Make ``predict_dataloader`` read new raw inputs from ``source`` (a file or folder) instead
-        of the test split. A DataModule that cannot read new inputs says so in one line."""
-        raise UserError(f"{type(self).__name__} cannot predict on new inputs such as {source}")
+        """Make ``predict_dataloader`` read new raw inputs from ``source`` (a file or folder)."""
+        self.predict_on(*self.read_inputs(Path(source)))
+
+    def predict_inputs(self) -> list[str]:
+        """A name for each input ``predict_dataloader`` yields, in order; an empty list (the test
+        split) numbers the rows instead."""
+        return list(self._predict_names)
 
     def run_files(self) -> dict[str, Any]:
         """Files to write into the run folder when training starts: ``{name: JSON-able content}``,
@@ -101,4 +122,8 @@ class LabDataModule(LightningDataModule):
         return self._loader("test", train=False)
 
     def predict_dataloader(self) -> DataLoader:
-        return self._loader("test", train=False)
+        if self._predict_items is None:
+            return self._loader("test", train=False)
+        return DataLoader(
+            self._predict_items, batch_size=self.batch_size, shuffle=False, collate_fn=self.collate_inputs
+        )

@@ -102,8 +102,3 @@ def pad_batch(
     lengths = torch.tensor([len(s) for s in sequences])
     inputs = pad_sequence(list(sequences), batch_first=True, padding_value=pad_id)
     return {"inputs": inputs, "lengths": lengths, "target": targets}
-
-
-def pad_collate(samples: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
-    """``collate_fn`` for per-sample loading: pads to the batch's own longest sequence."""
-    return pad_batch([s["inputs"] for s in samples], torch.stack([s["target"] for s in samples]))

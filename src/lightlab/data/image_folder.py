@@ -8,13 +8,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import torch
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 from torchvision.datasets import ImageFolder
 from torchvision.transforms import v2 as T
 
 from lightlab.batch import Batch
 from lightlab.data.base import LabDataModule
+from lightlab.data.image_inputs import find_images, is_readable_image, load_images
 from lightlab.data.splits import stratified_split
 from lightlab.errors import UserError
 
@@ -129,10 +130,7 @@ class ImageFolderDataModule(LabDataModule):
     def _readable(self, samples: list[Sample]) -> tuple[list[Sample], list[str]]:
         kept, broken = [], []
         for path, target in samples:
-            try:
-                with Image.open(path) as image:
-                    image.verify()
-            except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+            if not is_readable_image(path):
                 if self.hparams.on_corrupt == "error":
                     raise UserError(
                         f"unreadable image: {path} (remove it, or set --data.init_args.on_corrupt skip)"
@@ -220,8 +218,24 @@ class ImageFolderDataModule(LabDataModule):
     def example_input(self) -> Batch:
         return {"inputs": torch.zeros(2, *self.input_shape)}
 
+    # ---- new images
+
+    def read_inputs(self, source: Path) -> tuple[list[Path], list[str]]:
+        """An image, a folder of images (recursive) or a text file listing image paths."""
+        paths = find_images(source, self.hparams.on_corrupt)
+        return paths, [str(p) for p in paths]
+
+    def collate_inputs(self, items: Sequence[str | Path | Image.Image]) -> Batch:
+        mode = "L" if self.hparams.channels == 1 else "RGB"
+        return {"inputs": load_images(items, mode, self._transform(train=False))}
+
+    # ---- saved in checkpoints
+
     def state_dict(self) -> dict:
         return {
             "class_names": self.class_names,
             "class_to_idx": {n: i for i, n in enumerate(self.class_names)},
         }
+
+    def load_state_dict(self, state: dict) -> None:
+        self.class_names = list(state["class_names"])

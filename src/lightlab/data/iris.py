@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import torch
@@ -85,6 +86,40 @@ def read_labelled_csv(path: Path, label_column: str) -> tuple[torch.Tensor, list
     return torch.tensor(rows, dtype=torch.float32), labels, feature_names
 
 
+def read_feature_rows(path: Path, feature_names: list[str]) -> tuple[list[list[float]], list[str]]:
+    """The ``feature_names`` columns of each row of a CSV (other columns are ignored), and each
+    row's name ``file:line``."""
+    if not path.is_file():
+        raise UserError(f"input file not found: {path}")
+    reader = csv.DictReader(io.StringIO(decode(path, "utf-8"), newline=""))
+    header = reader.fieldnames or []
+    needed = ", ".join(feature_names)
+    if not header:
+        raise UserError(f"{path} is empty; it needs a header row naming the feature columns {needed}")
+    check_unique_columns(path, header)
+    missing = [name for name in feature_names if name not in header]
+    if missing:
+        raise UserError(
+            f"{path} lacks feature column(s) {', '.join(missing)} (columns found: {column_list(header)}); "
+            f"the model takes {needed}"
+        )
+    rows, names = [], []
+    try:
+        for line, row in enumerate(reader, start=2):
+            bad = [
+                c for c in feature_names if not _is_number(row[c]) or not abs(float(row[c])) <= FLOAT32_MAX
+            ]
+            if bad:
+                raise UserError(f"{path}:{line}: column {bad[0]!r} is {row[bad[0]]!r}, not a finite number")
+            rows.append([float(row[c]) for c in feature_names])
+            names.append(f"{path.name}:{line}")
+    except csv.Error as error:
+        raise UserError(f"{path}:{reader.line_num}: not a readable CSV ({error})") from None
+    if not rows:
+        raise UserError(f"{path} has a header but no rows to classify")
+    return rows, names
+
+
 class IrisDataModule(InMemoryDataModule):
     """Iris (or any small numeric CSV with a label column), held in memory and split by class.
 
@@ -128,6 +163,29 @@ class IrisDataModule(InMemoryDataModule):
     def example_input(self) -> Batch:
         return {"inputs": self.splits["train"].tensors["inputs"][:2]}
 
+    def read_inputs(self, source: Path) -> tuple[list[list[float]], list[str]]:
+        """Rows of a CSV with (at least) the training feature columns, in any order; other columns,
+        such as the label, are ignored. Named ``file:line``."""
+        return read_feature_rows(source, self.feature_names)
+
+    def collate_inputs(self, items: Sequence[Sequence[float] | Mapping[str, float]]) -> Batch:
+        """Feature rows (in ``feature_names`` order, or dicts by name), scaled like the training rows."""
+        rows = [
+            [row[name] for name in self.feature_names] if isinstance(row, Mapping) else row for row in items
+        ]
+        features = torch.tensor(rows, dtype=torch.float32).reshape(len(rows), -1)
+        if features.shape[1] != len(self.feature_names):
+            raise UserError(
+                f"each input needs {len(self.feature_names)} features ({', '.join(self.feature_names)}), "
+                f"got {features.shape[1]}"
+            )
+        return {"inputs": (features - self.scaling["mean"]) / self.scaling["std"]}
+
     def state_dict(self) -> dict:
         """Saved in checkpoints, so a prediction can be mapped back to a class name and scaled alike."""
         return {"class_names": self.class_names, "feature_names": self.feature_names, **self.scaling}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.class_names = list(state["class_names"])
+        self.feature_names = list(state["feature_names"])
+        self.scaling = {"mean": state["mean"], "std": state["std"]}

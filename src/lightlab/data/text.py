@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -10,10 +11,10 @@ from torch.utils.data import DataLoader
 
 from lightlab.batch import Batch
 from lightlab.data.base import LabDataModule
-from lightlab.data.bucketing import BucketBatchSampler, SequenceDataset, pad_collate
+from lightlab.data.bucketing import BucketBatchSampler, SequenceDataset, pad_batch
 from lightlab.data.in_memory import already_batched
 from lightlab.data.splits import stratified_split
-from lightlab.data.text_files import read_labelled_texts
+from lightlab.data.text_files import read_labelled_texts, read_texts
 from lightlab.data.vocab import SimpleTokenizer, Tokenizer, Vocabulary
 from lightlab.errors import UserError
 
@@ -31,8 +32,9 @@ class TextDataModule(LabDataModule):
 
     The vocabulary (``<pad>`` = 0, ``<unk>`` = 1, then tokens by frequency) and the label names
     come from the training split only; both are written to ``vocab.json`` in the run directory and
-    kept in checkpoints, so ``predict`` can encode new raw strings (``predict_texts`` or
-    ``predict_path``, one text per line) exactly as in training. Batches hold sequences of similar
+    kept in checkpoints, so ``predict`` can encode new raw strings (``predict_texts``, or
+    ``predict_path``: one text per line, or the text column of a CSV/TSV/JSONL file) exactly as
+    in training. Batches hold sequences of similar
     length padded to their own longest one: ``{"inputs": (B, T) ids, "lengths": (B,), "target": (B,)}``.
     """
 
@@ -172,24 +174,23 @@ class TextDataModule(LabDataModule):
         return DataLoader(dataset, sampler=sampler, batch_size=None, collate_fn=already_batched)
 
     def predict_dataloader(self) -> DataLoader:
-        texts = self.predict_inputs()
-        dataset = SequenceDataset(self.encode(texts), [0] * len(texts))
-        return DataLoader(dataset, batch_size=self.batch_size, shuffle=False, collate_fn=pad_collate)
+        if self._predict_items is None:  # the texts named in the config, if any
+            if self.hparams.predict_path:
+                self.predict_from(self.hparams.predict_path)
+            elif self.hparams.predict_texts:
+                self.predict_on(self.hparams.predict_texts, self.hparams.predict_texts)
+        return super().predict_dataloader()
 
-    def predict_inputs(self) -> list[str]:
-        """The raw strings ``predict`` runs on, in order."""
-        if self.hparams.predict_path:
-            path = Path(self.hparams.predict_path)
-            if not path.is_file():
-                raise UserError(f"predict file not found: {path}")
-            return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-        if self.hparams.predict_texts:
-            return list(self.hparams.predict_texts)
-        raise UserError("nothing to predict: give --data.init_args.predict_path or predict_texts")
+    def read_inputs(self, source: Path) -> tuple[list[str], list[str]]:
+        """The ``text_column`` of a CSV/TSV/JSONL file, or one text per line of any other file; each
+        text is its own name."""
+        texts = read_texts(source, self.hparams.text_column, self.hparams.encoding)
+        return texts, texts
 
-    def predict_from(self, source: str | Path) -> None:
-        """Predict on the texts of ``source``, one per line."""
-        self.hparams.predict_path = str(source)
+    def collate_inputs(self, items: Sequence[str]) -> Batch:
+        sequences = [torch.tensor(ids) for ids in self.encode(list(items))]
+        padded = pad_batch(sequences, torch.zeros(len(sequences), dtype=torch.long))
+        return {"inputs": padded["inputs"], "lengths": padded["lengths"]}
 
     def example_input(self) -> Batch:
         # <unk> (1) exists in every vocabulary; the second sequence shows the padding.

@@ -59,6 +59,33 @@ def read_labelled_texts(
     return texts, labels
 
 
+def read_texts(path: str | Path, text_column: str, encoding: str = "utf-8") -> list[str]:
+    """Unlabelled texts to classify: the ``text_column`` of a CSV/TSV/JSONL file, else one text per
+    non-empty line."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"input file not found: {path}")
+    kind = FORMATS.get(path.suffix.lower())
+    content = decode(path, encoding)
+    if kind is None:
+        rows = [(n, {text_column: line}) for n, line in enumerate(content.splitlines(), start=1)]
+    else:
+        rows = list(_rows(path, kind, content))
+    texts = []
+    for _, row in rows:
+        if text_column not in row:
+            raise UserError(
+                f"{path}: no column {text_column!r} (columns found: {column_list(row)}); name the texts' "
+                f"column {text_column}, or give one text per line in a .txt file"
+            )
+        text = str(row[text_column] or "").strip()
+        if text:
+            texts.append(text)
+    if not texts:
+        raise UserError(f"{path} holds no text to classify")
+    return texts
+
+
 def column_list(names: object) -> str:
     """Column names for a one-line message: plain where printable, quoted where not."""
     shown = [name if isinstance(name, str) and name.isprintable() else repr(name) for name in names]

@@ -1,0 +1,135 @@
+"""Classify new inputs with a trained run: ``load_run`` from Python, or
+``python -m lightlab.predict_run <run folder> --input <path>`` (``make predict RUN=… INPUT=…``).
+
+The DataModule and model are rebuilt from the run's own ``config.yaml`` and checkpoint, and the
+DataModule takes back what its checkpoint kept (class names, feature scaling, vocabulary), so new
+inputs are encoded exactly as in training.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from rich.console import Console
+from rich.table import Table
+
+from lightlab.checkpoints import check_checkpoint_file, find_checkpoint
+from lightlab.data.base import LabDataModule
+from lightlab.errors import UserError
+from lightlab.prediction import prediction_rows, write_predictions
+from lightlab.quiet import silence_known_noise
+from lightlab.show_data import build_datamodule
+from lightlab.tasks import ClassificationTask
+
+
+class RunPredictor:
+    """A trained run that takes raw inputs: feature rows (tabular), image paths or PIL images
+    (images), strings (text).
+
+    Example::
+
+        predictor = load_run("runs/iris_mlp/20260101-120000")
+        predictor.predict([[5.1, 3.5, 1.4, 0.2]])
+        # [{"prediction": "setosa", "probability": 0.98, "probabilities": {"setosa": 0.98, ...}}]
+    """
+
+    def __init__(self, task: ClassificationTask, datamodule: LabDataModule, checkpoint: Path) -> None:
+        self.task, self.datamodule, self.checkpoint = task.eval(), datamodule, checkpoint
+
+    @property
+    def class_names(self) -> list[str]:
+        return list(self.datamodule.class_names)
+
+    @torch.inference_mode()
+    def probabilities(self, items: Sequence[Any]) -> torch.Tensor:
+        """``(len(items), num_classes)`` class probabilities, computed a batch at a time."""
+        if not len(items):
+            raise UserError("nothing to predict: no inputs given")
+        size, outputs = self.datamodule.batch_size, []
+        for start in range(0, len(items), size):
+            batch = self.datamodule.collate_inputs(items[start : start + size])
+            batch = {key: value.to(self.task.device) for key, value in batch.items()}
+            outputs.append(self.task.predict_step(batch, 0)["probs"].float().cpu())
+        return torch.cat(outputs)
+
+    def predict(self, items: Sequence[Any]) -> list[dict[str, Any]]:
+        """For each input: the predicted class name, its probability and every class's."""
+        names = self.class_names
+        return [
+            {
+                "prediction": names[int(p.argmax())],
+                "probability": float(p.max()),
+                "probabilities": dict(zip(names, p.tolist(), strict=True)),
+            }
+            for p in self.probabilities(items)
+        ]
+
+    def predict_file(self, source: str | Path, out: str | Path) -> tuple[Path, list[list[str]]]:
+        """Classify what ``source`` holds (a file or folder the DataModule reads) into CSV ``out``;
+        its path and rows (header first)."""
+        items, names = self.datamodule.read_inputs(Path(source))
+        probs = self.probabilities(items)
+        path = write_predictions(Path(out), names, probs, self.class_names)
+        return path, prediction_rows(names, probs, self.class_names)
+
+
+def load_run(run_dir: str | Path, checkpoint: str = "best", device: str = "cpu") -> RunPredictor:
+    """The run in ``run_dir`` with its ``best`` (or ``last``, or a given) checkpoint, on ``device``."""
+    run_dir = Path(run_dir)
+    config = run_dir / "config.yaml"
+    if not config.is_file():
+        raise UserError(
+            f"{run_dir} is not a run folder (no config.yaml); give a folder under runs/<experiment>/"
+        )
+    path = find_checkpoint(run_dir, checkpoint)
+    check_checkpoint_file(str(path))
+    datamodule = build_datamodule(config)
+    saved = torch.load(path, map_location="cpu", weights_only=False)
+    state = saved.get(type(datamodule).__qualname__)
+    if state is None:
+        raise UserError(
+            f"{path} holds no {type(datamodule).__name__} state (class names, scaling); "
+            "use a checkpoint this run wrote"
+        )
+    datamodule.load_state_dict(state)
+    task = ClassificationTask.load_from_checkpoint(path, map_location=device)
+    return RunPredictor(task, datamodule, path)
+
+
+def show_rows(rows: list[list[str]], limit: int = 10) -> None:
+    """The first ``limit`` predictions on the console: input, class, probability (every class's
+    probability is in the CSV)."""
+    table = Table(title=f"first {min(limit, len(rows) - 1)} of {len(rows) - 1} predictions")
+    table.add_column(rows[0][0], overflow="fold", ratio=1)
+    for column in rows[0][1:3]:
+        table.add_column(column, no_wrap=True)
+    for row in rows[1 : limit + 1]:
+        table.add_row(*row[:3])
+    Console().print(table)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("run_dir", type=Path)
+    parser.add_argument("--input", required=True, type=Path, help="a file or folder of new inputs")
+    parser.add_argument("--ckpt", default="best", help="best, last, or a checkpoint path")
+    parser.add_argument("--out", type=Path, default=None, help="default: <run folder>/predictions.csv")
+    args = parser.parse_args(argv)
+    silence_known_noise()
+    try:
+        predictor = load_run(args.run_dir, args.ckpt)
+        path, rows = predictor.predict_file(args.input, args.out or args.run_dir / "predictions.csv")
+    except UserError as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(2)
+    show_rows(rows)
+    print(f"{len(rows) - 1} predictions ({predictor.checkpoint.name}): {path}")
+
+
+if __name__ == "__main__":
+    main()
