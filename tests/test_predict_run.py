@@ -205,7 +205,7 @@ def test_images_from_a_file_a_folder_or_a_list(shapes_run, shapes_root, tmp_path
     with pytest.raises(UserError, match=r"unreadable image: .*broken\.png"):
         predictor.predict_file(folder, tmp_path / "f.csv")
     for source, words in (
-        (tmp_path / "none", "input not found"),
+        (tmp_path / "none", "predict input not found"),
         (tmp_path / "empty", "holds no image files"),
     ):
         (tmp_path / "empty").mkdir(exist_ok=True)

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 from typing import Any, NoReturn
 
+from lightning.pytorch import Callback
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 from lightning.pytorch.utilities.exceptions import MisconfigurationException
 
@@ -76,7 +77,12 @@ class OneLineErrorParser(LightningArgumentParser):
 class LabCLI(LightningCLI):
     """The template's command line: every experiment file builds on ``configs/defaults.yaml``."""
 
-    def __init__(self, args: list[str] | None = None, resume: ResumePoint | None = None) -> None:
+    def __init__(
+        self,
+        args: list[str] | None = None,
+        resume: ResumePoint | None = None,
+        callbacks: list[Callback] | None = None,
+    ) -> None:
         self.resume = resume
         self.run_dir: Path | None = None
         self.experiment = ""
@@ -89,6 +95,8 @@ class LabCLI(LightningCLI):
             parser_kwargs={name: {"default_config_files": [str(DEFAULTS)]} for name in SUBCOMMANDS},
             # A fresh folder has no config.yaml; a resumed run records what it continued with.
             save_config_kwargs={"overwrite": True},
+            # Added to the configured callbacks, not saved in config.yaml (e.g. a sweep's pruning).
+            trainer_defaults={"callbacks": callbacks or []},
             auto_configure_optimizers=False,
             args=args,
         )
@@ -206,9 +214,9 @@ class LabCLI(LightningCLI):
             predict_to_csv(self.trainer, self.model, self.datamodule, self.run_dir, **kwargs)
 
 
-def main(args: list[str] | None = None) -> None:
+def main(args: list[str] | None = None, callbacks: list[Callback] | None = None) -> None:
     """Entry point; one line on stderr and exit status 2 for a user mistake, 1 for a run that failed
-    (a non-finite loss)."""
+    (a non-finite loss). ``callbacks`` join the configured ones (for runs started from Python)."""
     silence_known_noise()
     try:
         given, target = take_resume_flag(sys.argv[1:] if args is None else args)
@@ -222,7 +230,7 @@ def main(args: list[str] | None = None) -> None:
             given = resumed_args(given, point)
         check_experiment_given(given)
         check_config_files(given)
-        LabCLI(args=given, resume=point)
+        LabCLI(args=given, resume=point, callbacks=callbacks)
     except (UserError, TaskConfigError, NonFiniteLossError, MisconfigurationException) as error:
         if os.environ.get(DEBUG_ENV):
             raise

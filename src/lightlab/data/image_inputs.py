@@ -54,7 +54,9 @@ def find_images(source: Path, on_corrupt: str = "skip") -> list[Path]:
         if not paths:
             raise UserError(f"{source} lists no images; give one path per line")
     else:
-        raise UserError(f"input not found: {source} (give an image, a folder of images or a .txt list)")
+        raise UserError(
+            f"predict input not found: {source} (give an image, a folder of images or a .txt list)"
+        )
     readable = [p for p in paths if is_readable_image(p)]
     broken = [str(p) for p in paths if p not in set(readable)]
     if broken and on_corrupt == "error":

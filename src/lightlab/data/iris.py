@@ -90,7 +90,7 @@ def read_feature_rows(path: Path, feature_names: list[str]) -> tuple[list[list[f
     """The ``feature_names`` columns of each row of a CSV (other columns are ignored), and each
     row's name ``file:line``."""
     if not path.is_file():
-        raise UserError(f"input file not found: {path}")
+        raise UserError(f"predict file not found: {path}")
     reader = csv.DictReader(io.StringIO(decode(path, "utf-8"), newline=""))
     header = reader.fieldnames or []
     needed = ", ".join(feature_names)

@@ -64,7 +64,7 @@ def read_texts(path: str | Path, text_column: str, encoding: str = "utf-8") -> l
     non-empty line."""
     path = Path(path)
     if not path.is_file():
-        raise UserError(f"input file not found: {path}")
+        raise UserError(f"predict file not found: {path}")
     kind = FORMATS.get(path.suffix.lower())
     content = decode(path, encoding)
     if kind is None:

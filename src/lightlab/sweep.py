@@ -1,0 +1,308 @@
+"""``python -m lightlab.sweep <experiment> [--space NAME] [--trials N] [--jobs K] [--storage URL]``
+(``make sweep EXP=… SPACE=… TRIALS=… JOBS=… STORAGE=…``): an Optuna search over an experiment.
+
+Each trial is an ordinary run folder, ``runs/<exp>/sweep-<space>/trial-NNN/``, trained inside the
+worker process (torch and Lightning are imported once). The study lives in the sweep folder
+(``study.journal``, Optuna's journal file: it survives SIGKILL and concurrent writers) or in the
+storage given, e.g. PostgreSQL shared by several machines. Running the same command again
+continues the study until it holds ``trials`` finished (complete or pruned) trials; a trial whose
+process died is marked failed and run again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import os
+import shlex
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import optuna
+import torch
+import yaml
+from lightning.pytorch import Callback, LightningModule, Trainer
+from optuna.trial import TrialState
+
+from lightlab.errors import UserError
+from lightlab.run_dir import RUN_DIR_ENV
+from lightlab.summary import write_summary
+from lightlab.sweep_report import report
+from lightlab.sweep_space import SweepSpace, flatten, read_space
+from lightlab.tasks.classification import classification_metrics
+
+FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
+HEARTBEAT_SECONDS = 60  # RDB storages: a trial silent for 3 beats is stale, failed and retried
+
+
+class ReportToTrial(Callback):
+    """Reports the validation metric to the trial after every epoch; stops training when the
+    pruner says the trial is hopeless."""
+
+    def __init__(self, trial: optuna.Trial, metric: str) -> None:
+        self.trial, self.metric, self.pruned_at = trial, metric, None
+
+    def on_validation_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        value = trainer.callback_metrics.get(self.metric)
+        if trainer.sanity_checking or value is None:
+            return
+        self.trial.report(float(value), step=trainer.current_epoch)
+        if self.trial.should_prune():
+            self.pruned_at = trainer.current_epoch
+            trainer.should_stop = True
+
+
+class Sweep:
+    """One study over one experiment: its folder, storage, and the loop a worker runs."""
+
+    def __init__(
+        self, experiment: str, space: SweepSpace, runs_dir: Path, storage_url: str | None, extra: list[str]
+    ):
+        self.experiment, self.space, self.extra = experiment, space, extra
+        self.experiment_file = Path("experiments") / f"{experiment}.yaml"
+        self.folder = runs_dir / experiment / f"sweep-{space.name}"
+        self.storage_url = storage_url
+        self.study_name = f"{experiment}-{space.name}"
+        self.metric, self.direction = space.metric, space.direction
+
+    # ---- checks before anything is written
+
+    def check(self) -> None:
+        """The experiment exists, every key is in its resolved config, the metric is logged."""
+        if not self.experiment_file.is_file():
+            names = ", ".join(sorted(p.stem for p in Path("experiments").glob("*.yaml")))
+            raise UserError(f"unknown experiment {self.experiment!r}; choose one of: {names}")
+        config = resolved_config(self.experiment_file, self.extra)
+        keys = flatten(config)
+        for key in [p.key for p in self.space.params] + list(self.space.fixed):
+            if key not in keys:
+                near = sorted(k for k in keys if k.rsplit(".", 1)[-1] == key.rsplit(".", 1)[-1])
+                hint = f" (did you mean {near[0]}?)" if near else ""
+                raise UserError(
+                    f"{key} is not a setting of {self.experiment}{hint}; see make train ARGS=--print_config"
+                )
+        monitor, mode = checkpoint_monitor(config)
+        self.metric = self.metric or monitor
+        self.direction = self.direction or ("maximize" if mode == "max" else "minimize")
+        logged = {
+            f"{split}/{name}"
+            for split in ("train", "val")
+            for name in ("loss", *classification_metrics(2, ""))
+        }
+        if self.metric not in logged:
+            raise UserError(
+                f"metric {self.metric!r} is never logged; choose one of {', '.join(sorted(logged))}"
+            )
+
+    def storage(self) -> optuna.storages.BaseStorage:
+        if self.storage_url is None:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            backend = optuna.storages.journal.JournalFileBackend(str(self.folder / "study.journal"))
+            return optuna.storages.JournalStorage(backend)
+        try:
+            if "://" in self.storage_url:
+                return optuna.storages.RDBStorage(
+                    self.storage_url,
+                    heartbeat_interval=HEARTBEAT_SECONDS,
+                    grace_period=3 * HEARTBEAT_SECONDS,
+                    heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(
+                        max_retry=3
+                    ),
+                )
+            return optuna.storages.JournalStorage(
+                optuna.storages.journal.JournalFileBackend(self.storage_url)
+            )
+        except Exception as error:  # drivers raise their own types; all mean "cannot open"
+            raise UserError(
+                f"cannot open the study storage {self.storage_url}: {' '.join(str(error).split())[:200]}"
+            ) from None
+
+    def study(self) -> optuna.Study:
+        study = optuna.create_study(
+            study_name=self.study_name,
+            storage=self.storage(),
+            sampler=self.space.make_sampler(),
+            pruner=self.space.make_pruner(),
+            direction=self.direction,
+            load_if_exists=True,
+        )
+        study.set_user_attr("metric", self.metric)
+        return study
+
+    # ---- the worker loop
+
+    def work(self, study: optuna.Study) -> None:
+        """Run trials until the study holds ``trials`` finished ones (counting other workers')."""
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        while True:
+            recover_dead_trials(study, self.folder)
+            trials = study.get_trials(deepcopy=False)
+            finished = sum(t.state in FINISHED for t in trials)
+            running = sum(t.state == TrialState.RUNNING and worker_alive(t) for t in trials)
+            if finished + running >= self.space.trials:
+                return
+            study.optimize(self.objective, n_trials=1, catch=(Exception,))
+
+    def objective(self, trial: optuna.Trial) -> float:
+        trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
+        params = {p.key: p.suggest(trial) for p in self.space.params}
+        run_dir = self.folder / f"trial-{trial.number:03d}"
+        trial.set_user_attr("run_dir", str(run_dir))
+        flags = [f"--{key}={as_flag(value)}" for key, value in {**self.space.fixed, **params}.items()]
+        reporter = ReportToTrial(trial, self.metric)
+        from lightlab.cli import main as train  # the CLI imports the data and nets: only in workers
+
+        os.environ[RUN_DIR_ENV] = str(run_dir)
+        try:
+            train(
+                [
+                    "fit",
+                    "--config",
+                    str(self.experiment_file),
+                    "--experiment",
+                    self.experiment,
+                    *self.extra,
+                    *flags,
+                ],
+                callbacks=[reporter],
+            )
+        except SystemExit as stop:
+            raise RuntimeError(f"trial {trial.number} stopped with exit status {stop.code}") from None
+        finally:
+            os.environ.pop(RUN_DIR_ENV, None)
+        summary = json.loads((run_dir / "summary.json").read_text())
+        trial.set_user_attr("epochs", summary.get("epochs"))
+        if reporter.pruned_at is not None:
+            write_summary(run_dir, {**summary, "status": "pruned", "pruned_at_epoch": reporter.pruned_at})
+            raise optuna.TrialPruned(f"pruned after epoch {reporter.pruned_at}")
+        return float(summary["val"][self.metric])
+
+
+def as_flag(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def resolved_config(experiment_file: Path, extra: list[str]) -> dict[str, Any]:
+    """The experiment's whole config as ``make train`` would use it (defaults, file, flags)."""
+    from lightlab.cli import main as cli_main
+
+    printed, errors = io.StringIO(), io.StringIO()
+    with (
+        contextlib.redirect_stdout(printed),
+        contextlib.redirect_stderr(errors),
+        contextlib.suppress(SystemExit),
+    ):
+        cli_main(["fit", "--config", str(experiment_file), *extra, "--print_config"])
+    try:
+        config = yaml.safe_load(printed.getvalue())
+    except yaml.YAMLError:
+        config = None
+    if not isinstance(config, dict):
+        raise UserError(f"cannot resolve the config of {experiment_file}: {errors.getvalue().strip()[:300]}")
+    return config
+
+
+def checkpoint_monitor(config: dict[str, Any]) -> tuple[str, str]:
+    for callback in config.get("trainer", {}).get("callbacks") or []:
+        if str(callback.get("class_path", "")).endswith("ModelCheckpoint"):
+            args = callback.get("init_args") or {}
+            if args.get("monitor"):
+                return args["monitor"], args.get("mode", "min")
+    return "val/loss", "min"
+
+
+def worker_alive(trial: optuna.trial.FrozenTrial) -> bool:
+    """Whether the process running ``trial`` lives; a worker on another machine counts as alive."""
+    host, _, pid = str(trial.user_attrs.get("worker", "")).rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return host != "" and host != socket.gethostname()
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def recover_dead_trials(study: optuna.Study, folder: Path) -> None:
+    """Fail each running trial whose worker on this machine died, and queue its parameters again."""
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        if "worker" not in trial.user_attrs or worker_alive(trial):
+            continue
+        try:
+            study.tell(trial.number, state=TrialState.FAIL)
+        except (RuntimeError, ValueError):
+            continue  # another worker got there first
+        study.enqueue_trial(trial.params, user_attrs={"retry_of": trial.number}, skip_if_exists=False)
+        run_dir = Path(trial.user_attrs.get("run_dir", folder / f"trial-{trial.number:03d}"))
+        if run_dir.is_dir():
+            reason = "its worker process died during the trial; its parameters run again as a new trial"
+            write_summary(run_dir, {"run_dir": str(run_dir), "status": "failed", "reason": reason})
+
+
+def spawn_workers(args: argparse.Namespace, jobs: int) -> None:
+    """``jobs`` worker processes on one study, the CPU's threads divided among them."""
+    threads = max(1, (os.cpu_count() or 1) // jobs)
+    env = {**os.environ, "OMP_NUM_THREADS": str(threads), "LIGHTLAB_SWEEP_THREADS": str(threads)}
+    command = [sys.executable, "-m", "lightlab.sweep", *sys.argv[1:], "--worker"]
+    print(f"{jobs} workers with {threads} torch thread(s) each")
+    workers = [subprocess.Popen(command, env=env) for _ in range(jobs)]
+    codes = [worker.wait() for worker in workers]
+    if any(codes):
+        raise UserError(f"{sum(map(bool, codes))} of {jobs} workers failed; see their output above")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("experiment")
+    parser.add_argument(
+        "--space", default=None, help="experiments/sweeps/<space>.yaml (default: the experiment's name)"
+    )
+    parser.add_argument(
+        "--trials", type=int, default=None, help="finished trials to reach (default: the space's)"
+    )
+    parser.add_argument("--jobs", type=int, default=1, help="worker processes on this machine")
+    parser.add_argument(
+        "--storage", default=None, help="an Optuna storage URL or journal file shared by machines"
+    )
+    parser.add_argument("--runs_dir", type=Path, default=Path("runs"))
+    parser.add_argument(
+        "--args", default="", help="flags passed to every trial, e.g. '--trainer.max_epochs 5'"
+    )
+    parser.add_argument("--report", action="store_true", help="only print the table and write the files")
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    try:
+        space = read_space(Path("experiments") / "sweeps" / f"{args.space or args.experiment}.yaml")
+        if args.trials is not None:
+            if args.trials < 1:
+                raise UserError("TRIALS must be a positive whole number")
+            space = SweepSpace(**{**space.__dict__, "trials": args.trials})
+        if args.jobs < 1:
+            raise UserError("JOBS must be a positive whole number")
+        sweep = Sweep(args.experiment, space, args.runs_dir, args.storage, shlex.split(args.args))
+        sweep.check()
+        study = sweep.study()
+        if args.worker:
+            torch.set_num_threads(int(os.environ.get("LIGHTLAB_SWEEP_THREADS", torch.get_num_threads())))
+            sweep.work(study)
+            return
+        if not args.report:
+            if args.jobs == 1:
+                sweep.work(study)
+            else:
+                spawn_workers(args, args.jobs)
+        report(study, sweep.folder, sweep.metric)
+    except UserError as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()
