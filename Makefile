@@ -14,6 +14,11 @@ PRESETS     := $(sort $(basename $(notdir $(wildcard experiments/trainer/*.yaml)
 DEBUGS      := $(sort $(basename $(notdir $(wildcard experiments/debug/*.yaml))))
 DEBUG     ?=
 RESUME    ?=
+SPACE     ?=
+TRIALS    ?=
+JOBS      ?=
+STORAGE   ?=
+SPACES      := $(sort $(basename $(notdir $(wildcard experiments/sweeps/*.yaml))))
 # A smoke run is a real run (summary, progress bar, checkpoints, plots) over a few batches.
 SMOKE_ARGS  := --trainer.max_epochs 1 --trainer.limit_train_batches 3 --trainer.limit_val_batches 2 \
                --trainer.limit_test_batches 2
@@ -21,7 +26,7 @@ TRAIN_FLAGS := $(if $(TRAINER),--config experiments/trainer/$(TRAINER).yaml) \
                $(if $(DEBUG),--config experiments/debug/$(DEBUG).yaml) $(if $(PRECISION),--trainer.precision $(PRECISION))
 
 .DEFAULT_GOAL := help
-.PHONY: help install upgrade train eval predict results show-data smoke test test-fast lint format bench bench-fashion clean check-exp
+.PHONY: help install upgrade train sweep sweep-results eval predict results show-data smoke test test-fast lint format bench bench-fashion clean check-exp
 
 help: ## List the targets and the experiments
 	@echo "Targets:"
@@ -30,6 +35,8 @@ help: ## List the targets and the experiments
 	@for e in $(EXPERIMENTS); do printf "  %-22s %s\n" "$$e" "$$(head -n1 experiments/$$e.yaml | sed 's/^# *//')"; done
 	@echo "Trainer presets (make train EXP=<name> TRAINER=<preset>):"
 	@for p in $(PRESETS); do printf "  %-22s %s\n" "$$p" "$$(head -n1 experiments/trainer/$$p.yaml | sed 's/^# *//')"; done
+	@echo "Search spaces (make sweep EXP=<name> SPACE=<space>; default: the experiment's name):"
+	@for p in $(SPACES); do printf "  %-22s %s\n" "$$p" "$$(head -n1 experiments/sweeps/$$p.yaml | sed 's/^# *//')"; done
 	@echo "Debug presets (make train EXP=<name> DEBUG=<preset>):"
 	@for p in $(DEBUGS); do printf "  %-22s %s\n" "$$p" "$$(head -n1 experiments/debug/$$p.yaml | sed 's/^# *//')"; done
 
@@ -59,6 +66,13 @@ train: check-exp ## Train EXP (e.g. EXP=iris_mlp); optional TRAINER=<preset> DEB
 
 show-data: check-exp ## Save a labelled grid of EXP's images to runs/EXP/samples.png
 	$(PY) -m lightlab.show_data experiments/$(EXP).yaml
+
+sweep: check-exp ## Optuna search over EXP: [SPACE=<space>] [TRIALS=N] [JOBS=K] [STORAGE=<url>]; run again to continue it
+	$(PY) -m lightlab.sweep $(EXP) $(if $(SPACE),--space $(SPACE)) $(if $(TRIALS),--trials $(TRIALS)) \
+	  $(if $(JOBS),--jobs $(JOBS)) $(if $(STORAGE),--storage $(STORAGE)) --args="$(TRAIN_FLAGS) $(ARGS)"
+
+sweep-results: check-exp ## The trials table, best.yaml and plots of EXP's sweep (SPACE=…), without running trials
+	$(PY) -m lightlab.sweep $(EXP) $(if $(SPACE),--space $(SPACE)) $(if $(STORAGE),--storage $(STORAGE)) --report --args="$(ARGS)"
 
 eval: ## Score a run folder again: RUN=<folder> [SPLIT=val|test] [CKPT=best|last|<path>]; writes eval-<split>.json
 	$(if $(RUN),,$(error no run folder given: use make eval RUN=runs/<experiment>/<run>))

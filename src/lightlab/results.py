@@ -90,7 +90,10 @@ def find_runs(runs_dir: Path, experiment: str | None) -> list[Run]:
             raise UserError(f"no runs of {experiment!r} in {runs_dir} (experiments with runs: {choices})")
     else:
         parents = sorted(p for p in runs_dir.iterdir() if p.is_dir()) if runs_dir.is_dir() else []
-    folders = [f for parent in parents for f in sorted(parent.iterdir()) if (f / "config.yaml").is_file()]
+    # A sweep's trials are run folders one level down: runs/<exp>/sweep-<space>/trial-NNN/.
+    entries = [f for parent in parents for f in sorted(parent.iterdir())]
+    entries += [t for f in entries if f.name.startswith("sweep-") and f.is_dir() for t in sorted(f.iterdir())]
+    folders = [f for f in entries if (f / "config.yaml").is_file()]
     if not folders:
         raise UserError(f"no run folders under {runs_dir}; train one with make train EXP=<name>")
     return [read_run(folder) for folder in folders]

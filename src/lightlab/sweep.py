@@ -20,6 +20,7 @@ import shlex
 import socket
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ import yaml
 from lightning.pytorch import Callback, LightningModule, Trainer
 from optuna.trial import TrialState
 
+from lightlab.argv_checks import flag_value
 from lightlab.errors import UserError
 from lightlab.run_dir import RUN_DIR_ENV
 from lightlab.summary import write_summary
@@ -271,22 +273,30 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--storage", default=None, help="an Optuna storage URL or journal file shared by machines"
     )
-    parser.add_argument("--runs_dir", type=Path, default=Path("runs"))
+    parser.add_argument(
+        "--runs_dir", type=Path, default=None, help="default: the --runs_dir in --args, else runs"
+    )
     parser.add_argument(
         "--args", default="", help="flags passed to every trial, e.g. '--trainer.max_epochs 5'"
     )
     parser.add_argument("--report", action="store_true", help="only print the table and write the files")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    # Heartbeats and the retry callback are marked experimental; they are what makes resuming safe.
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     try:
-        space = read_space(Path("experiments") / "sweeps" / f"{args.space or args.experiment}.yaml")
+        extra = shlex.split(args.args)
+        runs_dir = args.runs_dir or Path(flag_value(extra, "--runs_dir") or "runs")
+        name = args.space or args.experiment
+        named = name.endswith(".yaml") or "/" in name  # a path rather than a space's name
+        space = read_space(Path(name) if named else Path("experiments") / "sweeps" / f"{name}.yaml")
         if args.trials is not None:
             if args.trials < 1:
                 raise UserError("TRIALS must be a positive whole number")
             space = SweepSpace(**{**space.__dict__, "trials": args.trials})
         if args.jobs < 1:
             raise UserError("JOBS must be a positive whole number")
-        sweep = Sweep(args.experiment, space, args.runs_dir, args.storage, shlex.split(args.args))
+        sweep = Sweep(args.experiment, space, runs_dir, args.storage, extra)
         sweep.check()
         study = sweep.study()
         if args.worker:

@@ -1,0 +1,198 @@
+"""``make sweep``: Optuna studies whose trials are run folders; resumable after SIGKILL, pruned,
+shared by processes, and stored in PostgreSQL as well as in a journal file."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import optuna
+import pytest
+import yaml
+from helpers import ROOT, read_summary, run_cli
+from optuna.trial import TrialState
+
+from lightlab.errors import UserError
+from lightlab.sweep import main as sweep
+from lightlab.sweep_space import read_space
+
+FAST = "--trainer.max_epochs 4 --trainer.limit_val_batches 2"
+SPACE = {
+    "metric": "val/acc",
+    "sampler": {"name": "tpe", "seed": 0},
+    "pruner": {"name": "none"},
+    "fixed": {"trainer.enable_progress_bar": False, "trainer.enable_model_summary": False},
+    "params": {
+        "model.lr": {"type": "float", "low": 0.003, "high": 0.05, "log": True},
+        "model.net.init_args.hidden_sizes": {"type": "categorical", "choices": [[16], [32, 32]]},
+    },
+}
+
+
+def space_file(folder: Path, **changes) -> Path:
+    path = folder / "space.yaml"
+    path.write_text(yaml.safe_dump({**SPACE, **changes}))
+    return path
+
+
+def study_of(runs: Path, space: str = "space") -> optuna.Study:
+    journal = runs / "iris_mlp" / f"sweep-{space}" / "study.journal"
+    storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(journal)))
+    return optuna.load_study(study_name=f"iris_mlp-{space}", storage=storage)
+
+
+def sweep_command(space: Path, runs: Path, *more: str) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "lightlab.sweep",
+        "iris_mlp",
+        "--space",
+        str(space),
+        "--runs_dir",
+        str(runs),
+        f"--args={FAST}",
+        *more,
+    ]
+
+
+def run(command: list[str], **kwargs) -> subprocess.CompletedProcess:
+    env = {**os.environ, "WANDB_MODE": "disabled", "PYTHONPATH": str(ROOT / "tests")}
+    return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, **kwargs)
+
+
+@pytest.fixture(autouse=True)
+def in_repo(monkeypatch):
+    monkeypatch.chdir(ROOT)  # experiments/ is looked up from the working directory, as with make
+
+
+@pytest.mark.parametrize(
+    ("changes", "words"),
+    [
+        (
+            {"params": {"model.lr": {"type": "float", "low": 0.1, "high": 0.01}}},
+            "low (0.1) must be below high (0.01)",
+        ),
+        (
+            {"params": {"model.lr": {"type": "float", "low": 0, "high": 1, "log": True}}},
+            "a log scale needs low > 0",
+        ),
+        ({"params": {"model.lr": {"type": "categorical", "choices": []}}}, "non-empty list of choices"),
+        ({"params": {"model.lr": {"type": "uniform"}}}, "needs a type: one of float, int, categorical"),
+        ({"sampler": "annealing"}, "unknown sampler 'annealing'"),
+        ({"pruner": {"name": "median", "bogus": 1}}, "unexpected keyword argument 'bogus'"),
+        ({"params": {}}, "no params to search"),
+    ],
+)
+def test_a_bad_space_file_is_one_line(changes, words, tmp_path):
+    with pytest.raises(UserError, match=words.replace("(", r"\(").replace(")", r"\)")):
+        read_space(space_file(tmp_path, **changes))
+
+
+@pytest.mark.parametrize(
+    ("changes", "more", "words"),
+    [
+        (
+            {"params": {"model.net.init_args.dropotu": {"type": "float", "low": 0, "high": 1}}},
+            [],
+            "model.net.init_args.dropotu is not a setting of iris_mlp",
+        ),
+        (
+            {"params": {"model.optimiser.lr": {"type": "float", "low": 0.1, "high": 1}}},
+            [],
+            "not a setting of iris_mlp",
+        ),
+        ({"metric": "val/auroc"}, [], "metric 'val/auroc' is never logged"),
+        ({}, ["--storage", "postgresql+psycopg2://nobody@127.0.0.1:9/none"], "cannot open the study storage"),
+        ({}, ["--trials", "0"], "TRIALS must be a positive whole number"),
+    ],
+)
+def test_bad_sweep_input_stops_before_any_trial(changes, more, words, tmp_path, capsys):
+    runs = tmp_path / "runs"
+    with pytest.raises(SystemExit) as exit_info:
+        sweep(["iris_mlp", "--space", str(space_file(tmp_path, **changes)), "--runs_dir", str(runs), *more])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and words in err[0], err
+    assert not runs.exists()  # no study, no folder
+
+
+def test_a_killed_sweep_resumes_to_exactly_its_trials(tmp_path):
+    runs, space = tmp_path / "runs", space_file(tmp_path, trials=3)
+    env = {**os.environ, "WANDB_MODE": "disabled"}
+    first = subprocess.Popen(
+        sweep_command(space, runs),
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    second_trial = runs / "iris_mlp" / "sweep-space" / "trial-001" / "config.yaml"
+    deadline = time.time() + 240
+    while not second_trial.exists() and time.time() < deadline and first.poll() is None:
+        time.sleep(0.05)
+    assert second_trial.exists(), "the sweep never reached its second trial"
+    os.killpg(first.pid, signal.SIGKILL)  # in the middle of trial 1
+    first.wait()
+
+    result = run(sweep_command(space, runs))  # the same command again
+    assert result.returncode == 0, result.stderr[-2000:]
+    study = study_of(runs)
+    finished = [t for t in study.trials if t.state in (TrialState.COMPLETE, TrialState.PRUNED)]
+    assert len(finished) == 3
+    (killed,) = [t for t in study.trials if t.state == TrialState.FAIL]
+    assert killed.number == 1
+    (retry,) = [t for t in finished if t.user_attrs.get("retry_of") == 1]
+    assert retry.params == killed.params
+    folders = {t.user_attrs["run_dir"] for t in finished}
+    assert len(folders) == 3 and all(read_summary(Path(f))["status"] == "completed" for f in folders)
+    assert read_summary(Path(killed.user_attrs["run_dir"]))["status"] == "failed"  # not taken for finished
+
+    sweep_dir = runs / "iris_mlp" / "sweep-space"
+    assert {"best.yaml", "optimization_history.png", "param_importances.png"} <= {
+        p.name for p in sweep_dir.iterdir()
+    }
+    assert f"best: trial {study.best_trial.number}" in result.stdout
+    # best.yaml reproduces the best trial
+    rerun = tmp_path / "rerun"
+    run_cli("fit", "--config", str(sweep_dir / "best.yaml"), runs_dir=rerun)
+    (rerun_dir,) = (rerun / "iris_mlp").iterdir()
+    assert read_summary(rerun_dir)["val"]["val/acc"] == pytest.approx(study.best_value)
+
+    again = run(sweep_command(space, runs))  # a finished study runs nothing more
+    assert again.returncode == 0 and len(study_of(runs).trials) == len(study.trials)
+    assert run([sys.executable, "-m", "lightlab.results", "--runs-dir", str(runs)]).returncode == 0
+    listed = (runs / "results.csv").read_text()  # the trials are runs in the comparison table too
+    assert all(f"sweep-space/trial-00{n}" in listed for n in range(4))
+
+
+def test_two_processes_share_one_study(tmp_path):
+    runs, space = tmp_path / "runs", space_file(tmp_path, trials=4)
+    journal = tmp_path / "shared.journal"
+    command = sweep_command(space, runs, "--storage", str(journal))
+    env = {**os.environ, "WANDB_MODE": "disabled", "OMP_NUM_THREADS": "1"}
+    workers = [
+        subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(2)
+    ]
+    for worker in workers:
+        _, err = worker.communicate(timeout=600)
+        assert worker.returncode == 0, err[-2000:]
+    storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(journal)))
+    study = optuna.load_study(study_name="iris_mlp-space", storage=storage)
+    assert_shared(study, expected=4)
+
+
+def assert_shared(study: optuna.Study, expected: int) -> None:
+    complete = [t for t in study.trials if t.state == TrialState.COMPLETE]
+    assert expected <= len(complete) <= expected + 1  # one may start as the other finishes the last
+    assert len({t.number for t in complete}) == len(complete)
+    assert len({t.user_attrs["run_dir"] for t in complete}) == len(complete)
+    assert len({t.user_attrs["worker"] for t in complete}) == 2  # both processes ran trials
