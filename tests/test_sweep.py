@@ -3,11 +3,16 @@ shared by processes, and stored in PostgreSQL as well as in a journal file."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 import signal
+import socket
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import optuna
@@ -196,3 +201,79 @@ def assert_shared(study: optuna.Study, expected: int) -> None:
     assert len({t.number for t in complete}) == len(complete)
     assert len({t.user_attrs["run_dir"] for t in complete}) == len(complete)
     assert len({t.user_attrs["worker"] for t in complete}) == 2  # both processes ran trials
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def postgres() -> Iterator[str]:
+    """A throwaway PostgreSQL cluster on a free loopback port; its URL. initdb refuses to run as
+    root, so as root the server runs as the ``postgres`` user the Debian package creates."""
+    binaries = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+    if not binaries:
+        pytest.skip("PostgreSQL server binaries absent (apt-get install postgresql; .ci/run does)")
+    bin_dir = binaries[-1].parent
+    # Outside pytest's own temporary folder, which only root may enter.
+    folder = Path(tempfile.mkdtemp(prefix="lightlab-pg-"))
+    as_user: list[str] = []
+    if os.geteuid() == 0:
+        shutil.chown(folder, "postgres")
+        folder.chmod(0o700)
+        as_user = ["runuser", "-u", "postgres", "--"]
+    data, port = folder / "data", free_port()
+
+    def pg(*command: str) -> None:
+        subprocess.run([*as_user, *command], check=True, capture_output=True, timeout=120)
+
+    pg(str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "--auth", "trust")
+    options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off"
+    pg(str(bin_dir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(folder / "log"), "-w", "start")
+    try:
+        pg(str(bin_dir / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "sweeps")
+        yield f"postgresql+psycopg2://postgres@127.0.0.1:{port}/sweeps"
+    finally:
+        with contextlib.suppress(subprocess.CalledProcessError):
+            pg(str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop")
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_two_processes_share_a_study_in_postgresql(postgres, tmp_path):
+    runs, space = tmp_path / "runs", space_file(tmp_path, trials=3)
+    command = sweep_command(space, runs, "--storage", postgres)
+    env = {**os.environ, "WANDB_MODE": "disabled", "OMP_NUM_THREADS": "1"}
+    workers = [
+        subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(2)
+    ]
+    for worker in workers:
+        _, err = worker.communicate(timeout=600)
+        assert worker.returncode == 0, err[-2000:]
+    assert_shared(optuna.load_study(study_name="iris_mlp-space", storage=postgres), expected=3)
+
+
+def test_hopeless_trials_are_pruned_and_keep_their_history(tmp_path, capsys):
+    runs = tmp_path / "runs"
+    space = space_file(
+        tmp_path,
+        trials=6,
+        pruner={"name": "median", "warmup_epochs": 1, "n_startup_trials": 2},
+        params={
+            "model.lr": {"type": "categorical", "choices": [0.02, 1.0e-6]}
+        },  # 1e-6 learns nothing in 6 epochs
+    )
+    sweep(["iris_mlp", "--space", str(space), "--runs_dir", str(runs), "--args=--trainer.max_epochs 6"])
+    study = study_of(runs)
+    pruned = [t for t in study.trials if t.state == TrialState.PRUNED]
+    assert pruned and all(t.params["model.lr"] == 1.0e-6 for t in pruned)
+    for trial in pruned:
+        summary = read_summary(Path(trial.user_attrs["run_dir"]))
+        assert summary["status"] == "pruned" and summary["pruned_at_epoch"] < 5
+        assert (Path(trial.user_attrs["run_dir"]) / "metrics.csv").is_file()
+    assert study.best_params == {"model.lr": 0.02}
+    assert "pruned" in capsys.readouterr().out

@@ -28,6 +28,7 @@ import optuna
 import torch
 import yaml
 from lightning.pytorch import Callback, LightningModule, Trainer
+from lightning.pytorch.trainer.states import TrainerFn
 from optuna.trial import TrialState
 
 from lightlab.argv_checks import flag_value
@@ -51,7 +52,8 @@ class ReportToTrial(Callback):
 
     def on_validation_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
         value = trainer.callback_metrics.get(self.metric)
-        if trainer.sanity_checking or value is None:
+        # Only while training: the best checkpoint's scoring after fit validates again.
+        if trainer.state.fn != TrainerFn.FITTING or trainer.sanity_checking or value is None:
             return
         self.trial.report(float(value), step=trainer.current_epoch)
         if self.trial.should_prune():
@@ -89,8 +91,12 @@ class Sweep:
                     f"{key} is not a setting of {self.experiment}{hint}; see make train ARGS=--print_config"
                 )
         monitor, mode = checkpoint_monitor(config)
-        self.metric = self.metric or monitor
-        self.direction = self.direction or ("maximize" if mode == "max" else "minimize")
+        if self.metric is None:
+            self.metric, self.direction = (
+                monitor,
+                self.direction or ("maximize" if mode == "max" else "minimize"),
+            )
+        self.direction = self.direction or ("minimize" if self.metric.endswith("loss") else "maximize")
         logged = {
             f"{split}/{name}"
             for split in ("train", "val")

@@ -2,7 +2,7 @@
 
 ```yaml
 metric: val/acc            # default: the checkpoint's monitor, with its mode as the direction
-direction: maximize
+direction: maximize        # default: minimize for a loss, else maximize
 trials: 20
 sampler: {name: tpe, seed: 0}           # tpe | random
 pruner: {name: median, warmup_epochs: 3} # median | hyperband | none
