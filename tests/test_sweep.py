@@ -65,9 +65,9 @@ def sweep_command(space: Path, runs: Path, *more: str) -> list[str]:
     ]
 
 
-def run(command: list[str], **kwargs) -> subprocess.CompletedProcess:
-    env = {**os.environ, "WANDB_MODE": "disabled", "PYTHONPATH": str(ROOT / "tests")}
-    return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, **kwargs)
+def run(command: list[str], env: dict | None = None) -> subprocess.CompletedProcess:
+    env = env or {**os.environ, "WANDB_MODE": "disabled"}
+    return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
 
 
 @pytest.fixture(autouse=True)
@@ -277,3 +277,59 @@ def test_hopeless_trials_are_pruned_and_keep_their_history(tmp_path, capsys):
         assert (Path(trial.user_attrs["run_dir"]) / "metrics.csv").is_file()
     assert study.best_params == {"model.lr": 0.02}
     assert "pruned" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("space", sorted(p.stem for p in (ROOT / "experiments" / "sweeps").glob("*.yaml")))
+def test_every_shipped_space_fits_its_experiment(space):
+    from lightlab.sweep import Sweep
+
+    checked = Sweep(
+        space, read_space(ROOT / "experiments" / "sweeps" / f"{space}.yaml"), Path("runs"), None, []
+    )
+    checked.check()  # every key is a setting of the experiment, the metric is logged
+    assert checked.direction == "maximize"
+
+
+@pytest.mark.slow
+def test_the_shipped_iris_space_prunes_and_beats_the_hand_set_experiment(tmp_path):
+    runs = tmp_path / "runs"
+    sweep(["iris_mlp", "--trials", "10", "--runs_dir", str(runs)])
+    journal = runs / "iris_mlp" / "sweep-iris_mlp" / "study.journal"
+    storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(journal)))
+    study = optuna.load_study(study_name="iris_mlp-iris_mlp", storage=storage)
+    assert any(t.state == TrialState.PRUNED for t in study.trials)
+    run_cli("fit", "--config", str(ROOT / "experiments" / "iris_mlp.yaml"), runs_dir=tmp_path / "hand")
+    (hand,) = (tmp_path / "hand" / "iris_mlp").iterdir()
+    assert study.best_value >= read_summary(hand)["val"]["val/acc"]
+
+
+@pytest.mark.slow
+def test_trials_under_the_ddp_cpu_preset_report_and_prune(tmp_path):
+    runs = tmp_path / "runs"
+    space = space_file(
+        tmp_path,
+        trials=3,
+        pruner={"name": "median", "warmup_epochs": 0, "n_startup_trials": 1},
+        params={"model.lr": {"type": "categorical", "choices": [0.02, 1.0e-6]}},
+    )
+    extra = "--config experiments/trainer/ddp_cpu.yaml --trainer.max_epochs 3"
+    command = [
+        sys.executable,
+        "-m",
+        "lightlab.sweep",
+        "iris_mlp",
+        "--space",
+        str(space),
+        "--runs_dir",
+        str(runs),
+        f"--args={extra}",
+    ]
+    result = run(command, env={**os.environ, "WANDB_MODE": "disabled", "OMP_NUM_THREADS": "1"})
+    assert result.returncode == 0, result.stderr[-3000:]
+    study = study_of(runs)
+    assert len(study.trials) == 3  # the DDP processes trained their trial, they did not sweep
+    for trial in study.trials:
+        assert trial.intermediate_values  # rank 0 reported every epoch
+        summaries = list(Path(trial.user_attrs["run_dir"]).rglob("summary.json"))
+        assert len(summaries) == 1
+    assert "batch size: 16 per process x 2 process(es)" in result.stdout

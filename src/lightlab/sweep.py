@@ -40,25 +40,41 @@ from lightlab.sweep_space import SweepSpace, flatten, read_space
 from lightlab.tasks.classification import classification_metrics
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
+TRIAL_ENV = "LIGHTLAB_SWEEP_TRIAL"
 HEARTBEAT_SECONDS = 60  # RDB storages: a trial silent for 3 beats is stale, failed and retried
 
 
 class ReportToTrial(Callback):
     """Reports the validation metric to the trial after every epoch; stops training when the
-    pruner says the trial is hopeless."""
+    pruner says the trial is hopeless. Under DDP only rank 0 holds the trial; it decides and the
+    other ranks (``trial=None``) follow its decision."""
 
-    def __init__(self, trial: optuna.Trial, metric: str) -> None:
+    def __init__(self, trial: optuna.Trial | None, metric: str) -> None:
         self.trial, self.metric, self.pruned_at = trial, metric, None
 
     def on_validation_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
-        value = trainer.callback_metrics.get(self.metric)
         # Only while training: the best checkpoint's scoring after fit validates again.
-        if trainer.state.fn != TrainerFn.FITTING or trainer.sanity_checking or value is None:
+        if trainer.state.fn != TrainerFn.FITTING or trainer.sanity_checking:
             return
-        self.trial.report(float(value), step=trainer.current_epoch)
-        if self.trial.should_prune():
+        prune = False
+        value = trainer.callback_metrics.get(self.metric)
+        if self.trial is not None and value is not None:
+            self.trial.report(float(value), step=trainer.current_epoch)
+            prune = self.trial.should_prune()
+        if trainer.world_size > 1:
+            prune = bool(trainer.strategy.broadcast(prune, src=0))
+        if prune:
             self.pruned_at = trainer.current_epoch
             trainer.should_stop = True
+
+
+def train_other_rank(spec: str) -> None:
+    """In a DDP process Lightning started for a trial (it reruns the sweep's command line): train
+    that trial's rank instead of running a sweep."""
+    from lightlab.cli import main as train
+
+    trial = json.loads(spec)
+    train(trial["args"], callbacks=[ReportToTrial(None, trial["metric"])])
 
 
 class Sweep:
@@ -267,6 +283,9 @@ def spawn_workers(args: argparse.Namespace, jobs: int) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
+    if os.environ.get(TRIAL_ENV) and os.environ.get("LOCAL_RANK", "0") != "0":
+        train_other_rank(os.environ[TRIAL_ENV])
+        return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("experiment")
     parser.add_argument(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import warnings
 from pathlib import Path
 
@@ -15,6 +14,8 @@ import optuna
 from optuna.trial import TrialState
 from rich.console import Console
 from rich.table import Table
+
+from lightlab.atomic import atomic_write_text
 
 
 def trials_table(study: optuna.Study, metric: str) -> Table:
@@ -79,7 +80,8 @@ def report(study: optuna.Study, folder: Path, metric: str) -> None:
         return
     best = study.best_trial
     best_dir = Path(best.user_attrs["run_dir"])
-    shutil.copyfile(best_dir / "config.yaml", folder / "best.yaml")
+    # Atomic: several workers of one study may each finish with this report.
+    atomic_write_text(folder / "best.yaml", (best_dir / "config.yaml").read_text())
     save_plots(study, folder)
     print(f"best: trial {best.number}, {metric} = {best.value:.4f}, {best_dir}")
     print(f"rerun it: python -m lightlab fit --config {folder / 'best.yaml'}")
