@@ -333,3 +333,6 @@ def test_trials_under_the_ddp_cpu_preset_report_and_prune(tmp_path):
         summaries = list(Path(trial.user_attrs["run_dir"]).rglob("summary.json"))
         assert len(summaries) == 1
     assert "batch size: 16 per process x 2 process(es)" in result.stdout
+    pruned = [t for t in study.trials if t.state == TrialState.PRUNED]  # both ranks stopped together
+    assert pruned and all(t.params["model.lr"] == 1.0e-6 for t in pruned)
+    assert all(read_summary(Path(t.user_attrs["run_dir"]))["status"] == "pruned" for t in pruned)

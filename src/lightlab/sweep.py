@@ -41,6 +41,7 @@ from lightlab.tasks.classification import classification_metrics
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 TRIAL_ENV = "LIGHTLAB_SWEEP_TRIAL"
+MAX_FAILURES_IN_A_ROW = 3
 HEARTBEAT_SECONDS = 60  # RDB storages: a trial silent for 3 beats is stale, failed and retried
 
 
@@ -162,7 +163,7 @@ class Sweep:
 
     def work(self, study: optuna.Study) -> None:
         """Run trials until the study holds ``trials`` finished ones (counting other workers')."""
-        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        failures_in_a_row = 0
         while True:
             recover_dead_trials(study, self.folder)
             trials = study.get_trials(deepcopy=False)
@@ -171,6 +172,13 @@ class Sweep:
             if finished + running >= self.space.trials:
                 return
             study.optimize(self.objective, n_trials=1, catch=(Exception,))
+            failed = study.get_trials(deepcopy=False)[-1].state == TrialState.FAIL
+            failures_in_a_row = failures_in_a_row + 1 if failed else 0
+            if failures_in_a_row == MAX_FAILURES_IN_A_ROW:
+                raise UserError(
+                    f"{failures_in_a_row} trials in a row failed (see the errors above); the sweep stops. "
+                    f"Try one with make train EXP={self.experiment}"
+                )
 
     def objective(self, trial: optuna.Trial) -> float:
         trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
@@ -181,24 +189,23 @@ class Sweep:
         reporter = ReportToTrial(trial, self.metric)
         from lightlab.cli import main as train  # the CLI imports the data and nets: only in workers
 
+        args = ["fit", "--config", str(self.experiment_file), "--experiment", self.experiment]
+        args += [*self.extra, *flags]
+        environment = dict(os.environ)
+        # Inherited by the processes a DDP trial starts: its folder, and what they are to train.
         os.environ[RUN_DIR_ENV] = str(run_dir)
+        os.environ[TRIAL_ENV] = json.dumps({"args": args, "metric": self.metric})
         try:
-            train(
-                [
-                    "fit",
-                    "--config",
-                    str(self.experiment_file),
-                    "--experiment",
-                    self.experiment,
-                    *self.extra,
-                    *flags,
-                ],
-                callbacks=[reporter],
-            )
+            train(args, callbacks=[reporter])
         except SystemExit as stop:
             raise RuntimeError(f"trial {trial.number} stopped with exit status {stop.code}") from None
         finally:
-            os.environ.pop(RUN_DIR_ENV, None)
+            # Lightning's DDP launcher leaves LOCAL_RANK, WORLD_SIZE… set in this process; the next
+            # trial would take them for a launch by someone else and start no processes of its own.
+            os.environ.clear()
+            os.environ.update(environment)
+            if torch.distributed.is_available() and torch.distributed.is_initialized():
+                torch.distributed.destroy_process_group()  # the next trial's processes form their own
         summary = json.loads((run_dir / "summary.json").read_text())
         trial.set_user_attr("epochs", summary.get("epochs"))
         if reporter.pruned_at is not None:
@@ -309,6 +316,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     # Heartbeats and the retry callback are marked experimental; they are what makes resuming safe.
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # the table at the end says what happened
     try:
         extra = shlex.split(args.args)
         runs_dir = args.runs_dir or Path(flag_value(extra, "--runs_dir") or "runs")
