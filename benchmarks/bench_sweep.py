@@ -56,7 +56,11 @@ def sweep(runs: Path, trials: int, epochs: int) -> tuple[float, list[dict]]:
 def separate_runs(runs: Path, configurations: list[dict], epochs: int) -> float:
     total = 0.0
     for params in configurations:
-        flags = [f"--{k}={v if isinstance(v, str) else json.dumps(v)}" for k, v in params.items()]
+        # List choices are stored as JSON text; written without spaces they survive make's word splitting.
+        values = {
+            k: json.loads(v) if isinstance(v, str) and v.startswith("[") else v for k, v in params.items()
+        }
+        flags = [f"--{k}={json.dumps(v, separators=(',', ':'))}" for k, v in values.items()]
         flags += [
             "--trainer.max_epochs",
             str(epochs),

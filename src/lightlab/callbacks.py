@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import math
+import time
 from pathlib import Path
 
 from lightning.pytorch import Callback, LightningModule, Trainer
@@ -76,18 +78,23 @@ def epoch_history(metrics_csv: Path) -> list[dict[str, float]]:
 
 class LearningCurves(Callback):
     """``learning_curves.png``: train and val loss and accuracy and the learning rate per epoch,
-    redrawn as each epoch ends (so a running or crashed run has it too). Only the main process draws.
-    A resumed run starts from the epochs its ``metrics.csv`` already holds.
+    redrawn as epochs end (so a running or crashed run has it too) and when fit ends or fails.
+    Drawing takes a few tenths of a second, more than a whole epoch of a small model, so after the
+    first epoch it is redrawn at most every ``redraw_seconds``. Only the main process draws. A
+    resumed run starts from the epochs its ``metrics.csv`` already holds.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, redraw_seconds: float = 10.0) -> None:
+        self.redraw_seconds = redraw_seconds
         self.history: list[dict[str, float]] = []
         self.path: Path | None = None
         self.resumed = False
+        self.drawn_at = -math.inf
 
     def on_fit_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
         log_dir = trainer.log_dir  # a collective under DDP: read it on every rank
         self.history, self.path = [], Path(log_dir) / "learning_curves.png" if log_dir else None
+        self.drawn_at = -math.inf
         self.resumed = bool(trainer.ckpt_path) and self.path is not None
         if self.resumed and (self.path.parent / "metrics.csv").is_file():
             self.history = epoch_history(self.path.parent / "metrics.csv")
@@ -104,14 +111,20 @@ class LearningCurves(Callback):
         self.history.append({"lr": lr} if lr is not None else {})
 
     def on_fit_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
-        self._record(trainer)
+        self._record(trainer, force=True)
 
-    def _record(self, trainer: Trainer) -> None:
+    def on_exception(self, trainer: Trainer, pl_module: LightningModule, exception: BaseException) -> None:
+        if self.history and self.path is not None and trainer.is_global_zero and not trainer.fast_dev_run:
+            save_learning_curves(self.history, self.path)
+
+    def _record(self, trainer: Trainer, force: bool = False) -> None:
         if not self.history or self.path is None or trainer.fast_dev_run:
             return
         metrics = {
             k: float(v) for k, v in trainer.callback_metrics.items() if k.count("/") == 1 and v.numel() == 1
         }
         self.history[-1].update({k: v for k, v in metrics.items() if k.startswith(("train/", "val/"))})
-        if trainer.is_global_zero:
+        due = time.monotonic() - self.drawn_at >= self.redraw_seconds
+        if trainer.is_global_zero and (force or due):
             save_learning_curves(self.history, self.path)
+            self.drawn_at = time.monotonic()

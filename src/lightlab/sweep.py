@@ -185,12 +185,13 @@ class Sweep:
         params = {p.key: p.suggest(trial) for p in self.space.params}
         run_dir = self.folder / f"trial-{trial.number:03d}"
         trial.set_user_attr("run_dir", str(run_dir))
-        flags = [f"--{key}={as_flag(value)}" for key, value in {**self.space.fixed, **params}.items()]
+        fixed = [f"--{key}={as_flag(value)}" for key, value in self.space.fixed.items()]
+        searched = [f"--{key}={as_flag(value)}" for key, value in params.items()]
         reporter = ReportToTrial(trial, self.metric)
         from lightlab.cli import main as train  # the CLI imports the data and nets: only in workers
 
         args = ["fit", "--config", str(self.experiment_file), "--experiment", self.experiment]
-        args += [*self.extra, *flags]
+        args += [*fixed, *self.extra, *searched]  # the command line's flags override the space's fixed ones
         environment = dict(os.environ)
         # Inherited by the processes a DDP trial starts: its folder, and what they are to train.
         os.environ[RUN_DIR_ENV] = str(run_dir)
