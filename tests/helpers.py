@@ -68,3 +68,14 @@ class SlowSteps(Callback):
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
         time.sleep(self.seconds)
+
+
+class CtrlCAt(Callback):
+    """Presses Ctrl-C (raises ``KeyboardInterrupt``) when epoch ``epoch`` starts."""
+
+    def __init__(self, epoch: int = 2) -> None:
+        self.epoch = epoch
+
+    def on_train_epoch_start(self, trainer, pl_module) -> None:
+        if trainer.current_epoch == self.epoch:
+            raise KeyboardInterrupt

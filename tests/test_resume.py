@@ -222,3 +222,35 @@ def test_periodic_checkpoint_saves_mid_epoch_and_a_resume_continues_from_its_ste
 def test_periodic_checkpoint_rejects_unclear_settings(options, message):
     with pytest.raises(UserError, match=message):
         PeriodicCheckpoint(**options)
+
+
+def test_ctrl_c_leaves_an_interrupted_run_that_latest_resumes(tmp_path, capsys):
+    runs = tmp_path / "runs"
+    iris = str(ROOT / "experiments" / "iris_mlp.yaml")
+    with pytest.raises(SystemExit):
+        run_cli(
+            "fit",
+            "--config",
+            iris,
+            "--trainer.max_epochs",
+            "4",
+            "--trainer.callbacks+=helpers.CtrlCAt",
+            runs_dir=runs,
+        )
+    (run_dir,) = run_dirs(runs, "iris_mlp")
+    summary = read_summary(run_dir)
+    assert summary["status"] == "interrupted" and f"RESUME={run_dir}" in summary["reason"]
+    assert f"interrupted: continue it with make train RESUME={run_dir}" in capsys.readouterr().err
+    # the config keeps the Ctrl-C callback; a later epoch than the one it stops at lets the run end
+    run_cli(
+        "fit",
+        "--resume",
+        "latest",
+        "--experiment",
+        "iris_mlp",
+        "--trainer.callbacks.epoch",
+        "99",
+        runs_dir=runs,
+    )
+    assert run_dirs(runs, "iris_mlp") == [run_dir]
+    assert read_summary(run_dir)["status"] == "completed" and read_summary(run_dir)["epochs"] == 4

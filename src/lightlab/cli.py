@@ -32,7 +32,7 @@ from lightlab.data.base import LabDataModule
 from lightlab.environment import check_accelerator, nodes_from_environment
 from lightlab.errors import UserError, user_error_in
 from lightlab.evaluation import summarize_fit
-from lightlab.failed_runs import discard, discarded_on_failure, record_failure
+from lightlab.failed_runs import discard, discarded_on_failure, interrupted, record_failure
 from lightlab.periodic_checkpoint import PeriodicCheckpoint
 from lightlab.prediction import predict_to_csv
 from lightlab.quiet import silence_known_noise
@@ -194,6 +194,12 @@ class LabCLI(LightningCLI):
             with contextlib.suppress(UserError):  # e.g. the disk that failed the run is still full
                 if trained:
                     record_failure(self.trainer, self.run_dir, self.facts(), error)
+            if (
+                interrupted(error)
+                and self.trainer.is_global_zero
+                and (self.run_dir / "summary.json").is_file()
+            ):
+                print(f"interrupted: continue it with make train RESUME={self.run_dir}", file=sys.stderr)
             raise
 
     def after_fit(self) -> None:

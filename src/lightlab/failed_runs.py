@@ -1,4 +1,5 @@
-"""What a failed run leaves behind: nothing if it failed before training, else a summary saying why.
+"""What a failed run leaves behind: nothing if it failed before training, else a summary saying why
+(``"status": "interrupted"`` when the user stopped it).
 
 A run that stops before its first training step (no data, a download that is impossible, a bad
 file found in setup) holds nothing worth keeping, so its folder is removed; one that fails later
@@ -45,6 +46,11 @@ def discarded_on_failure(run_dir: Path | None) -> Iterator[None]:
         raise
 
 
+def interrupted(error: BaseException) -> bool:
+    """Whether the user stopped the run: Lightning turns Ctrl-C into a graceful stop and ``SystemExit``."""
+    return isinstance(error, KeyboardInterrupt | SystemExit)
+
+
 def record_failure(trainer: Trainer, run_dir: Path, facts: dict[str, Any], error: BaseException) -> None:
     """Remove ``run_dir`` or write its failed ``summary.json``; the main process does it."""
     if not trainer.is_global_zero or not run_dir.is_dir():
@@ -57,8 +63,12 @@ def record_failure(trainer: Trainer, run_dir: Path, facts: dict[str, Any], error
     summary = {
         **facts,
         "run_dir": str(run_dir),
-        "status": "failed",
-        "reason": one_line(f"{type(error).__name__}: {error}"),
+        "status": "interrupted" if interrupted(error) else "failed",
+        "reason": (
+            f"stopped with Ctrl-C; continue it with make train RESUME={run_dir}"
+            if interrupted(error)
+            else one_line(f"{type(error).__name__}: {error}")
+        ),
         "failed_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
         "epochs": trainer.current_epoch,
         "global_step": trainer.global_step,
