@@ -179,20 +179,20 @@ def test_a_killed_sweep_resumes_to_exactly_its_trials(tmp_path):
 def test_two_processes_share_one_study(tmp_path):
     runs, space = tmp_path / "runs", space_file(tmp_path, trials=4)
     journal = tmp_path / "shared.journal"
-    command = sweep_command(space, runs, "--storage", str(journal))
-    env = {**os.environ, "WANDB_MODE": "disabled", "OMP_NUM_THREADS": "1"}
-    workers = [
-        subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-        )
-        for _ in range(2)
-    ]
-    for worker in workers:
-        _, err = worker.communicate(timeout=600)
-        assert worker.returncode == 0, err[-2000:]
+    run_two_workers(sweep_command(space, runs, "--storage", str(journal)))
     storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(journal)))
     study = optuna.load_study(study_name="iris_mlp-space", storage=storage)
     assert_shared(study, expected=4)
+
+
+def run_two_workers(command: list[str]) -> None:
+    """The same sweep command in two independent processes at once; both must succeed."""
+    env = {**os.environ, "WANDB_MODE": "disabled", "OMP_NUM_THREADS": "1"}
+    pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True}
+    workers = [subprocess.Popen(command, cwd=ROOT, env=env, **pipes) for _ in range(2)]
+    for worker in workers:
+        _, err = worker.communicate(timeout=600)
+        assert worker.returncode == 0, err[-2000:]
 
 
 def assert_shared(study: optuna.Study, expected: int) -> None:
@@ -243,17 +243,7 @@ def postgres() -> Iterator[str]:
 
 def test_two_processes_share_a_study_in_postgresql(postgres, tmp_path):
     runs, space = tmp_path / "runs", space_file(tmp_path, trials=3)
-    command = sweep_command(space, runs, "--storage", postgres)
-    env = {**os.environ, "WANDB_MODE": "disabled", "OMP_NUM_THREADS": "1"}
-    workers = [
-        subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-        )
-        for _ in range(2)
-    ]
-    for worker in workers:
-        _, err = worker.communicate(timeout=600)
-        assert worker.returncode == 0, err[-2000:]
+    run_two_workers(sweep_command(space, runs, "--storage", postgres))
     assert_shared(optuna.load_study(study_name="iris_mlp-space", storage=postgres), expected=3)
 
 
@@ -294,9 +284,7 @@ def test_every_shipped_space_fits_its_experiment(space):
 def test_the_shipped_iris_space_prunes_and_beats_the_hand_set_experiment(tmp_path):
     runs = tmp_path / "runs"
     sweep(["iris_mlp", "--trials", "10", "--runs_dir", str(runs)])
-    journal = runs / "iris_mlp" / "sweep-iris_mlp" / "study.journal"
-    storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(journal)))
-    study = optuna.load_study(study_name="iris_mlp-iris_mlp", storage=storage)
+    study = study_of(runs, "iris_mlp")
     assert any(t.state == TrialState.PRUNED for t in study.trials)
     run_cli("fit", "--config", str(ROOT / "experiments" / "iris_mlp.yaml"), runs_dir=tmp_path / "hand")
     (hand,) = (tmp_path / "hand" / "iris_mlp").iterdir()

@@ -80,3 +80,16 @@ def find_checkpoint(run_dir: Path, which: str) -> Path:
     if not path.is_file():
         raise UserError(f"no {which} checkpoint in {run_dir} ({path} not found); give --ckpt last or a path")
     return path
+
+
+def run_folder_files(run_dir: Path, which: str) -> tuple[Path, Path]:
+    """A run folder's ``config.yaml`` and its ``which`` checkpoint (``best``, ``last`` or a path),
+    both checked: one line naming what is missing or damaged."""
+    config = run_dir / "config.yaml"
+    if not config.is_file():
+        raise UserError(
+            f"{run_dir} is not a run folder (no config.yaml); give a folder under runs/<experiment>/"
+        )
+    checkpoint = find_checkpoint(run_dir, which)
+    check_checkpoint_file(str(checkpoint))
+    return config, checkpoint

@@ -16,7 +16,7 @@ from pathlib import Path
 from lightning.pytorch import Trainer
 
 from lightlab.atomic import atomic_write_text
-from lightlab.checkpoints import check_checkpoint_file, find_checkpoint
+from lightlab.checkpoints import run_folder_files
 from lightlab.errors import UserError
 from lightlab.quiet import silence_known_noise
 from lightlab.show_data import build_datamodule
@@ -26,13 +26,7 @@ from lightlab.tasks import ClassificationTask
 
 def evaluate_run(run_dir: Path, split: str = "test", which: str = "best") -> Path:
     """Evaluate and write ``eval-<split>.json``; its path."""
-    config = run_dir / "config.yaml"
-    if not config.is_file():
-        raise UserError(
-            f"{run_dir} is not a run folder (no config.yaml); give a folder under runs/<experiment>/"
-        )
-    checkpoint = find_checkpoint(run_dir, which)
-    check_checkpoint_file(str(checkpoint))
+    config, checkpoint = run_folder_files(run_dir, which)
     datamodule = build_datamodule(config)
     model = ClassificationTask.load_from_checkpoint(checkpoint, map_location="cpu")
     trainer = Trainer(

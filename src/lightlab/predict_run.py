@@ -18,7 +18,7 @@ import torch
 from rich.console import Console
 from rich.table import Table
 
-from lightlab.checkpoints import check_checkpoint_file, find_checkpoint
+from lightlab.checkpoints import run_folder_files
 from lightlab.data.base import LabDataModule
 from lightlab.errors import UserError
 from lightlab.prediction import prediction_rows, write_predictions
@@ -80,14 +80,7 @@ class RunPredictor:
 
 def load_run(run_dir: str | Path, checkpoint: str = "best", device: str = "cpu") -> RunPredictor:
     """The run in ``run_dir`` with its ``best`` (or ``last``, or a given) checkpoint, on ``device``."""
-    run_dir = Path(run_dir)
-    config = run_dir / "config.yaml"
-    if not config.is_file():
-        raise UserError(
-            f"{run_dir} is not a run folder (no config.yaml); give a folder under runs/<experiment>/"
-        )
-    path = find_checkpoint(run_dir, checkpoint)
-    check_checkpoint_file(str(path))
+    config, path = run_folder_files(Path(run_dir), checkpoint)
     datamodule = build_datamodule(config)
     saved = torch.load(path, map_location="cpu", weights_only=False)
     state = saved.get(type(datamodule).__qualname__)
