@@ -82,7 +82,8 @@ def load_run(run_dir: str | Path, checkpoint: str = "best", device: str = "cpu")
     """The run in ``run_dir`` with its ``best`` (or ``last``, or a given) checkpoint, on ``device``."""
     config, path = run_folder_files(Path(run_dir), checkpoint)
     datamodule = build_datamodule(config)
-    saved = torch.load(path, map_location="cpu", weights_only=False)
+    # Memory-mapped: only the small DataModule state is read here; the task loads the weights below.
+    saved = torch.load(path, map_location="cpu", weights_only=False, mmap=True)
     state = saved.get(type(datamodule).__qualname__)
     if state is None:
         raise UserError(
