@@ -79,3 +79,16 @@ class CtrlCAt(Callback):
     def on_train_epoch_start(self, trainer, pl_module) -> None:
         if trainer.current_epoch == self.epoch:
             raise KeyboardInterrupt
+
+
+class StepMarker(Callback):
+    """Touches ``<folder>/step-<n>`` after each training step (main process), so a test outside the
+    run knows how far it got."""
+
+    def __init__(self, folder: str) -> None:
+        self.folder = Path(folder)
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        if trainer.is_global_zero:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            (self.folder / f"step-{trainer.global_step}").touch()

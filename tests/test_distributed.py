@@ -59,15 +59,19 @@ def _free_port() -> int:
 
 @pytest.mark.slow
 def test_ddp_cpu_two_processes_share_one_run(tmp_path):
+    # 27 validation and 27 test rows: not divisible by the two processes.
+    splits = ["--data.init_args.val_fraction", "0.18", "--data.init_args.test_fraction", "0.18"]
     result, runs = _fit_ddp_cpu(
         tmp_path,
         "iris_mlp",
         "--trainer.max_epochs",
         "6",
+        *splits,
         "--trainer.callbacks+=helpers.RecordFinalWeights",
         f"--trainer.callbacks.folder={tmp_path / 'weights'}",
     )
     assert "batch size: 16 per process x 2 process(es) = 32 samples per optimizer step" in result.stdout
+    assert "replicates some samples" not in result.stdout + result.stderr
     (run_dir,) = run_dirs(runs, "iris_mlp")  # one folder, not one per rank
     assert [p.name for p in runs.rglob("summary.json")] == ["summary.json"]
     digests = [(tmp_path / "weights" / f"weights-rank{r}.txt").read_text().split() for r in (0, 1)]
@@ -76,15 +80,20 @@ def test_ddp_cpu_two_processes_share_one_run(tmp_path):
     assert digests[0][2] == "world=2"
 
     summary = read_summary(run_dir)
-    assert summary["global_step"] == 6 * 3  # 90 rows / 16 per batch / 2 ranks = 3 steps per epoch
+    assert summary["global_step"] == 6 * 3  # 96 rows / 16 per batch / 2 ranks = 3 steps per epoch
+    # The scores of two processes are those of one process on the same checkpoint: each row once.
     task = ClassificationTask.load_from_checkpoint(summary["best_checkpoint"], map_location="cpu").eval()
-    val = IrisDataModule().splits["val"].tensors
-    with torch.no_grad():
-        logits = task(val["inputs"])
-    accuracy = (logits.argmax(-1) == val["target"]).float().mean().item()
-    loss = torch.nn.functional.cross_entropy(logits, val["target"]).item()
-    assert summary["val"]["val/acc"] == pytest.approx(accuracy)  # the synced value is the global one
-    assert summary["val"]["val/loss"] == pytest.approx(loss, rel=1e-5)
+    data = IrisDataModule(val_fraction=0.18, test_fraction=0.18)
+    for split in ("val", "test"):
+        tensors = data.splits[split].tensors
+        assert len(tensors["target"]) == 27
+        with torch.no_grad():
+            logits = task(tensors["inputs"])
+        accuracy = (logits.argmax(-1) == tensors["target"]).float().mean().item()
+        loss = torch.nn.functional.cross_entropy(logits, tensors["target"]).item()
+        assert summary[split][f"{split}/acc"] == pytest.approx(accuracy)
+        assert summary[split][f"{split}/loss"] == pytest.approx(loss, rel=1e-5)
+    assert sum(map(sum, summary["confusion_matrix"])) == 27
 
 
 @pytest.mark.slow

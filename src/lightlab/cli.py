@@ -36,6 +36,7 @@ from lightlab.failed_runs import discard, discarded_on_failure, interrupted, rec
 from lightlab.periodic_checkpoint import PeriodicCheckpoint
 from lightlab.prediction import predict_to_csv
 from lightlab.quiet import silence_known_noise
+from lightlab.requeue import JOB_KEY, already_completed, continuation, continued_args, requeue, slurm_job_id
 from lightlab.resume import (
     ResumePoint,
     check_more_to_train,
@@ -52,6 +53,7 @@ from lightlab.run_config import (
     write_run_files,
 )
 from lightlab.run_dir import release_run_dir, resolve_run_dir
+from lightlab.stop_signals import StoppedBySignal
 from lightlab.tasks import ClassificationTask, NonFiniteLossError, TaskConfigError
 
 DEFAULTS = Path(__file__).with_name("configs") / "defaults.yaml"
@@ -179,11 +181,14 @@ class LabCLI(LightningCLI):
 
     def facts(self) -> dict[str, Any]:
         """What the summary records of this run besides its results."""
-        return {
+        facts = {
             "experiment": self.experiment,
             "fit_seconds": round(time.time() - self.started, 2),
             "seed": self.config[self.subcommand].seed_everything,
         }
+        if slurm_job_id():
+            facts[JOB_KEY] = slurm_job_id()
+        return facts
 
     def fit(self, **kwargs: Any) -> None:
         try:
@@ -194,11 +199,13 @@ class LabCLI(LightningCLI):
             with contextlib.suppress(UserError):  # e.g. the disk that failed the run is still full
                 if trained:
                     record_failure(self.trainer, self.run_dir, self.facts(), error)
-            if (
-                interrupted(error)
-                and self.trainer.is_global_zero
-                and (self.run_dir / "summary.json").is_file()
-            ):
+            main = self.trainer.is_global_zero
+            if isinstance(error, StoppedBySignal) and error.requeue and slurm_job_id():
+                if main:
+                    requeue()
+                with contextlib.suppress(Exception):  # the others wait until the job is requeued
+                    self.trainer.strategy.barrier()
+            elif interrupted(error) and main and (self.run_dir / "summary.json").is_file():
                 print(f"interrupted: continue it with make train RESUME={self.run_dir}", file=sys.stderr)
             raise
 
@@ -226,14 +233,20 @@ def main(args: list[str] | None = None, callbacks: list[Callback] | None = None)
     silence_known_noise()
     try:
         given, target = take_resume_flag(sys.argv[1:] if args is None else args)
+        configs = flag_values(given, "--config")
+        experiment = flag_value(given, "--experiment") or (
+            experiment_name(configs, DEFAULTS) if configs else None
+        )
+        runs_root = Path(flag_value(given, "--runs_dir") or "runs")
         point = None
         if target is not None:
-            configs = flag_values(given, "--config")
-            experiment = flag_value(given, "--experiment") or (
-                experiment_name(configs, DEFAULTS) if configs else None
-            )
-            point = find_resume_point(target, Path(flag_value(given, "--runs_dir") or "runs"), experiment)
+            point = find_resume_point(target, runs_root, experiment)
             given = resumed_args(given, point)
+        elif given[:1] == ["fit"] and experiment and (point := continuation(runs_root, experiment)):
+            if already_completed(point):
+                print(f"{point.run_dir} already completed; nothing left to train", file=sys.stderr)
+                return
+            given = continued_args(point)
         check_experiment_given(given)
         check_config_files(given)
         LabCLI(args=given, resume=point, callbacks=callbacks)
@@ -242,5 +255,7 @@ def main(args: list[str] | None = None, callbacks: list[Callback] | None = None)
             raise
         print(f"error: {error}", file=sys.stderr)
         sys.exit(1 if isinstance(error, NonFiniteLossError) else 2)
+    except StoppedBySignal as stop:
+        sys.exit(stop.exit_status)
     finally:
         release_run_dir()

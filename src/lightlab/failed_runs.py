@@ -20,6 +20,7 @@ from lightning.pytorch import Trainer
 
 from lightlab.argv_checks import one_line
 from lightlab.run_dir import reserved_here
+from lightlab.stop_signals import StoppedBySignal, signal_name
 from lightlab.summary import write_summary
 
 
@@ -47,8 +48,16 @@ def discarded_on_failure(run_dir: Path | None) -> Iterator[None]:
 
 
 def interrupted(error: BaseException) -> bool:
-    """Whether the user stopped the run: Lightning turns Ctrl-C into a graceful stop and ``SystemExit``."""
-    return isinstance(error, KeyboardInterrupt | SystemExit)
+    """Whether the run was stopped from outside: by a signal (``StoppedBySignal``), or by a second
+    Ctrl-C, which Lightning turns into a graceful stop and ``SystemExit``."""
+    return isinstance(error, KeyboardInterrupt | SystemExit | StoppedBySignal)
+
+
+def _reason(error: BaseException, run_dir: Path) -> str:
+    if not interrupted(error):
+        return one_line(f"{type(error).__name__}: {error}")
+    how = str(error) if isinstance(error, StoppedBySignal) else "stopped with Ctrl-C"
+    return f"{how}; continue it with make train RESUME={run_dir}"
 
 
 def record_failure(trainer: Trainer, run_dir: Path, facts: dict[str, Any], error: BaseException) -> None:
@@ -64,14 +73,12 @@ def record_failure(trainer: Trainer, run_dir: Path, facts: dict[str, Any], error
         **facts,
         "run_dir": str(run_dir),
         "status": "interrupted" if interrupted(error) else "failed",
-        "reason": (
-            f"stopped with Ctrl-C; continue it with make train RESUME={run_dir}"
-            if interrupted(error)
-            else one_line(f"{type(error).__name__}: {error}")
-        ),
+        "reason": _reason(error, run_dir),
         "failed_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
         "epochs": trainer.current_epoch,
         "global_step": trainer.global_step,
         "best_checkpoint": (checkpoint.best_model_path or None) if checkpoint is not None else None,
     }
+    if isinstance(error, StoppedBySignal):
+        summary["signal"] = signal_name(error.signum)
     write_summary(run_dir, summary)

@@ -48,6 +48,9 @@ def silence_known_noise() -> None:
     warnings.filterwarnings(
         "ignore", ".*is an instance of `nn.Module` and is already saved during checkpointing.*"
     )
+    # On a machine with SLURM's tools, every run outside a job would be told to use srun; the
+    # shipped job script does, and a run outside a job is meant to be one.
+    warnings.filterwarnings("ignore", ".*The `srun` command is available on your system but is not used.*")
     logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(_drop_lightning_notices)
     # Lightning's progress notes ("Seed set to 42", "GPU available: …") are information, not
     # errors: on stdout, stderr keeps only warnings and the one-line error of a failed run.

@@ -6,7 +6,8 @@ folder, and no run may ever land in an earlier run's folder. The id comes from, 
 1. ``LIGHTLAB_RUN_DIR``: set by the user, or by the launching process for the DDP workers that
    Lightning starts, since they inherit its environment;
 2. the job id of a multi-process launch that started every process at once (SLURM's
-   ``SLURM_JOB_ID``, torchrun's ``--rdzv-id``), so independent nodes agree without talking;
+   ``SLURM_JOB_ID``, torchrun's ``--rdzv-id``), so independent nodes agree without talking; a
+   SLURM batch job of one process too, so that the job, when requeued, finds its run again;
 3. otherwise a timestamp, reserved atomically with ``mkdir`` (``-1``, ``-2``… on collision).
 """
 
@@ -15,6 +16,8 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
+
+from lightning.fabric.plugins.environments import SLURMEnvironment
 
 from lightlab.errors import UserError
 
@@ -47,6 +50,13 @@ def _shared_job_id() -> str | None:
     return os.environ.get("SLURM_JOB_ID")
 
 
+def requeued_job() -> str | None:
+    """The SLURM job id if this process belongs to a job that was requeued at least once: its
+    folder is its own earlier start's, to be continued (``requeue``) or started over."""
+    restarts = os.environ.get("SLURM_RESTART_COUNT", "0")
+    return os.environ.get("SLURM_JOB_ID") if restarts.isdigit() and int(restarts) > 0 else None
+
+
 def _reserve(parent: Path, stem: str) -> Path:
     parent.mkdir(parents=True, exist_ok=True)
     for attempt in range(1000):
@@ -65,12 +75,12 @@ def resolve_run_dir(runs_root: str | Path, experiment: str, suffix: str = "") ->
     explicit = os.environ.get(RUN_DIR_ENV)
     if explicit and explicit != _exported_here:
         path = Path(explicit)
-        if _global_rank() == 0 and (path / "config.yaml").exists():
+        if _global_rank() == 0 and (path / "config.yaml").exists() and not requeued_job():
             raise UserError(f"{RUN_DIR_ENV}={explicit} already holds a run; point it at a new folder")
         path.mkdir(parents=True, exist_ok=True)
         return path
     parent = Path(runs_root) / experiment
-    if _world_size() > 1:
+    if _world_size() > 1 or SLURMEnvironment.detect():
         job_id = _shared_job_id()
         if job_id is None:
             raise UserError(
@@ -78,7 +88,7 @@ def resolve_run_dir(runs_root: str | Path, experiment: str, suffix: str = "") ->
                 f"{RUN_DIR_ENV}=runs/<experiment>/<name> on every node, or pass torchrun --rdzv-id"
             )
         path = parent / f"job-{job_id}{suffix}"
-        if _global_rank() == 0 and (path / "config.yaml").exists():
+        if _global_rank() == 0 and (path / "config.yaml").exists() and requeued_job() != job_id:
             raise UserError(
                 f"{path} already holds a run of job {job_id}; start a new job (or torchrun --rdzv-id), "
                 f"or set {RUN_DIR_ENV} to a new folder"

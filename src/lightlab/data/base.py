@@ -12,9 +12,10 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 from lightning.pytorch import LightningDataModule
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, DistributedSampler
 
 from lightlab.batch import Batch
+from lightlab.data.eval_shards import EvaluationShard, evaluating_in_shards
 from lightlab.errors import UserError
 
 InputKind = Literal["tabular", "image", "sequence"]
@@ -116,10 +117,31 @@ class LabDataModule(LightningDataModule):
         return self._loader("train", train=True)
 
     def val_dataloader(self) -> DataLoader:
-        return self._loader("val", train=False)
+        return self._evaluation_loader("val")
 
     def test_dataloader(self) -> DataLoader:
-        return self._loader("test", train=False)
+        return self._evaluation_loader("test")
+
+    def _evaluation_loader(self, split: str) -> DataLoader:
+        """The split's loader; in a multi-process ``validate``/``test``, over this process's own
+        unpadded share, so every sample counts once. A loader whose sampler already shares the data
+        out (a ``DistributedSampler``, such as the text batches) is left as it is."""
+        loader = self._loader(split, train=False)
+        trainer = self.trainer
+        if not evaluating_in_shards(trainer) or isinstance(loader.sampler, DistributedSampler):
+            return loader
+        if loader.batch_size is None:
+            raise NotImplementedError(f"{type(self).__name__}: share out its batch sampler per process")
+        shard = EvaluationShard(len(loader.dataset), trainer.world_size, trainer.global_rank)
+        return DataLoader(
+            loader.dataset,
+            batch_size=loader.batch_size,
+            sampler=shard,
+            collate_fn=loader.collate_fn,
+            num_workers=loader.num_workers,
+            pin_memory=loader.pin_memory,
+            persistent_workers=loader.persistent_workers,
+        )
 
     def predict_dataloader(self) -> DataLoader:
         if self._predict_items is None:

@@ -20,7 +20,8 @@ class BucketBatchSampler(DistributedSampler):
     It is a ``DistributedSampler`` of batches: rank ``r`` of ``num_replicas`` takes every
     ``num_replicas``-th batch. With ``drop_last`` the few batches that do not divide evenly are
     left out (every rank gets a disjoint share of the same size); without it, batches from the
-    start are repeated to even the shares, so every sample is seen. Lightning leaves a
+    start are repeated to even the shares, so every sample is seen; with ``even=False`` too, the
+    shares are left uneven and nothing repeats (for scoring). Lightning leaves a
     DistributedSampler in place under DDP and calls ``set_epoch`` on it, also for the epoch a
     resumed run continues with.
     """
@@ -35,6 +36,7 @@ class BucketBatchSampler(DistributedSampler):
         rank: int = 0,
         drop_last: bool = False,
         pool_batches: int = 50,
+        even: bool = True,
     ) -> None:
         super().__init__(
             lengths, num_replicas=num_replicas, rank=rank, shuffle=shuffle, seed=seed, drop_last=drop_last
@@ -42,6 +44,7 @@ class BucketBatchSampler(DistributedSampler):
         self.lengths = torch.as_tensor(lengths)
         self.batch_size = batch_size
         self.pool_batches = pool_batches
+        self.even = even
 
     def _all_batches(self) -> list[list[int]]:
         if not self.shuffle:
@@ -59,6 +62,8 @@ class BucketBatchSampler(DistributedSampler):
     def _shared(self, batches: list[list[int]]) -> list[list[int]]:
         if self.drop_last:
             return batches[: len(batches) - len(batches) % self.num_replicas]
+        if not self.even:
+            return batches
         short = -len(batches) % self.num_replicas
         return batches + batches[:short]
 
@@ -71,6 +76,8 @@ class BucketBatchSampler(DistributedSampler):
         batches = -(-len(self.lengths) // self.batch_size)
         if self.drop_last:
             return batches // self.num_replicas
+        if not self.even:
+            return len(range(self.rank, batches, self.num_replicas))
         return -(-batches // self.num_replicas)
 
 

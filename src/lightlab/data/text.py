@@ -12,6 +12,7 @@ from torch.utils.data import DataLoader
 from lightlab.batch import Batch
 from lightlab.data.base import LabDataModule
 from lightlab.data.bucketing import BucketBatchSampler, SequenceDataset, pad_batch
+from lightlab.data.eval_shards import evaluating_in_shards
 from lightlab.data.in_memory import already_batched
 from lightlab.data.splits import stratified_split
 from lightlab.data.text_files import read_labelled_texts, read_texts
@@ -170,6 +171,7 @@ class TextDataModule(LabDataModule):
             rank=rank,
             drop_last=train,
             pool_batches=50 if self.hparams.bucketing else 1,
+            even=not evaluating_in_shards(trainer),
         )
         return DataLoader(dataset, sampler=sampler, batch_size=None, collate_fn=already_batched)
 

@@ -1,0 +1,144 @@
+"""SLURM requeue: a job that stopped for its time limit continues as the same job, in the same folder.
+
+A run under SLURM lives in ``runs/<experiment>/job-<SLURM_JOB_ID>`` (or ``LIGHTLAB_RUN_DIR``).
+When the job's warning signal arrives, the run stops with a checkpoint (``stop_signals``) and
+the main process asks SLURM to requeue the job. The requeued job keeps its id and sees
+``SLURM_RESTART_COUNT`` > 0: it is recognised here as the continuation of that run and resumes
+from the newest intact checkpoint in the folder through the same path as ``--resume``, with the
+run's own ``config.yaml`` (the command line is the one the first start already recorded).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import torch
+
+from lightlab.errors import UserError
+from lightlab.resume import LAST, ResumePoint, run_status
+from lightlab.run_dir import RUN_DIR_ENV, requeued_job
+
+JOB_KEY = "slurm_job_id"
+
+
+def slurm_job_id() -> str | None:
+    """This job's id as ``scontrol`` names it (``<array job>_<task>`` for an array task), or None."""
+    array_job = os.environ.get("SLURM_ARRAY_JOB_ID")
+    if array_job and os.environ.get("SLURM_ARRAY_TASK_ID"):
+        return f"{array_job}_{os.environ['SLURM_ARRAY_TASK_ID']}"
+    return os.environ.get("SLURM_JOB_ID")
+
+
+def _is_main_process() -> bool:
+    return os.environ.get("SLURM_PROCID", "0") == "0"
+
+
+def _say(message: str) -> None:
+    if _is_main_process():
+        print(message, file=sys.stderr, flush=True)
+
+
+def job_folder(runs_root: Path, experiment: str) -> Path:
+    """Where this job's run lives: ``LIGHTLAB_RUN_DIR`` if given, else ``runs/<experiment>/job-<id>``."""
+    explicit = os.environ.get(RUN_DIR_ENV)
+    return Path(explicit) if explicit else runs_root / experiment / f"job-{os.environ['SLURM_JOB_ID']}"
+
+
+def check_owner(run_dir: Path, experiment: str) -> None:
+    """A requeued job continues only its own run: not another job's, not another experiment's."""
+    job = os.environ["SLURM_JOB_ID"]
+    if run_dir.parent.name != experiment:
+        raise UserError(
+            f"{run_dir} is a run of {run_dir.parent.name}, not {experiment}; point {RUN_DIR_ENV} at this "
+            "experiment's folder or a new one"
+        )
+    named = re.fullmatch(r"job-(\d+)", run_dir.name)
+    try:
+        recorded = json.loads((run_dir / "summary.json").read_text()).get(JOB_KEY)
+    except (OSError, ValueError):
+        recorded = None
+    owner = recorded or (named.group(1) if named else None)
+    if owner is not None and str(owner) != job:
+        raise UserError(
+            f"{run_dir} holds a run of job {owner}, not of this job {job}; "
+            f"point {RUN_DIR_ENV} at a new folder"
+        )
+
+
+def _checkpoint_step(path: Path) -> int | None:
+    try:
+        return int(torch.load(path, map_location="cpu", weights_only=False, mmap=True)["global_step"])
+    except Exception:  # any way a file fails to load makes it unusable
+        return None
+
+
+def newest_intact_checkpoint(run_dir: Path) -> tuple[Path, int] | None:
+    """The checkpoint of the latest step that loads (``last.ckpt`` or Lightning's ``hpc_ckpt_*.ckpt``),
+    and that step; a damaged newer one is skipped with a line that says so."""
+    found = [run_dir / LAST, *run_dir.glob("hpc_ckpt_*.ckpt"), *run_dir.glob("checkpoints/hpc_ckpt_*.ckpt")]
+    candidates = sorted((p for p in found if p.is_file()), key=lambda p: p.stat().st_mtime, reverse=True)
+    damaged: list[Path] = []
+    for path in candidates:
+        step = _checkpoint_step(path)
+        if step is None:
+            damaged.append(path)
+            continue
+        if damaged:
+            names = ", ".join(map(str, damaged))
+            _say(f"warning: {names} cannot be read; continuing from {path} (step {step})")
+        return path, step
+    if damaged:
+        names = ", ".join(map(str, damaged))
+        _say(f"warning: no checkpoint in {run_dir} can be read ({names}); starting over")
+    return None
+
+
+def continuation(runs_root: Path, experiment: str) -> ResumePoint | None:
+    """Where a requeued job continues its run, or None when it has nothing to continue (not requeued,
+    or stopped before its first checkpoint: it starts over in its own folder)."""
+    if requeued_job() is None:
+        return None
+    run_dir = job_folder(runs_root, experiment)
+    if not (run_dir / "config.yaml").is_file():
+        return None
+    check_owner(run_dir, experiment)
+    found = newest_intact_checkpoint(run_dir)
+    if found is None:
+        return None
+    checkpoint, step = found
+    epoch = int(torch.load(checkpoint, map_location="cpu", weights_only=False, mmap=True)["epoch"])
+    _say(f"requeued job {requeued_job()}: continuing {run_dir} from {checkpoint.name} (step {step})")
+    return ResumePoint(run_dir.resolve(), checkpoint.resolve(), epoch, step)
+
+
+def continued_args(point: ResumePoint) -> list[str]:
+    """The requeued job's command line: the run's recorded config, from the checkpoint."""
+    return ["fit", "--config", str(point.config), "--ckpt_path", str(point.checkpoint)]
+
+
+def already_completed(point: ResumePoint) -> bool:
+    return run_status(point.run_dir) == "completed"
+
+
+def requeue() -> None:
+    """Ask SLURM to put this job back in the queue; it starts again with the same id."""
+    job = slurm_job_id()
+    if job is None:
+        return
+    try:
+        result = subprocess.run(["scontrol", "requeue", job], capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired) as error:
+        print(f"warning: could not requeue job {job} ({error}); resubmit it to continue", file=sys.stderr)
+        return
+    if result.returncode != 0:
+        print(
+            f"warning: scontrol requeue {job} failed: {result.stderr.strip()}; resubmit it to continue",
+            file=sys.stderr,
+        )
+    else:
+        print(f"requeued job {job}: it continues from the checkpoint when it starts again", file=sys.stderr)

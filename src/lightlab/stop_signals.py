@@ -1,0 +1,120 @@
+"""Stop cleanly when asked to: SIGTERM, SIGINT (Ctrl-C) and SLURM's warning signal.
+
+Schedulers stop jobs with a signal: ``kill``, Docker, Kubernetes and SLURM's ``scancel`` send
+SIGTERM; SLURM sends the signal a job asks for (``--signal=USR1@90``) some time before its limit.
+A signal handler only notes the request. At the next training-step boundary every process agrees
+on it (one small all-reduce), ``checkpoints/last.ckpt`` is written from the ordinary loop, and
+``StoppedBySignal`` ends the run on every process together: no collective call ever runs inside
+a signal handler, so no process is left waiting for another. A second Ctrl-C stops at once.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import torch
+from lightning.pytorch import Callback, LightningModule, Trainer
+
+from lightlab.resume import LAST
+
+
+class StoppedBySignal(Exception):
+    """A run stopped at a step boundary because a signal asked it to; ``last.ckpt`` holds that step."""
+
+    def __init__(self, signum: int, global_step: int, requeue: bool) -> None:
+        self.signum, self.global_step, self.requeue = signum, global_step, requeue
+        super().__init__(f"stopped by {signal_name(signum)} at step {global_step}")
+
+    @property
+    def exit_status(self) -> int:
+        """What a process killed by the signal would report to a shell: 128 + its number."""
+        return 128 + self.signum
+
+
+def signal_name(signum: int) -> str:
+    try:
+        return signal.Signals(signum).name
+    except ValueError:
+        return f"signal {signum}"
+
+
+class StopOnSignal(Callback):
+    """Turns SIGTERM, SIGINT and ``requeue_signal`` into a checkpointed stop at the next step.
+
+    ``requeue_signal`` (SIGUSR1 by default, the one ``experiments/launch/slurm_ddp.sbatch`` asks
+    SLURM for) also asks for the job to be requeued once the run has stopped; the requeued job
+    continues from the checkpoint in the same folder.
+    """
+
+    def __init__(self, requeue_signal: str = "SIGUSR1") -> None:
+        self.requeue_signal = signal.Signals[requeue_signal]
+        self.requested: int | None = None
+        self._previous: dict[int, Any] = {}
+
+    @property
+    def signals(self) -> tuple[signal.Signals, ...]:
+        return (signal.SIGTERM, signal.SIGINT, self.requeue_signal)
+
+    def _note(self, signum: int, frame: FrameType | None) -> None:
+        if self.requested is not None and signum == signal.SIGINT:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            raise KeyboardInterrupt  # the second Ctrl-C: Lightning's own immediate shutdown
+        if self.requested is None:
+            self.requested = signum
+            print(
+                f"{signal_name(signum)} received: stopping after this training step with a checkpoint"
+                + (" (Ctrl-C again stops at once)" if signum == signal.SIGINT else ""),
+                file=sys.stderr,
+                flush=True,
+            )
+
+    def on_train_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        # After Lightning registered its own handlers, which these replace for the run's duration.
+        self.requested = None
+        if threading.current_thread() is not threading.main_thread():
+            return
+        for signum in self.signals:
+            self._previous[signum] = signal.signal(signum, self._note)
+
+    def _restore(self) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
+        self._previous.clear()
+
+    def on_train_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        self._restore()
+
+    def on_exception(self, trainer: Trainer, pl_module: LightningModule, exception: BaseException) -> None:
+        self._restore()
+
+    def _agreed_signal(self, trainer: Trainer) -> int:
+        """The signal any process received (the largest number if several), the same on all; 0 if none."""
+        requested = self.requested or 0
+        if trainer.world_size == 1:
+            return requested
+        flag = torch.tensor(requested, device=trainer.strategy.root_device)
+        return int(trainer.strategy.reduce(flag, reduce_op="max"))
+
+    @staticmethod
+    def _stops_here(trainer: Trainer, batch_idx: int) -> bool:
+        """After a batch that ended an optimizer step, and not the epoch's last one: a checkpoint
+        there would resume past the epoch's validation; the epoch ends first and writes its own."""
+        accumulated = (batch_idx + 1) % trainer.accumulate_grad_batches == 0
+        return accumulated and batch_idx + 1 != trainer.num_training_batches
+
+    def on_train_batch_end(
+        self, trainer: Trainer, pl_module: LightningModule, outputs: Any, batch: Any, batch_idx: int
+    ) -> None:
+        if not self._stops_here(trainer, batch_idx):
+            return
+        signum = self._agreed_signal(trainer)
+        if not signum:
+            return
+        # Every process calls it; the main one writes (atomically, through the checkpoint plugin).
+        trainer.save_checkpoint(Path(trainer.default_root_dir) / LAST, weights_only=False)
+        raise StoppedBySignal(signum, trainer.global_step, requeue=signum == self.requeue_signal)
