@@ -106,6 +106,22 @@ def test_distributed_shares_are_disjoint_and_equal(drop_last, size):
         assert set(seen) == set(range(size))  # everything evaluated, a few batches repeated to even out
 
 
+def test_uneven_shares_for_scoring_hold_every_sample_exactly_once():
+    lengths = list(range(995))  # 100 batches of 10 (the last one 5) for 3 processes
+    shares = [
+        list(BucketBatchSampler(lengths, 10, shuffle=False, num_replicas=3, rank=r, even=False))
+        for r in range(3)
+    ]
+    assert [len(share) for share in shares] == [34, 33, 33]
+    assert [len(BucketBatchSampler(lengths, 10, num_replicas=3, rank=r, even=False)) for r in range(3)] == [
+        34,
+        33,
+        33,
+    ]
+    seen = [i for share in shares for batch in share for i in batch]
+    assert sorted(seen) == lengths
+
+
 def test_reverse_within_length_leaves_padding_at_the_end():
     x = torch.tensor([[1, 2, 3, 0], [4, 5, 0, 0]]).unsqueeze(-1)
     flipped = reverse_within_length(x, torch.tensor([3, 2]))
