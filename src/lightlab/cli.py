@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -17,7 +18,7 @@ from typing import Any, NoReturn
 
 from lightning.pytorch import Callback
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
-from lightning.pytorch.utilities.exceptions import MisconfigurationException
+from lightning.pytorch.utilities.exceptions import MisconfigurationException, SIGTERMException
 
 from lightlab.argv_checks import (
     SUBCOMMANDS,
@@ -257,5 +258,7 @@ def main(args: list[str] | None = None, callbacks: list[Callback] | None = None)
         sys.exit(1 if isinstance(error, NonFiniteLossError) else 2)
     except StoppedBySignal as stop:
         sys.exit(stop.exit_status)
+    except SIGTERMException:  # Lightning's own stop, for a SIGTERM before the first step
+        sys.exit(128 + signal.SIGTERM)
     finally:
         release_run_dir()

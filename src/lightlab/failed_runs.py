@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from lightning.pytorch import Trainer
+from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 from lightlab.argv_checks import one_line
 from lightlab.run_dir import reserved_here
@@ -56,7 +57,12 @@ def interrupted(error: BaseException) -> bool:
 def _reason(error: BaseException, run_dir: Path) -> str:
     if not interrupted(error):
         return one_line(f"{type(error).__name__}: {error}")
-    how = str(error) if isinstance(error, StoppedBySignal) else "stopped with Ctrl-C"
+    if isinstance(error, StoppedBySignal):
+        how = str(error)
+    elif isinstance(error, SIGTERMException):  # Lightning's own, for a SIGTERM before the first step
+        how = "stopped by SIGTERM"
+    else:
+        how = "stopped with Ctrl-C"
     return f"{how}; continue it with make train RESUME={run_dir}"
 
 

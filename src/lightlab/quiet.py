@@ -52,6 +52,10 @@ def silence_known_noise() -> None:
     # shipped job script does, and a run outside a job is meant to be one.
     warnings.filterwarnings("ignore", ".*The `srun` command is available on your system but is not used.*")
     logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(_drop_lightning_notices)
+    # Lightning's SLURM signal handling is replaced by the template's (stop_signals.StopOnSignal).
+    logging.getLogger("lightning.pytorch.trainer.connectors.signal_connector").addFilter(
+        lambda record: "auto-requeueing enabled" not in record.getMessage()
+    )
     # Lightning's progress notes ("Seed set to 42", "GPU available: …") are information, not
     # errors: on stdout, stderr keeps only warnings and the one-line error of a failed run.
     for name in ("lightning", "lightning.pytorch", "lightning.fabric"):

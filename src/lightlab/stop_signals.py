@@ -73,13 +73,24 @@ class StopOnSignal(Callback):
                 flush=True,
             )
 
-    def on_train_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
-        # After Lightning registered its own handlers, which these replace for the run's duration.
-        self.requested = None
+    def setup(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
+        if stage == "fit":
+            self.requested = None
+
+    def _install(self) -> None:
         if threading.current_thread() is not threading.main_thread():
             return
         for signum in self.signals:
-            self._previous[signum] = signal.signal(signum, self._note)
+            previous = signal.signal(signum, self._note)
+            self._previous.setdefault(signum, previous)
+
+    # Installed once Lightning has registered its own handlers (after ``setup``), which these
+    # replace for the run; Lightning puts back what was there before it when the run ends.
+    def on_sanity_check_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        self._install()
+
+    def on_train_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        self._install()
 
     def _restore(self) -> None:
         for signum, handler in self._previous.items():
