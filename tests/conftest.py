@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+import torch
 
 os.environ["WANDB_MODE"] = "disabled"  # tests never touch the network or write wandb files
 os.environ.pop("LIGHTLAB_RUN_DIR", None)
@@ -44,11 +45,41 @@ def negation_csv(tmp_path_factory) -> Path:
     return generate_negation(tmp_path_factory.mktemp("text") / "negation.csv", count=600)
 
 
+@pytest.fixture(scope="session")
+def keyword_csv(tmp_path_factory) -> Path:
+    """3000 texts whose label one keyword gives away (a bag of words separates them)."""
+    from synthetic_data import keyword_texts
+
+    return keyword_texts(tmp_path_factory.mktemp("keywords") / "keywords.csv")
+
+
+@pytest.fixture(scope="session")
+def torch_home(tmp_path_factory) -> Path:
+    """A ``TORCH_HOME`` whose cache holds ResNet-18 weights under the file name torchvision
+    downloads them to (seeded random values, so a test can tell they were loaded); set for this
+    process and the runs it starts, so nothing is downloaded."""
+    from torchvision.models import ResNet18_Weights, resnet18
+
+    home = tmp_path_factory.mktemp("torch_home")
+    checkpoints = home / "hub" / "checkpoints"
+    checkpoints.mkdir(parents=True)
+    torch.manual_seed(1234)
+    torch.save(resnet18().state_dict(), checkpoints / Path(ResNet18_Weights.DEFAULT.url).name)
+    os.environ["TORCH_HOME"] = str(home)
+    return home
+
+
 @pytest.fixture
-def smoke_args(fashion_root, shapes_root, negation_csv) -> dict[str, list[str]]:
+def smoke_args(fashion_root, shapes_root, negation_csv, keyword_csv, torch_home) -> dict[str, list[str]]:
     """Extra flags per experiment for the smoke test, pointing it at generated data."""
     fashion = ["--data.init_args.data_dir", str(fashion_root), "--data.init_args.val_size", "200"]
     args = {name: fashion for name in ("fashion_mnist_mlp", "fashion_mnist_cnn", "fashion_mnist_custom")}
     args["shapes_cnn"] = ["--data.init_args.data_dir", str(shapes_root)]
     args["text_bilstm"] = args["text_file_bilstm"] = ["--data.init_args.path", str(negation_csv)]
+    args["text_file_ngrams"] = ["--data.init_args.path", str(keyword_csv)]
+    # Pretrained ResNet-18 at 224 x 224 on the CPU: a few small batches are the smoke.
+    args["image_folder_resnet18"] = [
+        *("--data.init_args.root", str(shapes_root)),
+        *("--data.init_args.batch_size", "8"),
+    ]
     return args

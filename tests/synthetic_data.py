@@ -1,7 +1,12 @@
-"""Learnable stand-in data for tests and benchmarks: images of Fashion-MNIST's shape and random
-token sequences. Not part of the package; benchmarks put this folder on ``sys.path``."""
+"""Learnable stand-in data for tests and benchmarks: images of Fashion-MNIST's shape, random
+token sequences, keyword-labelled texts and word-vector files. Not part of the package;
+benchmarks put this folder on ``sys.path``."""
 
 from __future__ import annotations
+
+import csv
+import random
+from pathlib import Path
 
 import torch
 
@@ -35,3 +40,35 @@ def random_token_sequences(
     lengths = torch.randint(min_length, max_length + 1, (count,), generator=generator).tolist()
     sequences = [torch.randint(1, vocab_size, (n,), generator=generator) for n in lengths]
     return SequenceDataset(sequences, torch.randint(0, num_classes, (count,), generator=generator).tolist())
+
+
+KEYWORDS = {
+    "sports": ("match", "goal", "coach"),
+    "science": ("atom", "theory", "lab"),
+    "music": ("song", "band", "chord"),
+}
+
+
+def keyword_texts(path: Path, count: int = 3000, seed: int = 0) -> Path:
+    """A ``text,label`` CSV whose label is given away by one keyword among random filler words:
+    separable by a bag of words."""
+    rng = random.Random(seed)
+    fillers = [f"w{i}" for i in range(300)]
+    with path.open("w", newline="") as file:
+        writer = csv.writer(file)
+        writer.writerow(["text", "label"])
+        for i in range(count):
+            label = sorted(KEYWORDS)[i % len(KEYWORDS)]
+            words = rng.sample(fillers, rng.randint(4, 20))
+            words.insert(rng.randrange(len(words) + 1), rng.choice(KEYWORDS[label]))
+            writer.writerow([" ".join(words), label])
+    return path
+
+
+def write_word_vectors(path: Path, vectors: dict[str, list[float]], header: bool = False) -> Path:
+    """GloVe's ``word v1 v2 …`` lines, or word2vec/fastText ``.vec`` with its ``<count> <dim>`` header."""
+    dim = len(next(iter(vectors.values())))
+    lines = [f"{len(vectors)} {dim}"] if header else []
+    lines += [" ".join([word, *(f"{v:.6f}" for v in values)]) for word, values in vectors.items()]
+    path.write_text("\n".join(lines) + "\n")
+    return path

@@ -8,7 +8,13 @@ import pytest
 from helpers import EXPERIMENTS, ROOT, read_summary, run_dirs
 
 ALL_EXPERIMENTS = sorted(p.stem for p in EXPERIMENTS.glob("*.yaml"))
-IMAGE_EXPERIMENTS = {"fashion_mnist_mlp", "fashion_mnist_cnn", "fashion_mnist_custom", "shapes_cnn"}
+IMAGE_EXPERIMENTS = {
+    "fashion_mnist_mlp",
+    "fashion_mnist_cnn",
+    "fashion_mnist_custom",
+    "shapes_cnn",
+    "image_folder_resnet18",
+}
 
 
 @pytest.mark.parametrize("experiment", ALL_EXPERIMENTS)

@@ -28,12 +28,13 @@ def lightlab(runs: Path, *flags: str, env: dict[str, str] | None = None, **popen
 
 
 def slow(tmp_path: Path, seconds: float) -> list[str]:
+    """Steps that sleep ``seconds`` after the stop check, and mark each step done just before."""
     return [
         "--trainer.max_epochs=6",
-        "--trainer.callbacks+=helpers.SlowSteps",
-        f"--trainer.callbacks.seconds={seconds}",
         "--trainer.callbacks+=helpers.StepMarker",
         f"--trainer.callbacks.folder={tmp_path / 'steps'}",
+        "--trainer.callbacks+=helpers.SlowSteps",
+        f"--trainer.callbacks.seconds={seconds}",
     ]
 
 
@@ -74,7 +75,7 @@ def test_sigterm_stops_after_a_step_and_resume_finishes(tmp_path):
 def test_a_second_ctrl_c_stops_at_once(tmp_path):
     runs = tmp_path / "runs"
     run = lightlab(runs, *slow(tmp_path, 2.0), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    wait_for_file(tmp_path / "steps" / "step-1")  # step 2 runs, then sleeps 2 s
+    wait_for_file(tmp_path / "steps" / "step-1")  # step 1 was checked and now sleeps 2 s
     run.send_signal(signal.SIGINT)
     time.sleep(0.5)
     run.send_signal(signal.SIGINT)  # within that sleep: no step boundary in between
@@ -82,7 +83,7 @@ def test_a_second_ctrl_c_stops_at_once(tmp_path):
     assert run.returncode == 1, err[-2000:]
     (run_dir,) = run_dirs(runs, "iris_mlp")
     summary = read_summary(run_dir)
-    assert summary["status"] == "interrupted" and summary["global_step"] == 2  # not one more
+    assert summary["status"] == "interrupted" and summary["global_step"] == 1  # not one more
     assert "stopped with Ctrl-C" in summary["reason"]
     assert "Ctrl-C again stops at once" in err
 

@@ -120,6 +120,10 @@ def test_uneven_shares_for_scoring_hold_every_sample_exactly_once():
     ]
     seen = [i for share in shares for batch in share for i in batch]
     assert sorted(seen) == lengths
+    # Fewer batches than processes: they are split so that every process gets one.
+    few = [list(BucketBatchSampler(range(60), 64, num_replicas=2, rank=r, even=False)) for r in (0, 1)]
+    assert [len(share) for share in few] == [1, 1]
+    assert sorted(i for share in few for batch in share for i in batch) == list(range(60))
 
 
 def test_reverse_within_length_leaves_padding_at_the_end():

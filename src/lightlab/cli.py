@@ -158,6 +158,7 @@ class LabCLI(LightningCLI):
         except BaseException:
             discard(self.run_dir)
             raise
+        self.datamodule.adapt_to(self.model.net)
 
     def before_fit(self) -> None:
         self.check_checkpoint()

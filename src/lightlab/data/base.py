@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 from lightning.pytorch import LightningDataModule
+from torch import nn
 from torch.utils.data import DataLoader, DistributedSampler
 
 from lightlab.batch import Batch
@@ -105,6 +106,15 @@ class LabDataModule(LightningDataModule):
         split) numbers the rows instead."""
         return list(self._predict_names)
 
+    def adapt_to(self, net: nn.Module) -> None:
+        """Take up what ``net`` declares about its inputs once both are built (a pretrained image
+        net's preprocessing, for example); the default ignores the net."""
+
+    def vocabulary(self) -> list[str] | None:
+        """The token of each id, for data the net reads as token ids (so a net can start from word
+        vectors); None for other data."""
+        return None
+
     def run_files(self) -> dict[str, Any]:
         """Files to write into the run folder when training starts: ``{name: JSON-able content}``,
         e.g. the vocabulary a text model needs to encode new inputs."""
@@ -128,7 +138,11 @@ class LabDataModule(LightningDataModule):
         out (a ``DistributedSampler``, such as the text batches) is left as it is."""
         loader = self._loader(split, train=False)
         trainer = self.trainer
-        if not evaluating_in_shards(trainer) or isinstance(loader.sampler, DistributedSampler):
+        if (
+            not evaluating_in_shards(trainer)
+            or isinstance(loader.sampler, DistributedSampler)
+            or len(loader.dataset) < trainer.world_size  # a process would get nothing: Lightning's way
+        ):
             return loader
         if loader.batch_size is None:
             raise NotImplementedError(f"{type(self).__name__}: share out its batch sampler per process")

@@ -62,7 +62,12 @@ class BucketBatchSampler(DistributedSampler):
     def _shared(self, batches: list[list[int]]) -> list[list[int]]:
         if self.drop_last:
             return batches[: len(batches) - len(batches) % self.num_replicas]
-        if not self.even:
+        if not self.even and sum(map(len, batches)) >= self.num_replicas:
+            # Every process needs at least one batch (Lightning refuses an empty loader on a rank).
+            while len(batches) < self.num_replicas:
+                largest = max(range(len(batches)), key=lambda i: len(batches[i]))
+                half = len(batches[largest]) // 2
+                batches[largest : largest + 1] = [batches[largest][:half], batches[largest][half:]]
             return batches
         short = -len(batches) % self.num_replicas
         return batches + batches[:short]
@@ -76,8 +81,8 @@ class BucketBatchSampler(DistributedSampler):
         batches = -(-len(self.lengths) // self.batch_size)
         if self.drop_last:
             return batches // self.num_replicas
-        if not self.even:
-            return len(range(self.rank, batches, self.num_replicas))
+        if not self.even and len(self.lengths) >= self.num_replicas:
+            return len(range(self.rank, max(batches, self.num_replicas), self.num_replicas))
         return -(-batches // self.num_replicas)
 
 

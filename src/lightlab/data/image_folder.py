@@ -9,6 +9,7 @@ from pathlib import Path
 
 import torch
 from PIL import Image
+from torch import nn
 from torch.utils.data import DataLoader, Dataset
 from torchvision.datasets import ImageFolder
 from torchvision.transforms import v2 as T
@@ -18,6 +19,7 @@ from lightlab.data.base import LabDataModule
 from lightlab.data.image_inputs import find_images, is_readable_image, load_images
 from lightlab.data.splits import stratified_split
 from lightlab.errors import UserError
+from lightlab.image_preprocessing import DeclaresImagePreprocessing, ImagePreprocessing
 
 Sample = tuple[str, int]
 
@@ -64,10 +66,14 @@ class ImageFolderDataModule(LabDataModule):
     separate ``train_dir``/``val_dir``/``test_dir`` folders with the same class subfolders.
 
     Every image is resized to ``image_size`` and converted to ``channels`` (1 or 3), so folders
-    of mixed grayscale/RGB/RGBA files work. Files PIL cannot read are found before training:
-    with ``on_corrupt: skip`` (default) they are left out with one warning that names them, with
-    ``on_corrupt: error`` the run stops naming the first one. The class names and their indices
-    are saved in checkpoints and in the run's ``summary.json``.
+    of mixed grayscale/RGB/RGBA files work. With a pretrained net (``TorchvisionNet``) the
+    images are prepared as its weights were trained with instead (their resize, centre crop and
+    mean/std, as RGB), and that preprocessing is saved in checkpoints with the class names.
+
+    Files PIL cannot read are found before training: with ``on_corrupt: skip`` (default) they are
+    left out with one warning that names them, with ``on_corrupt: error`` the run stops naming
+    the first one. The class names and their indices are saved in checkpoints and in the run's
+    ``summary.json``.
     """
 
     def __init__(
@@ -101,12 +107,24 @@ class ImageFolderDataModule(LabDataModule):
         self.pin_memory = torch.cuda.is_available() if pin_memory is None else pin_memory
         self.samples: dict[str, list[Sample]] = {}
         self.class_names: list[str] = []
+        self.preprocessing: ImagePreprocessing | None = None
 
     input_kind = "image"
 
     @property
     def input_shape(self) -> tuple[int, int, int]:
+        if self.preprocessing is not None:
+            return (3, self.preprocessing.crop, self.preprocessing.crop)
         return (self.hparams.channels, self.hparams.image_size, self.hparams.image_size)
+
+    @property
+    def _mode(self) -> str:
+        """The PIL mode images are converted to; grayscale is repeated to RGB for a pretrained net."""
+        return "L" if self.input_shape[0] == 1 else "RGB"
+
+    def adapt_to(self, net: nn.Module) -> None:
+        if isinstance(net, DeclaresImagePreprocessing):
+            self.preprocessing = net.image_preprocessing()
 
     @property
     def num_classes(self) -> int:
@@ -186,9 +204,11 @@ class ImageFolderDataModule(LabDataModule):
 
     def _transform(self, train: bool) -> T.Compose:
         hp = self.hparams
+        overfitting = self.trainer is not None and bool(self.trainer.overfit_batches)
+        if self.preprocessing is not None:
+            return self.preprocessing.transform(augment=train and hp.augment and not overfitting)
         size = hp.image_size
         steps: list = [T.ToImage(), T.Resize((size, size), antialias=True)]
-        overfitting = self.trainer is not None and bool(self.trainer.overfit_batches)
         if train and hp.augment and not overfitting:
             steps += [T.RandomResizedCrop(size, scale=(0.8, 1.0), antialias=True), T.RandomHorizontalFlip()]
         steps += [
@@ -205,9 +225,8 @@ class ImageFolderDataModule(LabDataModule):
             raise UserError(
                 f"no {split} images: give --data.init_args.{split}_dir or use root with a {split}_fraction"
             )
-        mode = "L" if self.hparams.channels == 1 else "RGB"
         return DataLoader(
-            ImageList(self.samples[split], mode, self._transform(train)),
+            ImageList(self.samples[split], self._mode, self._transform(train)),
             batch_size=self.batch_size,
             shuffle=train,
             num_workers=self.num_workers,
@@ -226,8 +245,7 @@ class ImageFolderDataModule(LabDataModule):
         return paths, [str(p) for p in paths]
 
     def collate_inputs(self, items: Sequence[str | Path | Image.Image]) -> Batch:
-        mode = "L" if self.hparams.channels == 1 else "RGB"
-        return {"inputs": load_images(items, mode, self._transform(train=False))}
+        return {"inputs": load_images(items, self._mode, self._transform(train=False))}
 
     # ---- saved in checkpoints
 
@@ -235,7 +253,10 @@ class ImageFolderDataModule(LabDataModule):
         return {
             "class_names": self.class_names,
             "class_to_idx": {n: i for i, n in enumerate(self.class_names)},
+            "preprocessing": self.preprocessing.to_dict() if self.preprocessing is not None else None,
         }
 
     def load_state_dict(self, state: dict) -> None:
         self.class_names = list(state["class_names"])
+        if state.get("preprocessing"):
+            self.preprocessing = ImagePreprocessing.from_dict(state["preprocessing"])

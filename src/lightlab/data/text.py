@@ -147,6 +147,10 @@ class TextDataModule(LabDataModule):
                         self.encode(texts), [index[label] for label in labels]
                     )
 
+    def vocabulary(self) -> list[str]:
+        self._build_vocab()
+        return list(self.vocab.tokens)
+
     def run_files(self) -> dict[str, Any]:
         """``vocab.json``: the tokens and class names, to encode new texts as in training."""
         return {"vocab.json": self.state_dict()}

@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from lightlab.nets.word_vectors import init_embedding
+
 
 def reverse_within_length(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
     """Reverse each sequence's first ``length`` steps and leave its padding at the end.
@@ -45,6 +47,10 @@ class BiLSTMLayer(nn.Module):
 class BiLSTM(nn.Module):
     """Embedding (``<pad>`` = 0) -> bidirectional LSTM layers -> average and max pooling over the real
     tokens only -> hidden layer with dropout -> one logit per class.
+
+    ``word_vectors``: a GloVe/word2vec/fastText text file to start the embedding from (its
+    dimension must equal ``embedding_dim``; words it lacks keep their random start);
+    ``freeze_embeddings`` keeps the embedding fixed during training.
     """
 
     def __init__(
@@ -57,8 +63,11 @@ class BiLSTM(nn.Module):
         head_size: int = 64,
         dropout: float = 0.2,
         pad_id: int = 0,
+        word_vectors: str | None = None,
+        freeze_embeddings: bool = False,
     ) -> None:
         super().__init__()
+        self.word_vectors, self.freeze_embeddings = word_vectors, freeze_embeddings
         self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=pad_id)
         sizes = [embedding_dim] + [2 * hidden_size] * (num_layers - 1)
         self.layers = nn.ModuleList(BiLSTMLayer(size, hidden_size) for size in sizes)
@@ -69,6 +78,11 @@ class BiLSTM(nn.Module):
             nn.Dropout(dropout),
             nn.Linear(head_size, num_classes),
         )
+
+    def load_pretrained(self, vocabulary: list[str] | None = None) -> None:
+        """Start the embedding from ``word_vectors`` for ``vocabulary`` (the token of each id)."""
+        if self.word_vectors and vocabulary:
+            init_embedding(self.embedding, self.word_vectors, vocabulary, self.freeze_embeddings)
 
     def forward(self, inputs: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         states = self.dropout(self.embedding(inputs))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -20,6 +21,8 @@ from torchmetrics.classification import (
 )
 
 from lightlab.batch import Batch
+from lightlab.data.base import LabDataModule
+from lightlab.nets.pretrained import HasBackbone, LoadsPretrained
 
 # The learning rate is the task's own hyperparameter (`--model.lr`), passed as the second argument.
 OptimizerFactory = Callable[[Iterable, float], Optimizer]
@@ -75,6 +78,7 @@ class ClassificationTask(LightningModule):
         scheduler_monitor: str = "val/loss",
         loss: nn.Module | None = None,
         stop_on_nonfinite_loss: bool = True,
+        backbone_lr: float | None = None,
     ) -> None:
         super().__init__()
         # Under the CLI the net and loss are saved as their config (class path and arguments), so
@@ -84,6 +88,11 @@ class ClassificationTask(LightningModule):
             raise TaskConfigError(
                 f"{type(loss).__name__} is for binary tasks with one output logit, but the data has "
                 f"{num_classes} classes; use torch.nn.CrossEntropyLoss or lightlab.losses.SmoothedNLLLoss"
+            )
+        if backbone_lr is not None and not isinstance(net, HasBackbone):
+            raise TaskConfigError(
+                f"backbone_lr needs a net with a backbone and a head (such as lightlab.nets.TorchvisionNet), "
+                f"not {type(net).__name__}; remove --model.backbone_lr"
             )
         self.net = net
         self.loss_fn = loss
@@ -177,20 +186,25 @@ class ClassificationTask(LightningModule):
         # torchmetrics syncs across processes inside compute(), so the values are global.
         metrics, loss = getattr(self, f"{stage}_metrics"), getattr(self, f"{stage}_loss")
         outputs = self._epoch_outputs[stage]
-        if not outputs:
+        if not outputs and self.trainer.world_size == 1:
             return
-        losses, preds, targets = zip(*outputs, strict=True)
-        outputs.clear()
-        sizes = torch.tensor([len(t) for t in targets], dtype=torch.float32, device=losses[0].device)
-        loss.update(torch.stack(losses).float(), weight=sizes)
-        metrics.update(torch.cat(preds), torch.cat(targets))
-        if stage == "test":
-            self.test_confusion.update(torch.cat(preds), torch.cat(targets))
-            self._test_confusion_counts = self.test_confusion.compute()
-            with torch.inference_mode(False):
-                self.test_confusion.reset()
-        values = metrics.compute()
-        values[f"{stage}/loss"] = loss.compute()
+        # A process whose unpadded share of an evaluation split is empty still joins the sync.
+        if outputs:
+            losses, preds, targets = zip(*outputs, strict=True)
+            outputs.clear()
+            sizes = torch.tensor([len(t) for t in targets], dtype=torch.float32, device=losses[0].device)
+            loss.update(torch.stack(losses).float(), weight=sizes)
+            metrics.update(torch.cat(preds), torch.cat(targets))
+            if stage == "test":
+                self.test_confusion.update(torch.cat(preds), torch.cat(targets))
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", ".*was called before the ``update`` method.*")
+            if stage == "test":
+                self._test_confusion_counts = self.test_confusion.compute()
+                with torch.inference_mode(False):
+                    self.test_confusion.reset()
+            values = metrics.compute()
+            values[f"{stage}/loss"] = loss.compute()
         # Already global after compute(); sync_dist averages identical values, so it changes nothing
         # but keeps every rank's logged value the same by construction.
         self.log_dict(values, prog_bar=stage == "val", sync_dist=True)
@@ -215,8 +229,42 @@ class ClassificationTask(LightningModule):
         before any test."""
         return self._test_confusion_counts
 
+    @property
+    def backbone(self) -> nn.Module:
+        """The net's feature extractor, for Lightning's ``BackboneFinetuning``; only nets that have
+        one (``HasBackbone``) do."""
+        if not isinstance(self.net, HasBackbone):
+            raise AttributeError(f"{type(self.net).__name__} has no backbone")
+        return self.net.backbone
+
+    def setup(self, stage: str) -> None:
+        # Pretrained starting points are loaded for training only; a resumed run's checkpoint,
+        # restored after this, replaces them.
+        if stage == "fit" and isinstance(self.net, LoadsPretrained):
+            datamodule = self.trainer.datamodule
+            vocabulary = datamodule.vocabulary() if isinstance(datamodule, LabDataModule) else None
+            self.net.load_pretrained(vocabulary)
+
+    def parameter_groups(self) -> list[dict[str, Any]]:
+        """The trainable parameters (frozen ones are left to a finetuning callback to add), as one
+        ``head`` group at ``lr`` and, with ``backbone_lr``, a ``backbone`` group at that rate; the
+        learning-rate monitor logs each group as ``lr-<optimizer>/<name>``."""
+        trainable = [p for p in self.parameters() if p.requires_grad]
+        if self.hparams.backbone_lr is None:
+            return [{"params": trainable}]
+        in_backbone = {id(p) for p in self.net.backbone.parameters()}
+        groups = [
+            {"params": [p for p in trainable if id(p) not in in_backbone], "name": "head"},
+            {
+                "params": [p for p in trainable if id(p) in in_backbone],
+                "name": "backbone",
+                "lr": self.hparams.backbone_lr,
+            },
+        ]
+        return [group for group in groups if group["params"]]
+
     def configure_optimizers(self) -> Any:
-        optimizer = self.optimizer_factory(self.parameters(), self.hparams.lr)
+        optimizer = self.optimizer_factory(self.parameter_groups(), self.hparams.lr)
         if self.scheduler_factory is None:
             return optimizer
         scheduler = self.scheduler_factory(optimizer)
