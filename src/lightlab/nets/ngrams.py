@@ -30,7 +30,7 @@ class NGramClassifier(nn.Module):
         vocab_size: int,
         num_classes: int,
         embedding_dim: int = 64,
-        buckets: int = 100_000,
+        buckets: int = 16_384,
         dropout: float = 0.0,
         word_vectors: str | None = None,
         freeze_embeddings: bool = False,
