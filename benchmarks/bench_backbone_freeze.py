@@ -42,8 +42,6 @@ def main() -> None:
         freeze: TorchvisionNet(args.name, 10, weights=None, freeze=freeze).to(device).train()
         for freeze in ("backbone", "none")
     }
-    if device.type == "cuda":  # channels-last suits convolutions on tensor cores
-        nets = {k: v.to(memory_format=torch.channels_last) for k, v in nets.items()}
     images = torch.randn(args.batch, 3, args.size, args.size, device=device)
     targets = torch.randint(0, 10, (args.batch,), device=device)
     for net in nets.values():
