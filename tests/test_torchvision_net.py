@@ -16,8 +16,10 @@ from PIL import Image
 from torchvision.models import ResNet18_Weights
 
 from lightlab.data import ImageFolderDataModule
+from lightlab.image_preprocessing import ImagePreprocessing
 from lightlab.nets import TorchvisionNet
 from lightlab.nets.torchvision_net import cached_file
+from lightlab.predict_run import load_run
 from lightlab.tasks import ClassificationTask
 
 EXPERIMENT = str(EXPERIMENTS / "image_folder_resnet18.yaml")
@@ -129,6 +131,29 @@ def test_unfreeze_epoch_and_both_learning_rates_show_in_the_metrics(tmp_path, sh
     assert rates[0] == [1e-3, None, None]  # the head alone
     assert rates[-1] == [None, 1e-3, 1e-4]  # unfrozen: the backbone at a tenth of the head's rate
     assert read_summary(run_dir)["status"] == "completed"
+
+
+@pytest.mark.slow
+def test_a_pretrained_run_predicts_with_the_weights_preprocessing(tmp_path, shapes_root, torch_home):
+    runs = tmp_path / "runs"
+    result = fit(
+        runs,
+        *("--data.init_args.root", str(shapes_root), "--data.init_args.batch_size", "8"),
+        *("--trainer.max_epochs", "1", "--trainer.limit_train_batches", "2"),
+        *("--trainer.limit_val_batches", "1", "--trainer.limit_test_batches", "1"),
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    (run_dir,) = run_dirs(runs, "image_folder_resnet18")
+    predictor = load_run(run_dir)  # rebuilt from the checkpoint: nothing to download
+    assert predictor.datamodule.preprocessing == ImagePreprocessing.of_weights(ResNet18_Weights.DEFAULT)
+    images = sorted((shapes_root / "circle").iterdir())[:3]
+    _, rows = predictor.predict_file(images[0].parent, tmp_path / "predictions.csv")
+    assert len(rows) - 1 == len(list(images[0].parent.iterdir()))
+    transform = ResNet18_Weights.DEFAULT.transforms()  # torchvision's own pipeline for these weights
+    batch = torch.stack([transform(Image.open(path).convert("RGB")) for path in images])
+    with torch.no_grad():
+        expected = predictor.task(batch).softmax(-1)
+    assert torch.allclose(predictor.probabilities(images), expected, atol=1e-5)
 
 
 @pytest.mark.slow

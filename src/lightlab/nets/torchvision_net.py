@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import urllib.error
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -82,6 +83,8 @@ class TorchvisionNet(nn.Module):
     ``freeze``: ``backbone`` (train the head only), ``none``, or the name of a backbone layer
     (``layer3``, ``features.6``…): every parameter before that layer stays fixed.
 
+    ``input_shape`` (linked from the DataModule) is only checked: 1 or 3 channels.
+
     ``channels_last`` runs the convolutions in NHWC memory layout, which cuDNN's tensor-core
     kernels (with ``PRECISION=bf16-mixed``) and oneDNN on the CPU prefer; results are the same.
     """
@@ -94,8 +97,11 @@ class TorchvisionNet(nn.Module):
         freeze: str = "none",
         dropout: float = 0.0,
         channels_last: bool = True,
+        input_shape: Sequence[int] | None = None,
     ) -> None:
         super().__init__()
+        if input_shape is not None and input_shape[0] not in (1, 3):
+            raise UserError(f"{name} takes 1- or 3-channel images, the data gives {input_shape[0]} channels")
         self.name = name
         self.weights = chosen_weights(name, weights)
         model = models.get_model(name, weights=None)
