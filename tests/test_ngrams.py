@@ -136,3 +136,29 @@ def test_bad_vectors_files_are_one_line(tmp_path):
     garbage.write_text("good one two three four five six seven eight\n")
     with pytest.raises(UserError, match=r"garbage\.txt:1: not a word vector line"):
         read_word_vectors(garbage, ["<pad>", "<unk>", "good"], dim=8)
+
+
+def test_a_vectors_file_of_another_size_stops_the_run_and_leaves_no_folder(tmp_path, keyword_csv):
+    vectors = write_word_vectors(tmp_path / "small.vec", {"match": [0.1] * 4}, header=True)
+    runs = tmp_path / "runs"
+    command = [
+        sys.executable,
+        "-m",
+        "lightlab",
+        "fit",
+        "--config",
+        str(EXPERIMENTS / "text_file_ngrams.yaml"),
+    ]
+    flags = ["--data.init_args.path", str(keyword_csv), "--model.net.init_args.word_vectors", str(vectors)]
+    result = subprocess.run(
+        [*command, *flags, "--runs_dir", str(runs), *QUIET],
+        env={**os.environ, "WANDB_MODE": "offline"},  # wandb writes into the folder: it must go too
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 2
+    last = result.stderr.strip().splitlines()[-1]
+    expected = f"error: {vectors} holds 4-dimensional vectors but the embedding has 64; set the net's"
+    assert last == expected + " embedding_dim to 4"
+    assert not run_dirs(runs, "text_file_ngrams")
