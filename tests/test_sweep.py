@@ -17,6 +17,7 @@ from pathlib import Path
 
 import optuna
 import pytest
+import sqlalchemy
 import yaml
 from helpers import ROOT, read_summary, run_cli
 from optuna.trial import TrialState
@@ -324,3 +325,29 @@ def test_trials_under_the_ddp_cpu_preset_report_and_prune(tmp_path):
     pruned = [t for t in study.trials if t.state == TrialState.PRUNED]  # both ranks stopped together
     assert pruned and all(t.params["model.lr"] == 1.0e-6 for t in pruned)
     assert all(read_summary(Path(t.user_attrs["run_dir"]))["status"] == "pruned" for t in pruned)
+
+
+def test_workers_started_together_on_a_new_database_all_open_it(postgres):
+    """Optuna creates its tables when a storage opens; workers starting at the same instant race
+    to do it (seen in CI as a UniqueViolation). Each must open the study storage all the same."""
+    engine = sqlalchemy.create_engine(postgres, isolation_level="AUTOCOMMIT")
+    base = postgres.rsplit("/", 1)[0]
+    for round_ in range(3):
+        with engine.connect() as connection:
+            connection.execute(sqlalchemy.text(f"CREATE DATABASE fresh{round_}"))
+        start_at = time.time() + 8  # after every process has imported, they open it at once
+        code = (
+            "import sys, time; from lightlab.sweep import open_rdb_storage; "
+            "time.sleep(max(0, float(sys.argv[2]) - time.time())); open_rdb_storage(sys.argv[1])"
+        )
+        workers = [
+            subprocess.Popen(
+                [sys.executable, "-c", code, f"{base}/fresh{round_}", str(start_at)],
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(6)
+        ]
+        errors = [worker.communicate(timeout=120)[1] for worker in workers]
+        assert [worker.returncode for worker in workers] == [0] * 6, "\n".join(errors)[-3000:]
+    engine.dispose()

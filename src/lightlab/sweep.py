@@ -20,11 +20,13 @@ import shlex
 import socket
 import subprocess
 import sys
+import time
 import warnings
 from pathlib import Path
 from typing import Any
 
 import optuna
+import sqlalchemy.exc
 import torch
 import yaml
 from lightning.pytorch import Callback, LightningModule, Trainer
@@ -76,6 +78,26 @@ def train_other_rank(spec: str) -> None:
 
     trial = json.loads(spec)
     train(trial["args"], callbacks=[ReportToTrial(None, trial["metric"])])
+
+
+def open_rdb_storage(url: str, attempts: int = 5) -> optuna.storages.RDBStorage:
+    """Optuna's database storage, with heartbeats so a dead worker's trial is retried. Workers
+    started together on a new database race to create Optuna's tables; the losers see "already
+    exists" and open the tables the winner made."""
+    for attempt in range(attempts):
+        try:
+            return optuna.storages.RDBStorage(
+                url,
+                heartbeat_interval=HEARTBEAT_SECONDS,
+                grace_period=3 * HEARTBEAT_SECONDS,
+                heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=3),
+            )
+        except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.ProgrammingError) as error:
+            racing = "already exists" in str(error) or "duplicate key" in str(error)
+            if not racing or attempt == attempts - 1:
+                raise
+            time.sleep(0.5 * (attempt + 1))
+    raise AssertionError("unreachable")
 
 
 class Sweep:
@@ -131,14 +153,7 @@ class Sweep:
             return optuna.storages.JournalStorage(backend)
         try:
             if "://" in self.storage_url:
-                return optuna.storages.RDBStorage(
-                    self.storage_url,
-                    heartbeat_interval=HEARTBEAT_SECONDS,
-                    grace_period=3 * HEARTBEAT_SECONDS,
-                    heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(
-                        max_retry=3
-                    ),
-                )
+                return open_rdb_storage(self.storage_url)
             return optuna.storages.JournalStorage(
                 optuna.storages.journal.JournalFileBackend(self.storage_url)
             )
