@@ -159,6 +159,6 @@ def test_a_vectors_file_of_another_size_stops_the_run_and_leaves_no_folder(tmp_p
     )
     assert result.returncode == 2
     last = result.stderr.strip().splitlines()[-1]
-    expected = f"error: {vectors} holds 4-dimensional vectors but the embedding has 64; set the net's"
+    expected = f"error: {vectors} holds 4-dimensional vectors but the embedding has 32; set the net's"
     assert last == expected + " embedding_dim to 4"
     assert not run_dirs(runs, "text_file_ngrams")
