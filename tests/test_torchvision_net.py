@@ -55,7 +55,13 @@ def test_missing_weights_offline_is_one_line_naming_the_file(tmp_path, shapes_ro
         tmp_path / "runs",
         "--data.init_args.root",
         str(shapes_root),
-        env={"TORCH_HOME": str(home), "https_proxy": dead_proxy, "HTTPS_PROXY": dead_proxy},
+        # wandb on, as for a user: the weights are fetched before any logger starts.
+        env={
+            "TORCH_HOME": str(home),
+            "https_proxy": dead_proxy,
+            "HTTPS_PROXY": dead_proxy,
+            "WANDB_MODE": "offline",
+        },
     )
     assert result.returncode == 2
     line = result.stderr.strip()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from lightlab.nets.word_vectors import init_embedding
+from lightlab.nets.word_vectors import check_readable, init_embedding
 
 
 def reverse_within_length(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
@@ -78,6 +78,10 @@ class BiLSTM(nn.Module):
             nn.Dropout(dropout),
             nn.Linear(head_size, num_classes),
         )
+
+    def fetch_pretrained(self) -> None:
+        if self.word_vectors:
+            check_readable(self.word_vectors)
 
     def load_pretrained(self, vocabulary: list[str] | None = None) -> None:
         """Start the embedding from ``word_vectors`` for ``vocabulary`` (the token of each id)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from lightlab.nets.word_vectors import init_embedding
+from lightlab.nets.word_vectors import check_readable, init_embedding
 
 # Odd multiplier of the pair hash; any large odd number spreads pairs well over the buckets.
 _PAIR_HASH = 1_000_003
@@ -46,6 +46,10 @@ class NGramClassifier(nn.Module):
             self.embedding.weight[0].zero_()
         self.dropout = nn.Dropout(dropout)
         self.head = nn.Linear(embedding_dim, num_classes)
+
+    def fetch_pretrained(self) -> None:
+        if self.word_vectors:
+            check_readable(self.word_vectors)
 
     def load_pretrained(self, vocabulary: list[str] | None = None) -> None:
         """Start the embedding from ``word_vectors`` for ``vocabulary`` (the token of each id)."""

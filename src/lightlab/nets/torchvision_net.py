@@ -136,6 +136,11 @@ class TorchvisionNet(nn.Module):
     def image_preprocessing(self) -> ImagePreprocessing | None:
         return ImagePreprocessing.of_weights(self.weights) if self.weights is not None else None
 
+    def fetch_pretrained(self) -> None:
+        """Download the chosen weights into torchvision's cache, unless they are there."""
+        if self.weights is not None and not cached_file(self.weights).is_file():
+            load_weights(self.weights)
+
     def load_pretrained(self, vocabulary: list[str] | None = None) -> None:
         """Load the chosen weights into the backbone (the replaced head's are left out)."""
         if self.weights is None:

@@ -23,6 +23,15 @@ def _open(path: Path) -> IO[str]:
     return path.open(encoding="utf-8", errors="replace")
 
 
+def check_readable(path: str | Path) -> None:
+    """One line if the vectors file cannot be opened."""
+    try:
+        with _open(Path(path)) as file:
+            file.readline()
+    except OSError as error:
+        raise UserError(f"cannot read word vectors {path}: {error.strerror or error}") from None
+
+
 def read_word_vectors(path: str | Path, tokens: list[str], dim: int) -> tuple[torch.Tensor, torch.Tensor]:
     """``(vectors, found)``: a ``(len(tokens), dim)`` table with the file's vector in each row whose
     token the file has (compared as written, then lower-cased), and a boolean mask of those rows."""

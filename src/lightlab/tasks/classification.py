@@ -8,6 +8,7 @@ from typing import Any
 
 import torch
 from lightning.pytorch import LightningModule
+from lightning.pytorch.trainer.states import TrainerFn
 from torch import nn
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler, ReduceLROnPlateau
@@ -236,6 +237,12 @@ class ClassificationTask(LightningModule):
         if not isinstance(self.net, HasBackbone):
             raise AttributeError(f"{type(self.net).__name__} has no backbone")
         return self.net.backbone
+
+    def prepare_data(self) -> None:
+        # Once per machine, before the loggers start: a download that cannot happen (offline) or a
+        # missing vectors file is then the run's one line of output.
+        if isinstance(self.net, LoadsPretrained) and self.trainer.state.fn == TrainerFn.FITTING:
+            self.net.fetch_pretrained()
 
     def setup(self, stage: str) -> None:
         # Pretrained starting points are loaded for training only; a resumed run's checkpoint,
