@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -25,6 +26,46 @@ def run_cli(*args: str, runs_dir: Path) -> None:
     subcommand, *rest = args
     with mock.patch.object(sys, "argv", ["lightlab"]):
         main([subcommand, *rest, "--runs_dir", str(runs_dir), *QUIET])
+
+
+def fit_in_child(
+    experiment: str, *flags: str, runs_dir: Path, env: dict[str, str] | None = None, **popen
+) -> subprocess.Popen:
+    """``python -m lightlab fit`` of ``experiments/<experiment>.yaml`` in a child process (quiet,
+    runs under ``runs_dir``, ``helpers`` importable there), with ``env`` on top of this one's."""
+    command = [sys.executable, "-m", "lightlab", "fit", "--config", str(EXPERIMENTS / f"{experiment}.yaml")]
+    environment = {**os.environ, "PYTHONPATH": str(ROOT / "tests"), **(env or {})}
+    return subprocess.Popen(
+        [*command, *flags, "--runs_dir", str(runs_dir), *QUIET], env=environment, text=True, **popen
+    )
+
+
+def fit_to_end(
+    experiment: str, *flags: str, runs_dir: Path, env: dict[str, str] | None = None, timeout: float = 600
+) -> subprocess.CompletedProcess:
+    """``fit_in_child`` waited for; its ``CompletedProcess`` with the output captured."""
+    pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE}
+    child = fit_in_child(experiment, *flags, runs_dir=runs_dir, env=env, **pipes)
+    out, err = child.communicate(timeout=timeout)
+    return subprocess.CompletedProcess(child.args, child.returncode, out, err)
+
+
+def slow_marked_steps(marks: Path, seconds: float) -> list[str]:
+    """Flags for steps that touch ``marks/step-<n>`` once the stop check has run, then sleep
+    ``seconds``: a signal sent after a mark appears arrives inside that step's sleep."""
+    return [
+        "--trainer.callbacks+=helpers.StepMarker",
+        f"--trainer.callbacks.folder={marks}",
+        "--trainer.callbacks+=helpers.SlowSteps",
+        f"--trainer.callbacks.seconds={seconds}",
+    ]
+
+
+def wait_for_file(path: Path, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        assert time.monotonic() < deadline, f"{path} never appeared"
+        time.sleep(0.1)
 
 
 def run_dirs(runs_dir: Path, experiment: str) -> list[Path]:

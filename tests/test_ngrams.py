@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import csv
-import os
-import subprocess
-import sys
 from collections import Counter, defaultdict
 
 import pytest
 import torch
-from helpers import EXPERIMENTS, QUIET, ROOT, read_summary, run_dirs
+from helpers import fit_to_end, read_summary, run_dirs
 from synthetic_data import write_word_vectors
 
 from lightlab.data.negation import NEGATIVE, POSITIVE, generate_negation
@@ -22,15 +19,7 @@ from lightlab.tasks import ClassificationTask
 
 def fit_ngrams(tmp_path, data_path, *flags: str) -> tuple[dict, str]:
     runs = tmp_path / "runs"
-    experiment = str(EXPERIMENTS / "text_file_ngrams.yaml")
-    command = [sys.executable, "-m", "lightlab", "fit", "--config", experiment]
-    result = subprocess.run(
-        [*command, "--data.init_args.path", str(data_path), *flags, "--runs_dir", str(runs), *QUIET],
-        env={**os.environ, "PYTHONPATH": str(ROOT / "tests")},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    result = fit_to_end("text_file_ngrams", "--data.init_args.path", str(data_path), *flags, runs_dir=runs)
     assert result.returncode == 0, result.stderr[-3000:]
     (run_dir,) = run_dirs(runs, "text_file_ngrams")
     return read_summary(run_dir), result.stdout
@@ -141,22 +130,9 @@ def test_bad_vectors_files_are_one_line(tmp_path):
 def test_a_vectors_file_of_another_size_stops_the_run_and_leaves_no_folder(tmp_path, keyword_csv):
     vectors = write_word_vectors(tmp_path / "small.vec", {"match": [0.1] * 4}, header=True)
     runs = tmp_path / "runs"
-    command = [
-        sys.executable,
-        "-m",
-        "lightlab",
-        "fit",
-        "--config",
-        str(EXPERIMENTS / "text_file_ngrams.yaml"),
-    ]
     flags = ["--data.init_args.path", str(keyword_csv), "--model.net.init_args.word_vectors", str(vectors)]
-    result = subprocess.run(
-        [*command, *flags, "--runs_dir", str(runs), *QUIET],
-        env={**os.environ, "WANDB_MODE": "offline"},  # wandb writes into the folder: it must go too
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    # wandb on, as for a user: it writes into the run folder, which must go all the same.
+    result = fit_to_end("text_file_ngrams", *flags, runs_dir=runs, env={"WANDB_MODE": "offline"})
     assert result.returncode == 2
     last = result.stderr.strip().splitlines()[-1]
     expected = f"error: {vectors} holds 4-dimensional vectors but the embedding has 32; set the net's"

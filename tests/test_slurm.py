@@ -7,12 +7,11 @@ from __future__ import annotations
 import csv
 import os
 import sys
-import time
 from collections import Counter
 from pathlib import Path
 
 import pytest
-from helpers import EXPERIMENTS, ROOT, read_summary
+from helpers import EXPERIMENTS, ROOT, read_summary, slow_marked_steps, wait_for_file
 from slurm_cluster import SlurmCluster, missing_binaries
 
 SCRIPT = "experiments/launch/slurm_ddp.sbatch"
@@ -54,22 +53,6 @@ def submit(cluster: SlurmCluster, workdir: Path, resources: list[str], *flags: s
     return cluster.sbatch(*resources, SCRIPT, "iris_mlp", *args, cwd=workdir, env=env)
 
 
-def slow_steps(workdir: Path, seconds: float) -> list[str]:
-    return [
-        "--trainer.callbacks+=helpers.SlowSteps",
-        f"--trainer.callbacks.seconds={seconds}",
-        "--trainer.callbacks+=helpers.StepMarker",
-        f"--trainer.callbacks.folder={workdir / 'steps'}",
-    ]
-
-
-def wait_for_file(path: Path, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while not path.exists():
-        assert time.monotonic() < deadline, f"{path} never appeared"
-        time.sleep(0.2)
-
-
 def epochs_in_metrics(run_dir: Path, column: str) -> Counter:
     with (run_dir / "metrics.csv").open(newline="") as file:
         return Counter(int(row["epoch"]) for row in csv.DictReader(file) if row[column])
@@ -103,7 +86,7 @@ def test_script_trains_two_tasks_into_one_folder(cluster, workdir):
 
 
 def test_warning_signal_after_a_checkpoint_requeues_and_finishes(cluster, workdir):
-    job = submit(cluster, workdir, CPU_TASKS, *slow_steps(workdir, 0.3), wandb="offline")
+    job = submit(cluster, workdir, CPU_TASKS, *slow_marked_steps(workdir / "steps", 0.3), wandb="offline")
     run_dir = workdir / "runs" / "iris_mlp" / f"job-{job}"
     wait_for_file(run_dir / "checkpoints" / "last.ckpt")
     wait_for_file(workdir / "steps" / "step-5")  # in the middle of the second epoch
@@ -117,7 +100,7 @@ def test_warning_signal_after_a_checkpoint_requeues_and_finishes(cluster, workdi
 
 
 def test_warning_signal_in_the_first_epoch_requeues_and_finishes(cluster, workdir):
-    job = submit(cluster, workdir, CPU_TASKS, *slow_steps(workdir, 1.0))
+    job = submit(cluster, workdir, CPU_TASKS, *slow_marked_steps(workdir / "steps", 1.0))
     wait_for_file(workdir / "steps" / "step-1")
     run_dir = workdir / "runs" / "iris_mlp" / f"job-{job}"
     assert not (run_dir / "checkpoints" / "last.ckpt").exists()
@@ -127,7 +110,7 @@ def test_warning_signal_in_the_first_epoch_requeues_and_finishes(cluster, workdi
 
 def test_two_nodes_train_and_requeue_together(cluster, workdir):
     two_nodes = ["--nodes=2", "--ntasks-per-node=1", "--gpus-per-node=0", "--cpus-per-task=1"]
-    job = submit(cluster, workdir, two_nodes, *slow_steps(workdir, 0.3))
+    job = submit(cluster, workdir, two_nodes, *slow_marked_steps(workdir / "steps", 0.3))
     wait_for_file(workdir / "steps" / "step-4")
     cluster.signal(job, "USR1")
     run_dir = finished_run(cluster, workdir, job, restarts=1)

@@ -9,45 +9,32 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
+from unittest import mock
 
 import pytest
-from helpers import EXPERIMENTS, QUIET, ROOT, read_summary, run_dirs
+from helpers import EXPERIMENTS, ROOT, fit_in_child, read_summary, run_dirs, slow_marked_steps, wait_for_file
 
 pytestmark = pytest.mark.slow
 
 
-def lightlab(runs: Path, *flags: str, env: dict[str, str] | None = None, **popen) -> subprocess.Popen:
-    command = [sys.executable, "-m", "lightlab", "fit", "--config", str(EXPERIMENTS / "iris_mlp.yaml")]
-    command += [*flags, "--runs_dir", str(runs), *QUIET]
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("SLURM_")}
-    environment.update(PYTHONPATH=str(ROOT / "tests"), OMP_NUM_THREADS="1", **(env or {}))
-    return subprocess.Popen(command, env=environment, text=True, **popen)
+def lightlab(runs: Path, *flags: str, env: dict[str, str] | None = None) -> subprocess.Popen:
+    """iris_mlp in a child process without any SLURM variable of this one, output captured."""
+    outside_slurm = {k: v for k, v in os.environ.items() if not k.startswith("SLURM_")}
+    with mock.patch.dict(os.environ, outside_slurm, clear=True):
+        return fit_in_child(
+            "iris_mlp", *flags, runs_dir=runs, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
 
 
 def slow(tmp_path: Path, seconds: float) -> list[str]:
-    """Steps that sleep ``seconds`` after the stop check, and mark each step done just before."""
-    return [
-        "--trainer.max_epochs=6",
-        "--trainer.callbacks+=helpers.StepMarker",
-        f"--trainer.callbacks.folder={tmp_path / 'steps'}",
-        "--trainer.callbacks+=helpers.SlowSteps",
-        f"--trainer.callbacks.seconds={seconds}",
-    ]
-
-
-def wait_for_file(path: Path, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while not path.exists():
-        assert time.monotonic() < deadline, f"{path} never appeared"
-        time.sleep(0.1)
+    return ["--trainer.max_epochs=6", *slow_marked_steps(tmp_path / "steps", seconds)]
 
 
 def test_sigterm_stops_after_a_step_and_resume_finishes(tmp_path):
     runs = tmp_path / "runs"
-    run = lightlab(runs, *slow(tmp_path, 0.3), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    run = lightlab(runs, *slow(tmp_path, 0.3))
     wait_for_file(tmp_path / "steps" / "step-4")  # in the second epoch
     run.send_signal(signal.SIGTERM)
     _, err = run.communicate(timeout=120)
@@ -74,7 +61,7 @@ def test_sigterm_stops_after_a_step_and_resume_finishes(tmp_path):
 
 def test_a_second_ctrl_c_stops_at_once(tmp_path):
     runs = tmp_path / "runs"
-    run = lightlab(runs, *slow(tmp_path, 2.0), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    run = lightlab(runs, *slow(tmp_path, 2.0))
     wait_for_file(tmp_path / "steps" / "step-1")  # step 1 was checked and now sleeps 2 s
     run.send_signal(signal.SIGINT)
     time.sleep(0.5)
@@ -107,9 +94,7 @@ def one_task_job(job: str, restarts: int) -> dict[str, str]:
 
 def test_requeued_job_skips_a_damaged_checkpoint_and_finishes(tmp_path):
     runs = tmp_path / "runs"
-    first = lightlab(
-        runs, *slow(tmp_path, 0.3), env=one_task_job("7", 0), stdout=subprocess.PIPE, stderr=subprocess.PIPE
-    )
+    first = lightlab(runs, *slow(tmp_path, 0.3), env=one_task_job("7", 0))
     wait_for_file(tmp_path / "steps" / "step-10")
     first.send_signal(signal.SIGUSR1)  # no scontrol to call here: the run stops, nothing requeues it
     _, err = first.communicate(timeout=120)
@@ -118,7 +103,7 @@ def test_requeued_job_skips_a_damaged_checkpoint_and_finishes(tmp_path):
     assert read_summary(run_dir)["slurm_job_id"] == "7"
     (run_dir / "hpc_ckpt_2.ckpt").write_bytes(b"cut short by a full disk")  # newer, and damaged
 
-    again = lightlab(runs, env=one_task_job("7", 1), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    again = lightlab(runs, env=one_task_job("7", 1))
     _, err = again.communicate(timeout=240)
     assert again.returncode == 0, err[-2000:]
     assert f"{run_dir / 'hpc_ckpt_2.ckpt'} cannot be read; continuing from" in err
@@ -140,7 +125,7 @@ def test_requeued_job_refuses_a_run_that_is_not_its_own(tmp_path, folder, expect
     (run_dir / "config.yaml").write_text("experiment: x\n")
     before = sorted(p.name for p in run_dir.rglob("*"))
     env = {**one_task_job("7", 1), "LIGHTLAB_RUN_DIR": str(run_dir)}
-    run = lightlab(tmp_path / "runs", env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    run = lightlab(tmp_path / "runs", env=env)
     _, err = run.communicate(timeout=120)
     assert run.returncode == 2
     assert err.strip().count("\n") == 0 and expected in err, err

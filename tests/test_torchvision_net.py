@@ -4,14 +4,12 @@ preprocessing in the image DataModule, freezing, gradual unfreezing and two lear
 from __future__ import annotations
 
 import csv
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import torch
-from helpers import EXPERIMENTS, QUIET, ROOT, read_summary, run_dirs
+from helpers import fit_to_end, read_summary, run_dirs
 from PIL import Image
 from torchvision.models import ResNet18_Weights
 
@@ -22,18 +20,9 @@ from lightlab.nets.torchvision_net import cached_file
 from lightlab.predict_run import load_run
 from lightlab.tasks import ClassificationTask
 
-EXPERIMENT = str(EXPERIMENTS / "image_folder_resnet18.yaml")
-
 
 def fit(runs: Path, *flags: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "lightlab", "fit", "--config", EXPERIMENT, *flags]
-    return subprocess.run(
-        [*command, "--runs_dir", str(runs), *QUIET],
-        env={**os.environ, "PYTHONPATH": str(ROOT / "tests"), **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    return fit_to_end("image_folder_resnet18", *flags, runs_dir=runs, env=env)
 
 
 def test_weights_in_torchvisions_cache_are_loaded_offline(torch_home):
@@ -164,24 +153,13 @@ def test_a_pretrained_run_predicts_with_the_weights_preprocessing(tmp_path, shap
 
 @pytest.mark.slow
 def test_random_weights_learn_the_shapes(tmp_path, shapes_root):
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "lightlab",
-            "fit",
-            "--config",
-            str(EXPERIMENTS / "shapes_cnn.yaml"),
-            *("--data.init_args.data_dir", str(shapes_root), "--data.init_args.image_size", "32"),
-            *("--model.net", "lightlab.nets.TorchvisionNet", "--model.net.init_args.name", "resnet18"),
-            *("--model.net.init_args.weights", "null", "--model.lr", "0.0003"),
-            *("--data.init_args.batch_size", "32", "--trainer.max_epochs", "3"),
-            *("--runs_dir", str(tmp_path / "runs"), *QUIET),
-        ],
-        env={**os.environ, "PYTHONPATH": str(ROOT / "tests")},
-        capture_output=True,
-        text=True,
-        timeout=600,
+    result = fit_to_end(
+        "shapes_cnn",
+        *("--data.init_args.data_dir", str(shapes_root), "--data.init_args.image_size", "32"),
+        *("--model.net", "lightlab.nets.TorchvisionNet", "--model.net.init_args.name", "resnet18"),
+        *("--model.net.init_args.weights", "null", "--model.lr", "0.0003"),
+        *("--data.init_args.batch_size", "32", "--trainer.max_epochs", "3"),
+        runs_dir=tmp_path / "runs",
     )
     assert result.returncode == 0, result.stderr[-3000:]
     (run_dir,) = run_dirs(tmp_path / "runs", "shapes_cnn")

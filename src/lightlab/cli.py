@@ -188,8 +188,9 @@ class LabCLI(LightningCLI):
             "fit_seconds": round(time.time() - self.started, 2),
             "seed": self.config[self.subcommand].seed_everything,
         }
-        if slurm_job_id():
-            facts[JOB_KEY] = slurm_job_id()
+        job = slurm_job_id()
+        if job:
+            facts[JOB_KEY] = job
         return facts
 
     def fit(self, **kwargs: Any) -> None:

@@ -12,14 +12,13 @@ from __future__ import annotations
 import contextlib
 import io
 import shutil
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import wandb
 from lightning.pytorch import Trainer
-from lightning.pytorch.loggers import WandbLogger
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 from lightlab.argv_checks import one_line
@@ -74,9 +73,11 @@ def record_failure(trainer: Trainer, run_dir: Path, facts: dict[str, Any], error
     if not trainer.is_global_zero or not run_dir.is_dir():
         return
     if trainer.global_step == 0:
-        if any(isinstance(logger, WandbLogger) for logger in trainer.loggers) and wandb.run is not None:
-            # Ended now, or wandb writes its log into the folder again when the process exits; its
-            # closing lines would point at the folder that is about to go.
+        # A wandb run is ended now, or wandb writes its log into the folder again when the process
+        # exits; its closing lines would point at the folder that is about to go. (Not imported
+        # here: a run without the wandb logger never loads it.)
+        wandb = sys.modules.get("wandb")
+        if wandb is not None and wandb.run is not None:
             with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
                 wandb.finish(exit_code=1)
         discard(run_dir)

@@ -17,11 +17,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import torch
-
 from lightlab.errors import UserError
-from lightlab.resume import LAST, ResumePoint, run_status
-from lightlab.run_dir import RUN_DIR_ENV, requeued_job
+from lightlab.resume import LAST, ResumePoint, read_resume_point, run_status
+from lightlab.run_dir import RUN_DIR_ENV, global_rank, requeued_job
 
 JOB_KEY = "slurm_job_id"
 
@@ -34,12 +32,8 @@ def slurm_job_id() -> str | None:
     return os.environ.get("SLURM_JOB_ID")
 
 
-def _is_main_process() -> bool:
-    return os.environ.get("SLURM_PROCID", "0") == "0"
-
-
 def _say(message: str) -> None:
-    if _is_main_process():
+    if global_rank() == 0:
         print(message, file=sys.stderr, flush=True)
 
 
@@ -70,28 +64,22 @@ def check_owner(run_dir: Path, experiment: str) -> None:
         )
 
 
-def _checkpoint_step(path: Path) -> int | None:
-    try:
-        return int(torch.load(path, map_location="cpu", weights_only=False, mmap=True)["global_step"])
-    except Exception:  # any way a file fails to load makes it unusable
-        return None
-
-
-def newest_intact_checkpoint(run_dir: Path) -> tuple[Path, int] | None:
-    """The checkpoint of the latest step that loads (``last.ckpt`` or Lightning's ``hpc_ckpt_*.ckpt``),
-    and that step; a damaged newer one is skipped with a line that says so."""
+def newest_intact_checkpoint(run_dir: Path) -> ResumePoint | None:
+    """Where the newest checkpoint that loads leaves the run (``last.ckpt`` or Lightning's
+    ``hpc_ckpt_*.ckpt``); a damaged newer one is skipped with a line that says so."""
     found = [run_dir / LAST, *run_dir.glob("hpc_ckpt_*.ckpt"), *run_dir.glob("checkpoints/hpc_ckpt_*.ckpt")]
     candidates = sorted((p for p in found if p.is_file()), key=lambda p: p.stat().st_mtime, reverse=True)
     damaged: list[Path] = []
     for path in candidates:
-        step = _checkpoint_step(path)
-        if step is None:
+        try:
+            point = read_resume_point(run_dir, path)
+        except UserError:
             damaged.append(path)
             continue
         if damaged:
             names = ", ".join(map(str, damaged))
-            _say(f"warning: {names} cannot be read; continuing from {path} (step {step})")
-        return path, step
+            _say(f"warning: {names} cannot be read; continuing from {path} (step {point.global_step})")
+        return point
     if damaged:
         names = ", ".join(map(str, damaged))
         _say(f"warning: no checkpoint in {run_dir} can be read ({names}); starting over")
@@ -101,19 +89,18 @@ def newest_intact_checkpoint(run_dir: Path) -> tuple[Path, int] | None:
 def continuation(runs_root: Path, experiment: str) -> ResumePoint | None:
     """Where a requeued job continues its run, or None when it has nothing to continue (not requeued,
     or stopped before its first checkpoint: it starts over in its own folder)."""
-    if requeued_job() is None:
+    job = requeued_job()
+    if job is None:
         return None
     run_dir = job_folder(runs_root, experiment)
     if not (run_dir / "config.yaml").is_file():
         return None
     check_owner(run_dir, experiment)
-    found = newest_intact_checkpoint(run_dir)
-    if found is None:
-        return None
-    checkpoint, step = found
-    epoch = int(torch.load(checkpoint, map_location="cpu", weights_only=False, mmap=True)["epoch"])
-    _say(f"requeued job {requeued_job()}: continuing {run_dir} from {checkpoint.name} (step {step})")
-    return ResumePoint(run_dir.resolve(), checkpoint.resolve(), epoch, step)
+    point = newest_intact_checkpoint(run_dir)
+    if point is not None:
+        where = f"{point.checkpoint.name} (step {point.global_step})"
+        _say(f"requeued job {job}: continuing {run_dir} from {where}")
+    return point
 
 
 def continued_args(point: ResumePoint) -> list[str]:

@@ -88,10 +88,15 @@ def find_resume_point(target: str, runs_root: Path, experiment: str | None) -> R
         )
     if experiment and run_dir.parent.name != experiment:
         raise UserError(f"{run_dir} is a run of {run_dir.parent.name}, not {experiment}; drop EXP or fix it")
+    return read_resume_point(run_dir, checkpoint)
+
+
+def read_resume_point(run_dir: Path, checkpoint: Path) -> ResumePoint:
+    """The epoch and step ``checkpoint`` holds (memory-mapped: the weights are not read)."""
     try:
         saved = torch.load(checkpoint, map_location="cpu", weights_only=False, mmap=True)
         epoch, step = int(saved["epoch"]), int(saved["global_step"])
-    except (RuntimeError, KeyError, OSError, EOFError, ValueError):
+    except Exception:  # any way a file fails to load (truncated, not a checkpoint) makes it unusable
         raise UserError(f"{checkpoint} cannot be read as a checkpoint; resume from another one") from None
     return ResumePoint(run_dir.resolve(), checkpoint.resolve(), epoch, step)
 

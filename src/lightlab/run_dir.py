@@ -28,7 +28,8 @@ RUN_DIR_ENV = "LIGHTLAB_RUN_DIR"
 _exported_here: str | None = None
 
 
-def _global_rank() -> int:
+def global_rank() -> int:
+    """This process's rank in its launch, from the launcher's environment (0 when alone)."""
     for name in ("RANK", "SLURM_PROCID", "LOCAL_RANK"):
         if os.environ.get(name, "").isdigit():
             return int(os.environ[name])
@@ -75,7 +76,7 @@ def resolve_run_dir(runs_root: str | Path, experiment: str, suffix: str = "") ->
     explicit = os.environ.get(RUN_DIR_ENV)
     if explicit and explicit != _exported_here:
         path = Path(explicit)
-        if _global_rank() == 0 and (path / "config.yaml").exists() and not requeued_job():
+        if global_rank() == 0 and (path / "config.yaml").exists() and not requeued_job():
             raise UserError(f"{RUN_DIR_ENV}={explicit} already holds a run; point it at a new folder")
         path.mkdir(parents=True, exist_ok=True)
         return path
@@ -88,7 +89,7 @@ def resolve_run_dir(runs_root: str | Path, experiment: str, suffix: str = "") ->
                 f"{RUN_DIR_ENV}=runs/<experiment>/<name> on every node, or pass torchrun --rdzv-id"
             )
         path = parent / f"job-{job_id}{suffix}"
-        if _global_rank() == 0 and (path / "config.yaml").exists() and requeued_job() != job_id:
+        if global_rank() == 0 and (path / "config.yaml").exists() and requeued_job() != job_id:
             raise UserError(
                 f"{path} already holds a run of job {job_id}; start a new job (or torchrun --rdzv-id), "
                 f"or set {RUN_DIR_ENV} to a new folder"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from lightlab.nets.word_vectors import check_readable, init_embedding
+from lightlab.nets.word_vectors import StartsFromWordVectors
 
 
 def reverse_within_length(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
@@ -44,7 +44,7 @@ class BiLSTMLayer(nn.Module):
         return torch.cat([forward_states, backward_states], dim=-1)
 
 
-class BiLSTM(nn.Module):
+class BiLSTM(StartsFromWordVectors, nn.Module):
     """Embedding (``<pad>`` = 0) -> bidirectional LSTM layers -> average and max pooling over the real
     tokens only -> hidden layer with dropout -> one logit per class.
 
@@ -78,15 +78,6 @@ class BiLSTM(nn.Module):
             nn.Dropout(dropout),
             nn.Linear(head_size, num_classes),
         )
-
-    def fetch_pretrained(self) -> None:
-        if self.word_vectors:
-            check_readable(self.word_vectors)
-
-    def load_pretrained(self, vocabulary: list[str] | None = None) -> None:
-        """Start the embedding from ``word_vectors`` for ``vocabulary`` (the token of each id)."""
-        if self.word_vectors and vocabulary:
-            init_embedding(self.embedding, self.word_vectors, vocabulary, self.freeze_embeddings)
 
     def forward(self, inputs: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         states = self.dropout(self.embedding(inputs))

@@ -5,13 +5,13 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from lightlab.nets.word_vectors import check_readable, init_embedding
+from lightlab.nets.word_vectors import StartsFromWordVectors
 
 # Odd multiplier of the pair hash; any large odd number spreads pairs well over the buckets.
 _PAIR_HASH = 1_000_003
 
 
-class NGramClassifier(nn.Module):
+class NGramClassifier(StartsFromWordVectors, nn.Module):
     """Bag of unigrams and bigrams: each token id and each adjacent pair (hashed into ``buckets``
     rows after the vocabulary's) has an embedding; a text is their mean (``EmbeddingBag``); one
     linear layer gives the logits. Padding (id 0) and pairs touching it count for nothing, so a
@@ -46,15 +46,6 @@ class NGramClassifier(nn.Module):
             self.embedding.weight[0].zero_()
         self.dropout = nn.Dropout(dropout)
         self.head = nn.Linear(embedding_dim, num_classes)
-
-    def fetch_pretrained(self) -> None:
-        if self.word_vectors:
-            check_readable(self.word_vectors)
-
-    def load_pretrained(self, vocabulary: list[str] | None = None) -> None:
-        """Start the embedding from ``word_vectors`` for ``vocabulary`` (the token of each id)."""
-        if self.word_vectors and vocabulary:
-            init_embedding(self.embedding, self.word_vectors, vocabulary, self.freeze_embeddings)
 
     def ngram_ids(self, inputs: torch.Tensor) -> torch.Tensor:
         """``(B, 2T - 1)`` ids: the tokens, then one id per adjacent pair (0 where either is padding)."""

@@ -93,3 +93,22 @@ def init_embedding(
         f"word vectors: {int(found.sum())} of {words} vocabulary words found in {path}"
         + (" (embeddings frozen)" if freeze else "")
     )
+
+
+class StartsFromWordVectors:
+    """For a net whose ``embedding`` may start from a vectors file (``word_vectors``) and stay fixed
+    (``freeze_embeddings``): the two methods of ``LoadsPretrained`` the task calls. Mixed in
+    before ``nn.Module``; the net sets the two attributes from its constructor arguments."""
+
+    embedding: nn.Embedding | nn.EmbeddingBag
+    word_vectors: str | None = None
+    freeze_embeddings: bool = False
+
+    def fetch_pretrained(self) -> None:
+        if self.word_vectors:
+            check_readable(self.word_vectors)
+
+    def load_pretrained(self, vocabulary: list[str] | None = None) -> None:
+        """Start the embedding from ``word_vectors`` for ``vocabulary`` (the token of each id)."""
+        if self.word_vectors and vocabulary:
+            init_embedding(self.embedding, self.word_vectors, vocabulary, self.freeze_embeddings)
