@@ -9,7 +9,8 @@ import torch
 from helpers import EXPERIMENTS, run_cli
 
 from lightlab import atomic
-from lightlab.atomic import AtomicCheckpointIO, atomic_write
+from lightlab.atomic import atomic_write
+from lightlab.checkpoint_io import AtomicCheckpointIO
 from lightlab.errors import UserError
 from lightlab.summary import write_summary
 

@@ -13,9 +13,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
-import torch
-from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
-
 from lightlab.errors import UserError
 
 
@@ -56,14 +53,10 @@ def atomic_write_text(path: str | Path, text: str) -> Path:
     return atomic_write(path, lambda f: f.write(text.encode("utf-8")))
 
 
-class AtomicCheckpointIO(TorchCheckpointIO):
-    """Lightning's checkpoint saving, made durable: each ``.ckpt`` is written with ``atomic_write``,
-    so an interrupted or failed save keeps the previous ``last.ckpt``/best checkpoint loadable."""
+def __getattr__(name: str) -> Any:
+    # Run configs written before the class moved name it here.
+    if name == "AtomicCheckpointIO":
+        from lightlab.checkpoint_io import AtomicCheckpointIO
 
-    def save_checkpoint(
-        self, checkpoint: dict[str, Any], path: Any, storage_options: Any | None = None
-    ) -> None:
-        if storage_options is not None or "://" in str(path):
-            super().save_checkpoint(checkpoint, path, storage_options)  # remote storage: Lightning's own way
-            return
-        atomic_write(path, lambda f: torch.save(checkpoint, f))
+        return AtomicCheckpointIO
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

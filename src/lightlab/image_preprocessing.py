@@ -42,8 +42,9 @@ class ImagePreprocessing:
         return cls(**{**values, "mean": tuple(values["mean"]), "std": tuple(values["std"])})
 
     def transform(self, augment: bool = False) -> T.Compose:
-        """PIL image or tensor in, normalised ``(3, crop, crop)`` float tensor out; ``augment`` draws a
-        random resized crop and flip instead of the centre crop (for training)."""
+        """PIL image in (resized and cropped by Pillow, as ``input_encoding`` does), normalised
+        ``(3, crop, crop)`` float tensor out; ``augment`` draws a random resized crop and flip instead
+        of the centre crop (for training)."""
         mode = InterpolationMode(self.interpolation)
         if augment:
             crop = T.RandomResizedCrop(self.crop, interpolation=mode, antialias=True)
@@ -51,7 +52,7 @@ class ImagePreprocessing:
         else:
             steps = [T.Resize(self.resize, interpolation=mode, antialias=True), T.CenterCrop(self.crop)]
         return T.Compose(
-            [T.ToImage(), *steps, T.ToDtype(torch.float32, scale=True), T.Normalize(self.mean, self.std)]
+            [*steps, T.ToImage(), T.ToDtype(torch.float32, scale=True), T.Normalize(self.mean, self.std)]
         )
 
 

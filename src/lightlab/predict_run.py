@@ -21,7 +21,7 @@ from rich.table import Table
 from lightlab.checkpoints import run_folder_files
 from lightlab.data.base import LabDataModule
 from lightlab.errors import UserError
-from lightlab.prediction import prediction_rows, write_predictions
+from lightlab.predictions_csv import labelled, prediction_rows, write_predictions
 from lightlab.quiet import silence_known_noise
 from lightlab.show_data import build_datamodule
 from lightlab.tasks import ClassificationTask
@@ -59,21 +59,13 @@ class RunPredictor:
 
     def predict(self, items: Sequence[Any]) -> list[dict[str, Any]]:
         """For each input: the predicted class name, its probability and every class's."""
-        names = self.class_names
-        return [
-            {
-                "prediction": names[int(p.argmax())],
-                "probability": float(p.max()),
-                "probabilities": dict(zip(names, p.tolist(), strict=True)),
-            }
-            for p in self.probabilities(items)
-        ]
+        return [labelled(p, self.class_names) for p in self.probabilities(items).tolist()]
 
     def predict_file(self, source: str | Path, out: str | Path) -> tuple[Path, list[list[str]]]:
         """Classify what ``source`` holds (a file or folder the DataModule reads) into CSV ``out``;
         its path and rows (header first)."""
         items, names = self.datamodule.read_inputs(Path(source))
-        probs = self.probabilities(items)
+        probs = self.probabilities(items).tolist()
         path = write_predictions(Path(out), names, probs, self.class_names)
         return path, prediction_rows(names, probs, self.class_names)
 

@@ -2,37 +2,14 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from pathlib import Path
 from typing import Any
 
 import torch
 from lightning.pytorch import LightningModule, Trainer
 
-from lightlab.atomic import atomic_write_text
 from lightlab.data.base import LabDataModule
-
-
-def prediction_rows(inputs: list[str], probs: torch.Tensor, class_names: list[str]) -> list[list[str]]:
-    """A header and one row per input: the input (or its index), the predicted class name, its
-    probability, then every class's probability (``prob_<class>``)."""
-    confidence, predicted = probs.max(dim=-1)
-    names = class_names or [str(i) for i in range(probs.shape[-1])]
-    rows = [["input", "prediction", "probability", *(f"prob_{name}" for name in names)]]
-    for row, (index, p, all_p) in enumerate(
-        zip(predicted.tolist(), confidence.tolist(), probs.tolist(), strict=True)
-    ):
-        name = inputs[row] if row < len(inputs) else str(row)
-        rows.append([name, names[index], f"{p:.4f}", *(f"{q:.4f}" for q in all_p)])
-    return rows
-
-
-def write_predictions(path: Path, inputs: list[str], probs: torch.Tensor, class_names: list[str]) -> Path:
-    """``predictions.csv`` from ``prediction_rows``, written atomically."""
-    text = io.StringIO(newline="")
-    csv.writer(text).writerows(prediction_rows(inputs, probs, class_names))
-    return atomic_write_text(path, text.getvalue())
+from lightlab.predictions_csv import write_predictions
 
 
 def predict_to_csv(
@@ -44,7 +21,7 @@ def predict_to_csv(
         return None
     probs = torch.cat([batch["probs"] for batch in outputs]).float().cpu()
     path = write_predictions(
-        run_dir / "predictions.csv", datamodule.predict_inputs(), probs, datamodule.class_names
+        run_dir / "predictions.csv", datamodule.predict_inputs(), probs.tolist(), datamodule.class_names
     )
     print(f"{len(probs)} predictions: {path}")
     return path

@@ -1,17 +1,31 @@
-"""LightningDataModules: each knows its sizes (``num_classes`` and the like) and tells the net."""
+"""LightningDataModules: each knows its sizes (``num_classes`` and the like) and tells the net.
 
-from lightlab.data.fashion_mnist import FashionMNISTDataModule
-from lightlab.data.image_folder import ImageFolderDataModule
-from lightlab.data.iris import IrisDataModule
-from lightlab.data.negation import NegationDataModule
-from lightlab.data.shapes import ShapesDataModule
-from lightlab.data.text import TextDataModule
+The DataModules are imported on first use, so the torch-free modules of this package (input
+reading and encoding, which the ONNX predictor uses) import without torch.
+"""
 
-__all__ = [
-    "FashionMNISTDataModule",
-    "ImageFolderDataModule",
-    "IrisDataModule",
-    "NegationDataModule",
-    "ShapesDataModule",
-    "TextDataModule",
-]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_MODULES = {
+    "FashionMNISTDataModule": "lightlab.data.fashion_mnist",
+    "ImageFolderDataModule": "lightlab.data.image_folder",
+    "IrisDataModule": "lightlab.data.iris",
+    "NegationDataModule": "lightlab.data.negation",
+    "ShapesDataModule": "lightlab.data.shapes",
+    "TextDataModule": "lightlab.data.text",
+}
+
+__all__ = sorted(_MODULES)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _MODULES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(_MODULES[name]), name)
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_MODULES])

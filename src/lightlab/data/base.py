@@ -11,12 +11,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
+import torch
 from lightning.pytorch import LightningDataModule
 from torch import nn
 from torch.utils.data import DataLoader, DistributedSampler
 
 from lightlab.batch import Batch
 from lightlab.data.eval_shards import EvaluationShard, evaluating_in_shards
+from lightlab.data.input_encoding import InputEncoding
 from lightlab.errors import UserError
 
 InputKind = Literal["tabular", "image", "sequence"]
@@ -35,9 +37,10 @@ class LabDataModule(LightningDataModule):
       (sequence). They may read the data on first use, before ``setup``.
     - ``_loader(split, train)``: the DataLoader of one split, yielding ``Batch`` dicts.
     - ``example_input()``: a small batch in the form the loaders yield, without ``target``.
-    - for prediction on new data: ``read_inputs(source)`` (raw inputs from a file or folder) and
-      ``collate_inputs(items)`` (a batch from raw inputs), using only what ``state_dict`` keeps
-      (class names, scaling, vocabulary), so a run folder predicts without its training data.
+    - for prediction on new data: ``input_encoding()``, how raw inputs become the net's input
+      (``data/input_encoding.py``), built only from what ``state_dict`` keeps (class names,
+      scaling, vocabulary), so a run folder predicts without its training data. ``read_inputs``
+      and ``collate_inputs`` use it, and an ONNX export writes it to ``preprocess.json``.
 
     Constructor arguments are kept with ``self.save_arguments(locals())`` as the first statement
     after ``super().__init__()`` and read from ``self.hparams``; every DataModule takes
@@ -82,15 +85,19 @@ class LabDataModule(LightningDataModule):
         summary passes it through the batch-transfer hooks and then the net for its output shapes."""
         raise NotImplementedError
 
+    def input_encoding(self) -> InputEncoding:
+        """How raw inputs (feature rows, images, texts) become a batch for the net, in numpy."""
+        raise UserError(f"{type(self).__name__} cannot encode new inputs (it declares no input_encoding)")
+
     def read_inputs(self, source: Path) -> tuple[list[Any], list[str]]:
         """New raw inputs from ``source`` (a file or folder) and a name for each (a path, ``file:row``),
         in the form ``collate_inputs`` takes. Errors name the file and what is wrong with it."""
-        raise UserError(f"{type(self).__name__} cannot read new inputs such as {source}")
+        return self.input_encoding().read(source)
 
     def collate_inputs(self, items: Sequence[Any]) -> Batch:
         """A batch without ``target`` from raw inputs: what ``read_inputs`` returns, or what a user
         hands over in Python (feature rows, image paths or PIL images, strings)."""
-        raise NotImplementedError(f"{type(self).__name__} cannot encode new inputs")
+        return {name: torch.from_numpy(array) for name, array in self.input_encoding().encode(items).items()}
 
     def predict_on(self, items: Sequence[Any], names: Sequence[str] | None = None) -> None:
         """Make ``predict_dataloader`` yield ``items`` (raw inputs) instead of the test split."""

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 from urllib.error import URLError
 
 import torch
-from PIL import Image
 from torchvision.datasets import FashionMNIST
-from torchvision.transforms import v2 as T
 
 from lightlab.batch import Batch
 from lightlab.data.augment import random_crop, random_hflip
 from lightlab.data.idx import FASHION_MNIST_FILES, find_idx_file, read_image_label_pair
-from lightlab.data.image_inputs import find_images, load_images
 from lightlab.data.in_memory import InMemoryDataModule, InMemoryDataset
+from lightlab.data.input_encoding import ImageInputs
 from lightlab.data.splits import stratified_split
 from lightlab.errors import UserError
 
@@ -142,23 +139,11 @@ class FashionMNISTDataModule(InMemoryDataModule):
             batch = {**batch, "inputs": random_hflip(random_crop(batch["inputs"], padding=2))}
         return batch
 
-    def read_inputs(self, source: Path) -> tuple[list[Path], list[str]]:
-        """An image, a folder of images (recursive) or a text file listing image paths; each is
-        turned grayscale and 28x28, light garment on dark ground as in Fashion-MNIST."""
-        paths = find_images(source)
-        return paths, [str(p) for p in paths]
-
-    def collate_inputs(self, items: Sequence[str | Path | Image.Image]) -> Batch:
+    def input_encoding(self) -> ImageInputs:
+        """Images turned grayscale and 28x28 (light garment on dark ground, as in Fashion-MNIST) and
+        normalised with the training pixels' mean and std."""
         norm = self.normalization
-        transform = T.Compose(
-            [
-                T.ToImage(),
-                T.Resize(self.input_shape[1:], antialias=True),
-                T.ToDtype(torch.float32, scale=True),
-                T.Normalize([norm["mean"]], [norm["std"]]),
-            ]
-        )
-        return {"inputs": load_images(items, "L", transform)}
+        return ImageInputs("L", [norm["mean"]], [norm["std"]], size=list(self.input_shape[1:]))
 
     def state_dict(self) -> dict:
         return {"class_names": self.class_names, **self.normalization}

@@ -16,7 +16,8 @@ from torchvision.transforms import v2 as T
 
 from lightlab.batch import Batch
 from lightlab.data.base import LabDataModule
-from lightlab.data.image_inputs import find_images, is_readable_image, load_images
+from lightlab.data.image_inputs import is_readable_image
+from lightlab.data.input_encoding import ImageInputs
 from lightlab.data.splits import stratified_split
 from lightlab.errors import UserError
 from lightlab.image_preprocessing import DeclaresImagePreprocessing, ImagePreprocessing
@@ -208,10 +209,12 @@ class ImageFolderDataModule(LabDataModule):
         if self.preprocessing is not None:
             return self.preprocessing.transform(augment=train and hp.augment and not overfitting)
         size = hp.image_size
-        steps: list = [T.ToImage(), T.Resize((size, size), antialias=True)]
+        # Resized while still a PIL image, as ``input_encoding`` resizes new inputs.
+        steps: list = [T.Resize((size, size), antialias=True)]
         if train and hp.augment and not overfitting:
             steps += [T.RandomResizedCrop(size, scale=(0.8, 1.0), antialias=True), T.RandomHorizontalFlip()]
         steps += [
+            T.ToImage(),
             T.ToDtype(torch.float32, scale=True),
             T.Normalize([hp.mean] * hp.channels, [hp.std] * hp.channels),
         ]
@@ -239,13 +242,24 @@ class ImageFolderDataModule(LabDataModule):
 
     # ---- new images
 
-    def read_inputs(self, source: Path) -> tuple[list[Path], list[str]]:
-        """An image, a folder of images (recursive) or a text file listing image paths."""
-        paths = find_images(source, self.hparams.on_corrupt)
-        return paths, [str(p) for p in paths]
-
-    def collate_inputs(self, items: Sequence[str | Path | Image.Image]) -> Batch:
-        return {"inputs": load_images(items, self._mode, self._transform(train=False))}
+    def input_encoding(self) -> ImageInputs:
+        """Images as the evaluation loaders prepare them: the net's declared preprocessing, else
+        resized to ``image_size`` and normalised with ``mean``/``std``."""
+        hp, p = self.hparams, self.preprocessing
+        if p is not None:
+            return ImageInputs(
+                "RGB",
+                list(p.mean),
+                list(p.std),
+                resize=p.resize,
+                crop=p.crop,
+                interpolation=p.interpolation,
+                on_corrupt=hp.on_corrupt,
+            )
+        channels = self.input_shape[0]
+        size = [hp.image_size, hp.image_size]
+        mean, std = [hp.mean] * channels, [hp.std] * channels
+        return ImageInputs(self._mode, mean, std, size=size, on_corrupt=hp.on_corrupt)
 
     # ---- saved in checkpoints
 

@@ -1,18 +1,20 @@
-"""New images to classify: one file, a folder (searched recursively) or a text file listing paths."""
+"""New images to classify: one file, a folder (searched recursively) or a text file listing paths.
+
+No torch here: the ONNX predictor reads its inputs with it too.
+"""
 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Sequence
 from pathlib import Path
 
-import torch
 from PIL import Image, UnidentifiedImageError
-from torchvision.datasets.folder import IMG_EXTENSIONS
 
 from lightlab.errors import UserError
 
 LIST_SUFFIXES = (".txt", ".lst")
+# The suffixes torchvision's ImageFolder reads.
+IMG_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp")
 
 
 def is_readable_image(path: str | Path) -> bool:
@@ -67,20 +69,3 @@ def find_images(source: Path, on_corrupt: str = "skip") -> list[Path]:
         names = ", ".join(broken[:5]) + (f" and {len(broken) - 5} more" if len(broken) > 5 else "")
         warnings.warn(f"skipped {len(broken)} unreadable image(s): {names}", stacklevel=2)
     return readable
-
-
-def load_images(
-    items: Sequence[str | Path | Image.Image], mode: str, transform: Callable[[Image.Image], torch.Tensor]
-) -> torch.Tensor:
-    """``(N, C, H, W)``: each path or PIL image converted to ``mode`` and put through ``transform``."""
-    tensors = []
-    for item in items:
-        if isinstance(item, Image.Image):
-            tensors.append(transform(item.convert(mode)))
-            continue
-        try:
-            with Image.open(item) as image:
-                tensors.append(transform(image.convert(mode)))
-        except (UnidentifiedImageError, OSError) as error:
-            raise UserError(f"unreadable image: {item} ({error})") from None
-    return torch.stack(tensors)

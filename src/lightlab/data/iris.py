@@ -4,27 +4,19 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import torch
 
 from lightlab.batch import Batch
+from lightlab.data.feature_rows import FLOAT32_MAX, is_number
 from lightlab.data.in_memory import InMemoryDataModule, InMemoryDataset
+from lightlab.data.input_encoding import TabularInputs
 from lightlab.data.splits import stratified_split
 from lightlab.data.text_files import check_unique_columns, column_list, decode
 from lightlab.errors import UserError
 
 BUNDLED_CSV = Path(__file__).with_name("iris.csv")
-FLOAT32_MAX = float(torch.finfo(torch.float32).max)
-
-
-def _is_number(text: str | None) -> bool:
-    try:
-        float(text or "")
-    except ValueError:
-        return False
-    return True
 
 
 def read_labelled_csv(path: Path, label_column: str) -> tuple[torch.Tensor, list[str], list[str]]:
@@ -57,8 +49,8 @@ def read_labelled_csv(path: Path, label_column: str) -> tuple[torch.Tensor, list
     for (line_number, _), label in zip(records, labels, strict=True):
         if not label:
             raise UserError(f"{path}:{line_number}: no {label_column} given; fill it in or drop the row")
-    textual = [c for c in feature_names if not any(_is_number(row[c]) for _, row in records)]
-    if textual and all(_is_number(label) for label in labels):
+    textual = [c for c in feature_names if not any(is_number(row[c]) for _, row in records)]
+    if textual and all(is_number(label) for label in labels):
         raise UserError(
             f"{path}: label column {label_column!r} holds numbers but column {textual[0]!r} holds only text; "
             f"did you mean --data.init_args.label_column {textual[0]}?"
@@ -84,40 +76,6 @@ def read_labelled_csv(path: Path, label_column: str) -> tuple[torch.Tensor, list
             )
         rows.append(values)
     return torch.tensor(rows, dtype=torch.float32), labels, feature_names
-
-
-def read_feature_rows(path: Path, feature_names: list[str]) -> tuple[list[list[float]], list[str]]:
-    """The ``feature_names`` columns of each row of a CSV (other columns are ignored), and each
-    row's name ``file:line``."""
-    if not path.is_file():
-        raise UserError(f"predict file not found: {path}")
-    reader = csv.DictReader(io.StringIO(decode(path, "utf-8"), newline=""))
-    header = reader.fieldnames or []
-    needed = ", ".join(feature_names)
-    if not header:
-        raise UserError(f"{path} is empty; it needs a header row naming the feature columns {needed}")
-    check_unique_columns(path, header)
-    missing = [name for name in feature_names if name not in header]
-    if missing:
-        raise UserError(
-            f"{path} lacks feature column(s) {', '.join(missing)} (columns found: {column_list(header)}); "
-            f"the model takes {needed}"
-        )
-    rows, names = [], []
-    try:
-        for line, row in enumerate(reader, start=2):
-            bad = [
-                c for c in feature_names if not _is_number(row[c]) or not abs(float(row[c])) <= FLOAT32_MAX
-            ]
-            if bad:
-                raise UserError(f"{path}:{line}: column {bad[0]!r} is {row[bad[0]]!r}, not a finite number")
-            rows.append([float(row[c]) for c in feature_names])
-            names.append(f"{path.name}:{line}")
-    except csv.Error as error:
-        raise UserError(f"{path}:{reader.line_num}: not a readable CSV ({error})") from None
-    if not rows:
-        raise UserError(f"{path} has a header but no rows to classify")
-    return rows, names
 
 
 class IrisDataModule(InMemoryDataModule):
@@ -163,23 +121,10 @@ class IrisDataModule(InMemoryDataModule):
     def example_input(self) -> Batch:
         return {"inputs": self.splits["train"].tensors["inputs"][:2]}
 
-    def read_inputs(self, source: Path) -> tuple[list[list[float]], list[str]]:
-        """Rows of a CSV with (at least) the training feature columns, in any order; other columns,
-        such as the label, are ignored. Named ``file:line``."""
-        return read_feature_rows(source, self.feature_names)
-
-    def collate_inputs(self, items: Sequence[Sequence[float] | Mapping[str, float]]) -> Batch:
-        """Feature rows (in ``feature_names`` order, or dicts by name), scaled like the training rows."""
-        rows = [
-            [row[name] for name in self.feature_names] if isinstance(row, Mapping) else row for row in items
-        ]
-        features = torch.tensor(rows, dtype=torch.float32).reshape(len(rows), -1)
-        if features.shape[1] != len(self.feature_names):
-            raise UserError(
-                f"each input needs {len(self.feature_names)} features ({', '.join(self.feature_names)}), "
-                f"got {features.shape[1]}"
-            )
-        return {"inputs": (features - self.scaling["mean"]) / self.scaling["std"]}
+    def input_encoding(self) -> TabularInputs:
+        """Rows of the training feature columns (a CSV may hold them in any order, and other columns
+        such as the label), scaled like the training rows."""
+        return TabularInputs(self.feature_names, self.scaling["mean"].tolist(), self.scaling["std"].tolist())
 
     def state_dict(self) -> dict:
         """Saved in checkpoints, so a prediction can be mapped back to a class name and scaled alike."""

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -11,11 +9,12 @@ from torch.utils.data import DataLoader
 
 from lightlab.batch import Batch
 from lightlab.data.base import LabDataModule
-from lightlab.data.bucketing import BucketBatchSampler, SequenceDataset, pad_batch
+from lightlab.data.bucketing import BucketBatchSampler, SequenceDataset
 from lightlab.data.eval_shards import evaluating_in_shards
 from lightlab.data.in_memory import already_batched
+from lightlab.data.input_encoding import TextInputs
 from lightlab.data.splits import stratified_split
-from lightlab.data.text_files import read_labelled_texts, read_texts
+from lightlab.data.text_files import read_labelled_texts
 from lightlab.data.vocab import SimpleTokenizer, Tokenizer, Vocabulary
 from lightlab.errors import UserError
 
@@ -132,8 +131,9 @@ class TextDataModule(LabDataModule):
         return tokens[:max_length] if max_length else tokens
 
     def encode(self, texts: list[str]) -> list[list[int]]:
-        """Token ids of each text; a text with no known token becomes a single ``<unk>``."""
-        return [self.vocab.encode(self.tokenize(text)) or [1] for text in texts]
+        """Token ids of each text, as new inputs are encoded (``TextInputs.ids``)."""
+        encoding = self.input_encoding()
+        return [encoding.ids(text) for text in texts]
 
     def setup(self, stage: str) -> None:
         if stage == "predict" and self.vocab is not None:
@@ -187,16 +187,19 @@ class TextDataModule(LabDataModule):
                 self.predict_on(self.hparams.predict_texts, self.hparams.predict_texts)
         return super().predict_dataloader()
 
-    def read_inputs(self, source: Path) -> tuple[list[str], list[str]]:
-        """The ``text_column`` of a CSV/TSV/JSONL file, or one text per line of any other file; each
-        text is its own name."""
-        texts = read_texts(source, self.hparams.text_column, self.hparams.encoding)
-        return texts, texts
-
-    def collate_inputs(self, items: Sequence[str]) -> Batch:
-        sequences = [torch.tensor(ids) for ids in self.encode(list(items))]
-        padded = pad_batch(sequences, torch.zeros(len(sequences), dtype=torch.long))
-        return {"inputs": padded["inputs"], "lengths": padded["lengths"]}
+    def input_encoding(self) -> TextInputs:
+        """Texts tokenised and mapped to ids as in training, padded to the batch's longest; files are
+        read as the ``text_column`` of a CSV/TSV/JSONL file, or one text per line."""
+        self._build_vocab()
+        hp = self.hparams
+        return TextInputs(
+            self.vocab.tokens,
+            lowercase=self.tokenizer.lowercase if isinstance(self.tokenizer, SimpleTokenizer) else True,
+            max_length=hp.max_length,
+            text_column=hp.text_column,
+            encoding=hp.encoding,
+            tokenize=self.tokenizer,
+        )
 
     def example_input(self) -> Batch:
         # <unk> (1) exists in every vocabulary; the second sequence shows the padding.

@@ -175,13 +175,16 @@ class ClassificationTask(LightningModule):
         self._shared_step(batch, "test")
 
     def predict_step(self, batch: Batch, batch_idx: int) -> dict[str, torch.Tensor]:
-        logits = self(**{k: v for k, v in batch.items() if k != "target"})
+        probs = self.probabilities(self(**{k: v for k, v in batch.items() if k != "target"}))
+        return {"probs": probs, "preds": probs.argmax(dim=-1)}
+
+    @staticmethod
+    def probabilities(logits: torch.Tensor) -> torch.Tensor:
+        """``(B, classes)`` probabilities: softmax, or for one logit (binary) sigmoid and its complement."""
         if logits.shape[-1] == 1:
             positive = torch.sigmoid(logits.squeeze(-1))
-            probs = torch.stack([1 - positive, positive], dim=-1)
-        else:
-            probs = logits.softmax(dim=-1)
-        return {"probs": probs, "preds": probs.argmax(dim=-1)}
+            return torch.stack([1 - positive, positive], dim=-1)
+        return logits.softmax(dim=-1)
 
     def _log_epoch(self, stage: str) -> None:
         # torchmetrics syncs across processes inside compute(), so the values are global.
