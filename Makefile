@@ -26,7 +26,7 @@ TRAIN_FLAGS := $(if $(TRAINER),--config experiments/trainer/$(TRAINER).yaml) \
                $(if $(DEBUG),--config experiments/debug/$(DEBUG).yaml) $(if $(PRECISION),--trainer.precision $(PRECISION))
 
 .DEFAULT_GOAL := help
-.PHONY: help install upgrade train sweep sweep-results eval predict results show-data smoke test test-fast lint format bench bench-fashion clean check-exp
+.PHONY: help install upgrade train sweep sweep-results eval predict export predict-onnx serve results show-data smoke test test-fast lint format bench bench-fashion clean check-exp
 
 help: ## List the targets and the experiments
 	@echo "Targets:"
@@ -82,6 +82,20 @@ predict: ## Classify new inputs with a run: RUN=<folder> INPUT=<file or folder> 
 	$(if $(RUN),,$(error no run folder given: use make predict RUN=runs/<experiment>/<run> INPUT=<path>))
 	$(if $(INPUT),,$(error no input given: use make predict RUN=$(RUN) INPUT=<file or folder>))
 	$(PY) -m lightlab.predict_run $(RUN) --input $(INPUT) --ckpt $(or $(CKPT),best)
+
+export: ## Export a run to ONNX with a parity check: RUN=<folder> [CKPT=best|last|<path>]; writes <run>/export/
+	$(if $(RUN),,$(error no run folder given: use make export RUN=runs/<experiment>/<run>))
+	$(PY) -m lightlab.onnx_export $(RUN) --ckpt $(or $(CKPT),best)
+
+predict-onnx: ## Classify new inputs with an export, without torch: EXPORT=<run>/export INPUT=<file or folder>
+	$(if $(EXPORT),,$(error no export folder given: use make predict-onnx EXPORT=runs/<experiment>/<run>/export INPUT=<path>))
+	$(if $(INPUT),,$(error no input given: use make predict-onnx EXPORT=$(EXPORT) INPUT=<file or folder>))
+	$(PY) -m lightlab.onnx_predictor $(EXPORT) --input $(INPUT)
+
+serve: ## HTTP endpoint for a run (LitServe): RUN=<folder> [PORT=8000] [WORKERS=1] [MAX_BATCH=32] [BACKEND=torch|onnx]
+	$(if $(RUN),,$(error no run folder given: use make serve RUN=runs/<experiment>/<run>))
+	$(PY) -m lightlab.serve $(RUN) --port $(or $(PORT),8000) --workers $(or $(WORKERS),1) \
+	  --max-batch $(or $(MAX_BATCH),32) --backend $(or $(BACKEND),torch) $(if $(CKPT),--ckpt $(CKPT))
 
 results: ## Compare runs (all, or EXP's): differing settings, best value, test accuracy; writes results.csv/.md
 	$(PY) -m lightlab.results $(if $(EXP),--experiment $(EXP))

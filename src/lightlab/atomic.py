@@ -23,7 +23,7 @@ def atomic_write(path: str | Path, write: Callable[[IO[bytes]], None]) -> Path:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
-        os.chmod(temporary, 0o666 & ~_umask())  # what a plain open() would give, not mkstemp's 0600
+        os.chmod(temporary, 0o666 & ~current_umask())  # what a plain open() would give, not mkstemp's 0600
         with os.fdopen(descriptor, "wb") as handle:
             write(handle)
             handle.flush()
@@ -43,7 +43,7 @@ def atomic_write(path: str | Path, write: Callable[[IO[bytes]], None]) -> Path:
     return path
 
 
-def _umask() -> int:
+def current_umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask

@@ -15,6 +15,7 @@ import argparse
 import contextlib
 import io
 import json
+import re
 import shutil
 import sys
 import tempfile
@@ -28,7 +29,7 @@ import torch
 from torch import nn
 from torch.export import Dim
 
-from lightlab.atomic import atomic_write_text
+from lightlab.atomic import atomic_write_text, current_umask
 from lightlab.errors import UserError
 from lightlab.predict_run import RunPredictor, load_run
 from lightlab.quiet import silence_known_noise
@@ -55,12 +56,29 @@ class ProbabilityNet(nn.Module):
         return ClassificationTask.probabilities(logits.float())
 
 
-def _dynamic_shapes(example: dict[str, torch.Tensor], kind: str) -> tuple[dict[int, Dim], ...]:
+def _dynamic_shapes(example: dict[str, torch.Tensor], kind: str) -> tuple[tuple[dict[int, Dim], ...]]:
     batch, steps = Dim("batch"), Dim("steps")
-    return tuple(
-        {0: batch, 1: steps} if kind == "text" and tensor.dim() == 2 else {0: batch}
-        for tensor in example.values()
+    # Text batches are padded to their own longest sequence: the steps vary too. One entry: the
+    # forward's ``*inputs``.
+    return (
+        tuple(
+            {0: batch, 1: steps} if kind == "text" and t.dim() == 2 else {0: batch} for t in example.values()
+        ),
     )
+
+
+def _root_cause(error: BaseException) -> str:
+    """The innermost cause's first line and the net's line that raised it: the exporter wraps the
+    reason in advice on filing bugs."""
+    while (inner := error.__cause__ or error.__context__) is not None:
+        error = inner
+    text = str(error)
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    reason = lines[0] if lines else type(error).__name__
+    where = re.search(r'File "([^"]+)", line (\d+), in \w+\n\s*(.+)', text)
+    if where:
+        reason += f" (at {Path(where[1]).name}:{where[2]}: {where[3].strip()})"
+    return reason
 
 
 @contextlib.contextmanager
@@ -90,11 +108,8 @@ def export_onnx(model: ProbabilityNet, example: dict[str, torch.Tensor], kind: s
             )
             program.save(str(path))
     except Exception as error:  # the exporter raises many types; all end the export the same way
-        reason = next(
-            (line.strip() for line in str(error).splitlines() if line.strip()), type(error).__name__
-        )
         raise ExportError(
-            f"{type(model.net).__name__} cannot be exported to ONNX: {reason[:300]} "
+            f"{type(model.net).__name__} cannot be exported to ONNX: {_root_cause(error)[:400]} "
             "(rewrite that part of the net's forward with exportable torch operations)"
         ) from error
 
@@ -148,6 +163,7 @@ def export_run(run_dir: Path, checkpoint: str = "best") -> tuple[Path, dict]:
     example = datamodule.example_input()
     model = ProbabilityNet(predictor.task, list(example)).eval()
     staging = Path(tempfile.mkdtemp(prefix=".export-", dir=run_dir))
+    staging.chmod(0o777 & ~current_umask())  # a plain mkdir's mode, not mkdtemp's 0700
     try:
         export_onnx(model, example, encoding.kind, staging / "model.onnx")
         parity = measure_parity(model, onnx_session(staging / "model.onnx"), predictor)

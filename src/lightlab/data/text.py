@@ -139,6 +139,7 @@ class TextDataModule(LabDataModule):
         if stage == "predict" and self.vocab is not None:
             return  # the vocabulary may come from a checkpoint; training files are not needed
         if not self.datasets:  # encoded once; validate/test after fit call setup again
+            self._read()  # also when the vocabulary came from a checkpoint
             self._build_vocab()
             index = {name: i for i, name in enumerate(self.class_names)}
             for split, (texts, labels) in self._texts.items():

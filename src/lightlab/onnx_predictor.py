@@ -1,0 +1,124 @@
+"""Classify raw inputs with an exported run, without torch: ``python -m lightlab.onnx_predictor
+<export folder> --input <path>`` (``make predict-onnx EXPORT=… INPUT=…``).
+
+Needs ONNX Runtime, numpy and Pillow only. It reads ``preprocess.json`` (class names and the
+input encoding ``make predict`` uses) and ``model.onnx`` from an export folder, and writes the
+same ``predictions.csv`` as ``make predict``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lightlab.data.input_encoding import InputEncoding, input_encoding_from_dict
+from lightlab.errors import UserError
+from lightlab.predictions_csv import labelled, prediction_rows, write_predictions
+
+
+def read_export(folder: Path) -> tuple[Path, dict[str, Any]]:
+    """An export folder's ``model.onnx`` path and its ``preprocess.json``, both checked."""
+    if not folder.is_dir():
+        raise UserError(
+            f"export folder not found: {folder} (make export RUN=<run folder> writes <run>/export)"
+        )
+    model, preprocess = folder / "model.onnx", folder / "preprocess.json"
+    missing = [p.name for p in (model, preprocess) if not p.is_file()]
+    if missing:
+        raise UserError(
+            f"{folder} is not an export folder (no {' or '.join(missing)}); make export RUN=<run> writes one"
+        )
+    try:
+        spec = json.loads(preprocess.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as error:
+        raise UserError(f"{preprocess} is not readable JSON ({error}); export the run again") from None
+    if not isinstance(spec, dict) or not {"class_names", "input"} <= spec.keys():
+        raise UserError(f"{preprocess} lacks class_names or input; export the run again")
+    return model, spec
+
+
+class OnnxPredictor:
+    """An exported run that takes raw inputs: feature rows (tabular), image paths or PIL images
+    (images), strings (text), encoded as ``make predict`` encodes them.
+
+    Example::
+
+        predictor = OnnxPredictor("runs/iris_mlp/20260101-120000/export")
+        predictor.predict([[5.1, 3.5, 1.4, 0.2]])
+        # [{"prediction": "setosa", "probability": 0.98, "probabilities": {"setosa": 0.98, ...}}]
+    """
+
+    def __init__(self, folder: str | Path, providers: Sequence[str] | None = None) -> None:
+        try:
+            import onnxruntime as ort
+        except ImportError:
+            raise UserError(
+                "onnxruntime is not installed: pip install onnxruntime (or the project's serve extra)"
+            ) from None
+        model, spec = read_export(Path(folder))
+        self.class_names: list[str] = list(spec["class_names"])
+        self.encoding: InputEncoding = input_encoding_from_dict(spec["input"])
+        self.batch_size = int(spec.get("batch_size", 64))
+        options = ort.SessionOptions()
+        options.log_severity_level = 3
+        try:
+            self.session = ort.InferenceSession(
+                str(model), options, providers=list(providers or ["CPUExecutionProvider"])
+            )
+        except Exception as error:  # onnxruntime raises its own types for a damaged file
+            raise UserError(f"{model} cannot be loaded ({str(error).splitlines()[0][:200]})") from None
+        self.input_names = [value.name for value in self.session.get_inputs()]
+
+    def encoded_probabilities(self, arrays: dict[str, np.ndarray]) -> np.ndarray:
+        """``(N, classes)`` probabilities of one encoded batch."""
+        return self.session.run(None, {name: arrays[name] for name in self.input_names})[0]
+
+    def probabilities(self, items: Sequence[Any]) -> np.ndarray:
+        """``(len(items), num_classes)`` class probabilities, computed a batch at a time."""
+        if not len(items):
+            raise UserError("nothing to predict: no inputs given")
+        size = self.batch_size
+        return np.concatenate(
+            [
+                self.encoded_probabilities(self.encoding.encode(items[start : start + size]))
+                for start in range(0, len(items), size)
+            ]
+        )
+
+    def predict(self, items: Sequence[Any]) -> list[dict[str, Any]]:
+        """For each input: the predicted class name, its probability and every class's."""
+        return [labelled(p, self.class_names) for p in self.probabilities(items).tolist()]
+
+    def predict_file(self, source: str | Path, out: str | Path) -> tuple[Path, list[list[str]]]:
+        """Classify what ``source`` holds into CSV ``out``; its path and rows (header first)."""
+        items, names = self.encoding.read(Path(source))
+        probs = self.probabilities(items).tolist()
+        path = write_predictions(Path(out), names, probs, self.class_names)
+        return path, prediction_rows(names, probs, self.class_names)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("export_dir", type=Path)
+    parser.add_argument("--input", required=True, type=Path, help="a file or folder of new inputs")
+    parser.add_argument("--out", type=Path, default=None, help="default: <export folder>/predictions.csv")
+    args = parser.parse_args(argv)
+    try:
+        predictor = OnnxPredictor(args.export_dir)
+        path, rows = predictor.predict_file(args.input, args.out or args.export_dir / "predictions.csv")
+    except UserError as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(2)
+    for row in rows[1:11]:
+        print("  ".join(row[:3]))
+    print(f"{len(rows) - 1} predictions: {path}")
+
+
+if __name__ == "__main__":
+    main()
