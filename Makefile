@@ -40,16 +40,18 @@ help: ## List the targets and the experiments
 	@echo "Debug presets (make train EXP=<name> DEBUG=<preset>):"
 	@for p in $(DEBUGS); do printf "  %-22s %s\n" "$$p" "$$(head -n1 experiments/debug/$$p.yaml | sed 's/^# *//')"; done
 
-install: ## Create .venv and install the package with its dev extras, at the tested versions in constraints.txt
+EXTRAS    ?= dev,serve
+
+install: ## Create .venv and install the package with its dev and serve extras, at the tested versions in constraints.txt
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -c $(LOCK) $(PIP_ARGS) -e ".[dev]"
+	$(PY) -m pip install --quiet -c $(LOCK) $(PIP_ARGS) -e ".[$(EXTRAS)]"
 
 upgrade: ## Test the newest releases in a fresh venv; only if the suite passes, rewrite constraints.txt
 	rm -rf $(UPGRADE_VENV)
 	python3 -m venv $(UPGRADE_VENV)
 	$(UPGRADE_VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(UPGRADE_VENV)/bin/python -m pip install --quiet --upgrade $(PIP_ARGS) -e ".[dev]"
+	$(UPGRADE_VENV)/bin/python -m pip install --quiet --upgrade $(PIP_ARGS) -e ".[$(EXTRAS)]"
 	@$(UPGRADE_VENV)/bin/python -m pytest -q -p no:cacheprovider $(TESTS) \
 	  || { echo "upgrade: tests fail with the newest releases; $(LOCK) is unchanged"; exit 1; }
 	@$(UPGRADE_VENV)/bin/python .github/scripts/update_lock.py $(UPGRADE_VENV)/bin/python $(LOCK)

@@ -29,7 +29,8 @@ def locked() -> dict[str, str]:
 
 def declared() -> dict[str, Requirement]:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    requirements = [*project["dependencies"], *project["optional-dependencies"]["dev"]]
+    extras = project["optional-dependencies"].values()
+    requirements = [*project["dependencies"], *(r for extra in extras for r in extra)]
     return {canonicalize_name(r.name): r for r in map(Requirement, requirements)}
 
 

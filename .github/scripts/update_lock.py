@@ -2,7 +2,7 @@
 
     python .github/scripts/update_lock.py <venv python> <lock file>
 
-The lock is ``pip freeze`` of a venv where ``pip install -e ".[dev]"`` ran from scratch, minus the
+The lock is ``pip freeze`` of a venv where ``pip install -e ".[dev,serve]"`` ran from scratch, minus the
 project itself, under a header saying so. Prints one ``package old -> new`` line per change.
 """
 
@@ -16,7 +16,7 @@ from pathlib import Path
 HEADER = """\
 # Tested versions: every package `make install` brings, pinned. `make install` installs through
 # this file (pip -c), so a fresh clone gets what the test suite last passed with.
-# Made by `make upgrade`: pip freeze of a fresh venv after `pip install -e ".[dev]"` with the
+# Made by `make upgrade`: pip freeze of a fresh venv after `pip install -e ".[dev,serve]"` with the
 # newest releases within pyproject.toml's ranges, written only after the whole test suite passed
 # there. Python {python} on {machine}. Do not edit by hand; add a dependency to pyproject.toml, then
 # run `make upgrade` (or append its `name==version` line here in the same commit).

@@ -1,0 +1,232 @@
+"""Serve a trained run over HTTP with LitServe: ``python -m lightlab.serve <run folder>``
+(``make serve RUN=… [PORT=8000] [WORKERS=1] [MAX_BATCH=32] [BACKEND=torch|onnx]``).
+
+``POST /predict`` takes ``{"input": x}`` (answers one prediction) or ``{"inputs": [x, …]}``
+(answers ``{"predictions": […]}``), where ``x`` is what the run's data kind reads: feature values
+(a list, an object by feature name, or a CSV row string), an image (base64, or a multipart file
+upload), or a text. Each prediction holds the class name, its probability and every class's.
+``GET /health`` answers ``ok``. Requests arriving together are encoded and run as one batch (up to
+``MAX_BATCH`` requests); a bad request gets a 400 with a one-line JSON error and does not affect
+the requests batched with it. The checkpoint runs through PyTorch on the best device, or the
+exported ONNX model (``make export`` first) with ``--backend onnx``.
+"""
+
+# No ``from __future__ import annotations``: LitServe compares decode_request's annotation to Request.
+
+import argparse
+import json
+import logging
+import os
+import signal
+import socket
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import litserve as ls
+import numpy as np
+from starlette.datastructures import FormData, UploadFile
+from starlette.middleware.base import BaseHTTPMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from lightlab.checkpoints import run_folder_files
+from lightlab.data.input_encoding import InputEncoding
+from lightlab.errors import UserError
+from lightlab.onnx_predictor import OnnxPredictor, read_export
+from lightlab.predictions_csv import labelled
+from lightlab.quiet import silence_known_noise
+
+MAX_INPUTS_PER_REQUEST = 1024
+USAGE = 'send {"input": <one input>} or {"inputs": [<input>, ...]}'
+
+
+@dataclass
+class Rejected:
+    """A request that cannot be answered, and why (one line)."""
+
+    message: str
+
+
+@dataclass
+class Decoded:
+    """A request's inputs (then its answers), and whether it sent one input or a list."""
+
+    items: list[Any]
+    single: bool
+
+
+class RunAPI(ls.LitAPI):
+    """A run's classifier behind LitServe: decodes each request alone (a bad one is answered with
+    its error), then encodes and classifies every input of the batched requests in one pass."""
+
+    def __init__(self, run_dir: Path, checkpoint: str = "best", backend: str = "torch", max_batch: int = 32):
+        super().__init__(max_batch_size=max_batch, batch_timeout=0.01 if max_batch > 1 else 0.0)
+        self.run_dir, self.checkpoint, self.backend = run_dir, checkpoint, backend
+
+    def setup(self, device: str) -> None:
+        silence_known_noise()  # each worker is a fresh process
+        if self.backend == "onnx":
+            predictor = OnnxPredictor(self.run_dir / "export")
+            self.encoding: InputEncoding = predictor.encoding
+            self.class_names = predictor.class_names
+            self.classify = predictor.encoded_probabilities
+            return
+        import torch
+
+        from lightlab.predict_run import load_run
+
+        run = load_run(self.run_dir, self.checkpoint, device=device)
+        self.encoding, self.class_names = run.datamodule.input_encoding(), run.class_names
+
+        @torch.inference_mode()
+        def classify(arrays: dict[str, np.ndarray]) -> np.ndarray:
+            batch = {name: torch.from_numpy(array).to(device) for name, array in arrays.items()}
+            return run.task.predict_step(batch, 0)["probs"].float().cpu().numpy()
+
+        self.classify = classify
+
+    # LitServe reads the annotation: ``Request`` hands over the parsed JSON body or the form.
+    def decode_request(self, request: Request) -> Decoded | Rejected:
+        try:
+            values, single = self._values(request)
+            return Decoded([self.encoding.from_request(value) for value in values], single)
+        except UserError as error:
+            return Rejected(str(error))
+
+    def _values(self, request: Any) -> tuple[list[Any], bool]:
+        if isinstance(request, FormData):
+            files = [value for _, value in request.multi_items() if isinstance(value, UploadFile)]
+            if self.encoding.kind != "image" or not files:
+                raise UserError(f"a form without image files: {USAGE} with Content-Type: application/json")
+            return [upload.file.read() for upload in files], len(files) == 1
+        if not isinstance(request, dict) or len({"input", "inputs"} & request.keys()) != 1:
+            raise UserError(USAGE)
+        if "input" in request:
+            return [request["input"]], True
+        values = request["inputs"]
+        if not isinstance(values, list) or not values:
+            raise UserError(f'"inputs" must be a non-empty list; {USAGE}')
+        if len(values) > MAX_INPUTS_PER_REQUEST:
+            raise UserError(f"at most {MAX_INPUTS_PER_REQUEST} inputs per request, got {len(values)}")
+        return values, False
+
+    def batch(self, inputs: list[Decoded | Rejected]) -> list[Decoded | Rejected]:
+        return inputs
+
+    def predict(self, x: Any) -> Any:
+        requests = x if isinstance(x, list) else [x]
+        accepted = [r for r in requests if isinstance(r, Decoded)]
+        items = [item for request in accepted for item in request.items]
+        probabilities = iter(self.classify(self.encoding.encode(items)).tolist() if items else [])
+        answers = [
+            Decoded([labelled(next(probabilities), self.class_names) for _ in r.items], r.single)
+            if isinstance(r, Decoded)
+            else r
+            for r in requests
+        ]
+        return answers if isinstance(x, list) else answers[0]
+
+    def unbatch(self, output: list[Any]) -> list[Any]:
+        return output
+
+    def encode_response(self, output: Any, **kwargs: Any) -> Response:
+        if isinstance(output, Rejected):
+            return JSONResponse({"error": output.message}, status_code=400)
+        return JSONResponse(output.items[0] if output.single else {"predictions": output.items})
+
+
+class RejectUnreadableJSON(BaseHTTPMiddleware):
+    """Answers a ``/predict`` body that is not JSON (nor a form) with a 400 and a one-line error,
+    before it reaches the workers."""
+
+    async def dispatch(self, request: Request, call_next: Any) -> Response:
+        kind = request.headers.get("content-type", "")
+        if request.method == "POST" and not kind.startswith(("multipart/", "application/x-www-form")):
+            try:
+                json.loads(await request.body())
+            except (ValueError, UnicodeDecodeError) as error:
+                return JSONResponse({"error": f"the body is not valid JSON ({error}); {USAGE}"}, 400)
+        return await call_next(request)
+
+
+def check_port_free(host: str, port: int) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            raise UserError(
+                f"cannot listen on {host}:{port} ({error.strerror}); choose another port with PORT=<n>"
+            ) from None
+
+
+def check_run(run_dir: Path, checkpoint: str, backend: str) -> None:
+    """What the workers will load is there, so a mistake is one line here, not a worker's traceback."""
+    if backend == "onnx":
+        if not (run_dir / "export").is_dir():
+            raise UserError(
+                f"{run_dir} has no export/: run make export RUN={run_dir} first, or serve it with torch"
+            )
+        read_export(run_dir / "export")
+    else:
+        run_folder_files(run_dir, checkpoint)
+
+
+def _not_a_closed_connection(record: logging.LogRecord) -> bool:
+    return not (record.exc_info and isinstance(record.exc_info[1], (ConnectionError, EOFError)))
+
+
+def _stop_like_ctrl_c(main_pid: int) -> Callable[[int, FrameType | None], None]:
+    """SIGTERM (docker stop, systemd, a scheduler) takes LitServe's Ctrl-C path in the main process,
+    which stops the HTTP servers and the inference workers (the default would orphan them). The
+    forked HTTP server processes inherit the handler and end as by default when LitServe stops them."""
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        if os.getpid() == main_pid:
+            # LitServe's worker monitor may poll the manager after it has stopped: not an error here.
+            logging.getLogger("litserve.server").addFilter(_not_a_closed_connection)
+            raise KeyboardInterrupt
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+
+    return stop
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("run_dir", type=Path)
+    parser.add_argument("--ckpt", default="best", help="best, last, or a checkpoint path (torch backend)")
+    parser.add_argument("--backend", choices=("torch", "onnx"), default="torch")
+    parser.add_argument("--host", default="127.0.0.1", help="0.0.0.0 to accept other machines")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--workers", type=int, default=1, help="worker processes per device")
+    parser.add_argument("--max-batch", type=int, default=32, help="requests classified together at most")
+    args = parser.parse_args(argv)
+    silence_known_noise()
+    try:
+        if args.workers < 1 or args.max_batch < 1:
+            raise UserError("WORKERS and MAX_BATCH must be at least 1")
+        check_run(args.run_dir, args.ckpt, args.backend)
+        check_port_free(args.host, args.port)
+    except UserError as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(2)
+    api = RunAPI(args.run_dir, args.ckpt, args.backend, args.max_batch)
+    server = ls.LitServer(
+        api,
+        accelerator="cpu" if args.backend == "onnx" else "auto",
+        devices=1,
+        workers_per_device=args.workers,
+        middlewares=[RejectUnreadableJSON],
+    )
+    signal.signal(signal.SIGTERM, _stop_like_ctrl_c(os.getpid()))
+    url = f"http://{args.host}:{args.port}"
+    print(f"serving {args.run_dir} ({args.backend}) on {url}: POST /predict, GET /health")
+    server.run(host=args.host, port=args.port, generate_client_file=False, log_level="warning")
+
+
+if __name__ == "__main__":
+    main()
