@@ -176,10 +176,12 @@ class DataDependentNet(nn.Module):
 
 
 def test_an_unexportable_net_is_named_in_one_line(tmp_path):
-    task = type("Task", (), {"net": DataDependentNet()})()
     with pytest.raises(ExportError) as error:
         export_onnx(
-            ProbabilityNet(task, ["inputs"]), {"inputs": torch.randn(2, 4)}, "tabular", tmp_path / "m.onnx"
+            ProbabilityNet(DataDependentNet(), ["inputs"]),
+            {"inputs": torch.randn(2, 4)},
+            "tabular",
+            tmp_path / "m.onnx",
         )
     message = str(error.value)
     assert "\n" not in message

@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pytest
-from helpers import EXPERIMENTS, ROOT, run_cli, run_dirs
+from helpers import EXPERIMENTS, ROOT, free_port, run_cli, run_dirs
 from PIL import Image
 from synthetic_data import patterned_images
 
@@ -35,12 +35,6 @@ SHORT = [
     "--trainer.limit_val_batches",
     "2",
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def running(pid: int) -> bool:

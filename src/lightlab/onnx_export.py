@@ -47,9 +47,9 @@ class ProbabilityNet(nn.Module):
     """The run's net followed by the task's probabilities: what the exported graph computes.
     Inputs are positional, in the order the DataModule's batches name them."""
 
-    def __init__(self, task: ClassificationTask, input_names: list[str]) -> None:
+    def __init__(self, net: nn.Module, input_names: list[str]) -> None:
         super().__init__()
-        self.net, self.input_names = task.net, input_names
+        self.net, self.input_names = net, input_names
 
     def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
         logits = self.net(**dict(zip(self.input_names, inputs, strict=True)))
@@ -161,7 +161,7 @@ def export_run(run_dir: Path, checkpoint: str = "best") -> tuple[Path, dict]:
         "input": encoding.to_dict(),  # fails first (in one line) for what an export cannot carry
     }
     example = datamodule.example_input()
-    model = ProbabilityNet(predictor.task, list(example)).eval()
+    model = ProbabilityNet(predictor.task.net, list(example)).eval()
     staging = Path(tempfile.mkdtemp(prefix=".export-", dir=run_dir))
     staging.chmod(0o777 & ~current_umask())  # a plain mkdir's mode, not mkdtemp's 0700
     try:

@@ -63,8 +63,17 @@ class RunAPI(ls.LitAPI):
     """A run's classifier behind LitServe: decodes each request alone (a bad one is answered with
     its error), then encodes and classifies every input of the batched requests in one pass."""
 
-    def __init__(self, run_dir: Path, checkpoint: str = "best", backend: str = "torch", max_batch: int = 32):
-        super().__init__(max_batch_size=max_batch, batch_timeout=0.01 if max_batch > 1 else 0.0)
+    def __init__(
+        self,
+        run_dir: Path,
+        checkpoint: str = "best",
+        backend: str = "torch",
+        max_batch: int = 32,
+        batch_timeout_ms: float = 5.0,
+    ):
+        # A batch is run once it is full or its first request has waited batch_timeout_ms.
+        timeout = batch_timeout_ms / 1000 if max_batch > 1 else 0.0
+        super().__init__(max_batch_size=max_batch, batch_timeout=timeout)
         self.run_dir, self.checkpoint, self.backend = run_dir, checkpoint, backend
 
     def setup(self, device: str) -> None:
@@ -204,17 +213,20 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--workers", type=int, default=1, help="worker processes per device")
     parser.add_argument("--max-batch", type=int, default=32, help="requests classified together at most")
+    parser.add_argument(
+        "--batch-timeout", type=float, default=5.0, help="ms a request may wait for others to join its batch"
+    )
     args = parser.parse_args(argv)
     silence_known_noise()
     try:
-        if args.workers < 1 or args.max_batch < 1:
-            raise UserError("WORKERS and MAX_BATCH must be at least 1")
+        if args.workers < 1 or args.max_batch < 1 or args.batch_timeout < 0:
+            raise UserError("WORKERS and MAX_BATCH must be at least 1, BATCH_TIMEOUT at least 0")
         check_run(args.run_dir, args.ckpt, args.backend)
         check_port_free(args.host, args.port)
     except UserError as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(2)
-    api = RunAPI(args.run_dir, args.ckpt, args.backend, args.max_batch)
+    api = RunAPI(args.run_dir, args.ckpt, args.backend, args.max_batch, args.batch_timeout)
     server = ls.LitServer(
         api,
         accelerator="cpu" if args.backend == "onnx" else "auto",
