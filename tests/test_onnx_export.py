@@ -156,6 +156,14 @@ def test_the_exported_bilstm_ignores_padding_at_any_batch_size_and_length(bilstm
     np.testing.assert_allclose(predictor.encoded_probabilities(padded), alone, atol=1e-6)
 
 
+def test_exporting_again_in_the_same_process_keeps_the_text_length_dynamic(bilstm_export):
+    # The fixture exported once already in this process; the exporter's LSTM kernels must apply again.
+    folder, parity = export_run(bilstm_export.parent)
+    shapes = [value.shape for value in onnx_session(folder / "model.onnx").get_inputs()]
+    assert shapes == [["batch", "steps"], ["batch"]]
+    assert parity["same_predicted_class"] == 1.0
+
+
 def test_a_parity_failure_stops_the_export_and_writes_nothing(iris_run, monkeypatch, capsys):
     before = snapshot(iris_run)
     monkeypatch.setattr(onnx_export, "TOLERANCE", 0.0)  # float32 kernels always differ a little

@@ -93,9 +93,22 @@ def _quiet_exporter() -> Iterator[None]:
         yield
 
 
+def _forget_rnn_kernels() -> None:
+    """Let the exporter's dynamic-length LSTM/GRU decompositions take effect again.
+
+    The exporter registers them for the duration of each export, but the kernel an operator
+    resolved during an earlier export stays cached on it, so a second export in the same process
+    unrolled the LSTM over the example's length (a fixed sequence length). Clearing the operators'
+    dispatch caches (no public call does it) makes every export resolve the kernels afresh.
+    """
+    for op in (torch.ops.aten.lstm.input, torch.ops.aten.gru.input):
+        op._dispatch_cache.clear()
+
+
 def export_onnx(model: ProbabilityNet, example: dict[str, torch.Tensor], kind: str, path: Path) -> None:
     """Write ``model`` as ONNX to ``path``; an ``ExportError`` names the operator or construct that
     failed, in one line."""
+    _forget_rnn_kernels()
     try:
         with _quiet_exporter():
             program = torch.onnx.export(
@@ -131,7 +144,13 @@ def measure_parity(model: ProbabilityNet, session: ort.InferenceSession, predict
     for batch in datamodule.test_dataloader():
         inputs = {k: v.cpu() for k, v in batch.items() if k != "target"}
         expected = model(*(inputs[name] for name in model.input_names)).numpy()
-        got = session.run(None, {k: v.numpy() for k, v in inputs.items() if k in names})[0]
+        try:
+            got = session.run(None, {k: v.numpy() for k, v in inputs.items() if k in names})[0]
+        except Exception as error:  # onnxruntime's own error types
+            shapes = ", ".join(f"{k} {tuple(v.shape)}" for k, v in inputs.items())
+            raise ExportError(
+                f"the ONNX model cannot run a test batch ({shapes}): {str(error).splitlines()[0]}"
+            ) from None
         largest = max(largest, float(np.abs(got - expected).max()))
         same += int((got.argmax(-1) == expected.argmax(-1)).sum())
         total += len(expected)
