@@ -131,6 +131,8 @@ bench: ## Run the speed benchmarks (prints ratios)
 	$(PY) benchmarks/bench_sweep.py
 	$(PY) benchmarks/bench_text_baseline.py
 	$(PY) benchmarks/bench_backbone_freeze.py
+	$(PY) benchmarks/bench_onnx_runtime.py
+	$(PY) benchmarks/bench_serve_load.py
 
 bench-fashion: ## Train the Fashion-MNIST experiments on the real files; print test accuracy, s/epoch, memory
 	$(PY) benchmarks/bench_fashion_accuracy.py $(ARGS)
