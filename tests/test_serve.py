@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import io
+import json
 import os
 import signal
 import socket
@@ -51,12 +52,23 @@ def children(pid: int) -> list[int]:
 
 
 @contextlib.contextmanager
-def serving(run_dir: Path, *flags: str, log: Path) -> Iterator[tuple[httpx.Client, subprocess.Popen]]:
-    """The server on a free loopback port, ready (``/health`` answers ok); stopped with SIGTERM."""
-    port = free_port()
+def serving(
+    run_dir: Path, *flags: str, log: Path, port: int | None = None, own_group: bool = False
+) -> Iterator[tuple[httpx.Client, subprocess.Popen]]:
+    """The server on a loopback port (a free one by default), ready (``/health`` answers ok);
+    stopped with SIGTERM. ``own_group`` starts it as a terminal starts a foreground job: in a
+    process group of its own, Ctrl-C not ignored."""
+    port = port or free_port()
     command = [sys.executable, "-m", "lightlab.serve", str(run_dir), "--port", str(port), *flags]
     with log.open("w") as output:
-        server = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, cwd=ROOT)
+        server = subprocess.Popen(
+            command,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            start_new_session=own_group,
+            preexec_fn=(lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)) if own_group else None,
+        )
     client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)
     try:
         deadline = time.monotonic() + 120
@@ -130,6 +142,13 @@ def test_a_tabular_run_answers_as_make_predict_does_and_survives_bad_requests(ir
             "/predict", content=b'{"input": [5.1,', headers={"content-type": "application/json"}
         )
         assert broken.status_code == 400 and "not valid JSON" in broken.json()["error"]
+        # ``curl -d`` without a header sends JSON under a form content type.
+        as_curl_sends = client.post(
+            "/predict",
+            content=json.dumps({"input": rows[0]}),
+            headers={"content-type": "application/x-www-form-urlencoded"},
+        )
+        assert as_curl_sends.json()["prediction"] == expected[0]["prediction"]
 
         # Good and bad requests arriving together are batched together: only the bad ones fail.
         bodies = [{"input": row} if i % 3 else {"input": row[:3]} for i, row in enumerate(rows[:48])]
@@ -149,6 +168,31 @@ def test_a_tabular_run_answers_as_make_predict_does_and_survives_bad_requests(ir
     time.sleep(1)
     assert not [pid for pid in workers if running(pid)]  # no worker left behind
     assert "Traceback" not in (tmp_path / "serve.log").read_text()
+
+
+@pytest.mark.parametrize("signal_name", ["SIGINT", "SIGTERM"])
+def test_a_signal_to_the_whole_group_stops_every_process_quietly_and_frees_the_port(
+    signal_name, iris_run, tmp_path
+):
+    """Ctrl-C in a terminal, or ``pkill -f lightlab.serve``, signals every process of the server
+    at once, not only the main one; the server can start again on the same port at once."""
+    port, row = free_port(), iris_rows()[0]
+    with serving(iris_run, log=tmp_path / "first.log", port=port, own_group=True) as (client, server):
+        assert client.post("/predict", json={"input": row}).status_code == 200
+        group = [
+            int(pid)
+            for pid in subprocess.run(
+                ["pgrep", "-g", str(server.pid)], capture_output=True, text=True
+            ).stdout.split()
+        ]
+        assert len(group) > 2  # the main process, the HTTP server, the inference worker, ...
+        os.killpg(server.pid, getattr(signal, signal_name))
+        assert server.wait(timeout=60) in (0, -signal.SIGTERM)
+    time.sleep(1)
+    assert not [pid for pid in group if running(pid)]
+    assert "Traceback" not in (tmp_path / "first.log").read_text()
+    with serving(iris_run, log=tmp_path / "again.log", port=port) as (client, _):
+        assert client.post("/predict", json={"input": row}).status_code == 200
 
 
 def image_bytes(image: Image.Image, kind: str = "PNG") -> bytes:

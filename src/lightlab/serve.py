@@ -16,6 +16,7 @@ exported ONNX model (``make export`` first) with ``--backend onnx``.
 import argparse
 import json
 import logging
+import multiprocessing
 import os
 import signal
 import socket
@@ -78,6 +79,9 @@ class RunAPI(ls.LitAPI):
 
     def setup(self, device: str) -> None:
         silence_known_noise()  # each worker is a fresh process
+        # Ctrl-C reaches every process of the terminal's group; the main process stops the workers
+        # in order (a worker interrupted on its own prints a traceback from its queue read).
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         if self.backend == "onnx":
             predictor = OnnxPredictor(self.run_dir / "export")
             self.encoding: InputEncoding = predictor.encoding
@@ -149,21 +153,27 @@ class RunAPI(ls.LitAPI):
 
 
 class RejectUnreadableJSON(BaseHTTPMiddleware):
-    """Answers a ``/predict`` body that is not JSON (nor a form) with a 400 and a one-line error,
-    before it reaches the workers."""
+    """Answers a ``/predict`` body that is not JSON (nor a multipart upload) with a 400 and a one-line
+    error, before it reaches the workers. A JSON body sent without a JSON content type (``curl -d``
+    sends a form type) is read as JSON."""
 
     async def dispatch(self, request: Request, call_next: Any) -> Response:
         kind = request.headers.get("content-type", "")
-        if request.method == "POST" and not kind.startswith(("multipart/", "application/x-www-form")):
+        if request.method == "POST" and not kind.startswith("multipart/"):
             try:
                 json.loads(await request.body())
             except (ValueError, UnicodeDecodeError) as error:
                 return JSONResponse({"error": f"the body is not valid JSON ({error}); {USAGE}"}, 400)
+            if not kind.startswith("application/json"):
+                headers = [(k, v) for k, v in request.scope["headers"] if k != b"content-type"]
+                request.scope["headers"] = [*headers, (b"content-type", b"application/json")]
         return await call_next(request)
 
 
 def check_port_free(host: str, port: int) -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        # As the server will: connections of a server just stopped (TIME_WAIT) do not hold the port.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
         except OSError as error:
@@ -194,6 +204,8 @@ def _stop_like_ctrl_c(main_pid: int) -> Callable[[int, FrameType | None], None]:
     forked HTTP server processes inherit the handler and end as by default when LitServe stops them."""
 
     def stop(signum: int, frame: FrameType | None) -> None:
+        if os.getppid() == main_pid and multiprocessing.current_process().name.startswith("SyncManager"):
+            return  # the queues' manager must outlive the workers: the main process shuts it down last
         if os.getpid() == main_pid:
             # LitServe's worker monitor may poll the manager after it has stopped: not an error here.
             logging.getLogger("litserve.server").addFilter(_not_a_closed_connection)
