@@ -26,7 +26,7 @@ TRAIN_FLAGS := $(if $(TRAINER),--config experiments/trainer/$(TRAINER).yaml) \
                $(if $(DEBUG),--config experiments/debug/$(DEBUG).yaml) $(if $(PRECISION),--trainer.precision $(PRECISION))
 
 .DEFAULT_GOAL := help
-.PHONY: help install upgrade train sweep sweep-results eval predict export predict-onnx serve results show-data smoke test test-fast lint format bench bench-fashion clean check-exp
+.PHONY: help install upgrade train sweep sweep-results eval predict export predict-onnx serve results show-data smoke test test-fast lint format bench bench-fashion clean check-exp new-project
 
 help: ## List the targets and the experiments
 	@echo "Targets:"
@@ -140,3 +140,6 @@ bench-fashion: ## Train the Fashion-MNIST experiments on the real files; print t
 clean: ## Remove run outputs and caches (keeps .venv)
 	rm -rf runs wandb lightning_logs .pytest_cache .ruff_cache $(UPGRADE_VENV)
 	find . -name __pycache__ -type d -prune -not -path "./$(VENV)/*" -exec rm -rf {} +
+
+new-project: ## Make this clone your own project: NAME=<package> [KEEP="<experiment> ..."] (README: Start your own project)
+	@$(if $(NAME),,$(error no name given: make new-project NAME=<package> [KEEP="<experiment> ..."]))test -x $(PY) || { echo "new-project: run make install first"; exit 2; }; $(PY) .github/scripts/new_project.py $(NAME) $(if $(KEEP),--keep "$(KEEP)") $(if $(FORCE),--force) $(if $(KEEP_COMMAND),--keep-command) $(if $(NO_INSTALL),--no-install)

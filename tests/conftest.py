@@ -71,15 +71,36 @@ def torch_home(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def smoke_args(fashion_root, shapes_root, negation_csv, keyword_csv, torch_home) -> dict[str, list[str]]:
-    """Extra flags per experiment for the smoke test, pointing it at generated data."""
-    fashion = ["--data.init_args.data_dir", str(fashion_root), "--data.init_args.val_size", "200"]
-    args = {name: fashion for name in ("fashion_mnist_mlp", "fashion_mnist_cnn", "fashion_mnist_custom")}
-    args["shapes_cnn"] = ["--data.init_args.data_dir", str(shapes_root)]
-    args["text_bilstm"] = args["text_file_bilstm"] = ["--data.init_args.path", str(negation_csv)]
-    args["text_file_ngrams"] = ["--data.init_args.path", str(keyword_csv)]
-    # Pretrained ResNet-18 at 224 x 224 on the CPU: a few small batches are the smoke.
-    args["image_folder_resnet18"] = [
-        *("--data.init_args.root", str(shapes_root)),
-        *("--data.init_args.batch_size", "8"),
-    ]
-    return args
+    """Extra flags per experiment for the smoke test, pointing it at generated data (an entry per
+    experiment: a project that drops an experiment drops its entry)."""
+    return {
+        "fashion_mnist_mlp": [
+            "--data.init_args.data_dir",
+            str(fashion_root),
+            "--data.init_args.val_size",
+            "200",
+        ],
+        "fashion_mnist_cnn": [
+            "--data.init_args.data_dir",
+            str(fashion_root),
+            "--data.init_args.val_size",
+            "200",
+        ],
+        "fashion_mnist_custom": [
+            "--data.init_args.data_dir",
+            str(fashion_root),
+            "--data.init_args.val_size",
+            "200",
+        ],
+        "shapes_cnn": ["--data.init_args.data_dir", str(shapes_root)],
+        "text_bilstm": ["--data.init_args.path", str(negation_csv)],
+        "text_file_bilstm": ["--data.init_args.path", str(negation_csv)],
+        "text_file_ngrams": ["--data.init_args.path", str(keyword_csv)],
+        # Pretrained ResNet-18 at 224 x 224 on the CPU (torch_home holds its weights): small batches.
+        "image_folder_resnet18": [
+            "--data.init_args.root",
+            str(shapes_root),
+            "--data.init_args.batch_size",
+            "8",
+        ],
+    }

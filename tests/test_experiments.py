@@ -2,6 +2,7 @@
 
 import shlex
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -47,7 +48,7 @@ def test_experiment_smoke(experiment, runs_dir, smoke_args):
 
 
 def test_workflows_match_the_github_schema():
-    checker = Path(ROOT / ".venv/bin/check-jsonschema")
+    checker = Path(sys.executable).parent / "check-jsonschema"  # this environment's, wherever it is
     command = str(checker) if checker.exists() else "check-jsonschema"
     workflows = sorted(str(p) for p in (ROOT / ".github/workflows").glob("*.yml"))
     assert workflows

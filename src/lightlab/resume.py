@@ -1,4 +1,5 @@
-"""Continue a run in its own folder: ``python -m lightlab fit --resume latest|<run folder>|<.ckpt>``.
+"""Continue a run in its own folder:
+``python -m lightlab fit --resume latest|<run folder>|<.ckpt>``.
 
 The run's own ``config.yaml`` is the config (flags and further ``--config`` files still override,
 e.g. a larger ``--trainer.max_epochs``); training continues from ``checkpoints/last.ckpt`` (or

@@ -88,11 +88,11 @@ class ClassificationTask(LightningModule):
         if isinstance(loss, nn.BCEWithLogitsLoss | nn.BCELoss) and num_classes > 2:
             raise TaskConfigError(
                 f"{type(loss).__name__} is for binary tasks with one output logit, but the data has "
-                f"{num_classes} classes; use torch.nn.CrossEntropyLoss or lightlab.losses.SmoothedNLLLoss"
+                f"{num_classes} classes; use torch.nn.CrossEntropyLoss or another multi-class loss"
             )
         if backbone_lr is not None and not isinstance(net, HasBackbone):
             raise TaskConfigError(
-                f"backbone_lr needs a net with a backbone and a head (such as lightlab.nets.TorchvisionNet), "
+                "backbone_lr needs a net with a backbone and a head (submodules named so), "
                 f"not {type(net).__name__}; remove --model.backbone_lr"
             )
         self.net = net

@@ -1,0 +1,258 @@
+"""Turn a fresh clone of the template into your own project, in place:
+``make new-project NAME=<package> [KEEP="<experiment> ..."] [FORCE=1] [KEEP_COMMAND=1]``.
+
+It renames the package everywhere (folder, imports, entry points, config class paths,
+environment variables, wandb project, Makefile, workflows, README, tests, benchmarks). With KEEP,
+it also drops every other demo experiment and what only those used: DataModules, nets, losses,
+tests (down to a parametrize row), fixtures, benchmarks, Makefile lines and README rows. Unless
+KEEP_COMMAND=1, the command itself goes too. Every check runs before anything changes; a refusal
+is one line and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import keyword
+import re
+import shutil
+import subprocess
+import sys
+from importlib.util import find_spec
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from demo_graph import defined_names, is_demo, module_names, needed_modules
+from source_pruning import Dropped, prune_source
+from text_pruning import prune_makefile, prune_markdown
+
+OLD = "lightlab"
+COMMAND_FILES = [
+    ".github/scripts/new_project.py",
+    ".github/scripts/demo_graph.py",
+    ".github/scripts/source_pruning.py",
+    ".github/scripts/text_pruning.py",
+    "tests/test_new_project.py",
+]
+COMMAND_SECTION = "## Start your own project"
+
+
+class Refusal(Exception):
+    """A reason not to touch the tree, in one line."""
+
+
+def project_files(root: Path, force: bool) -> list[Path]:
+    """The files of the project: git's tracked and untracked-but-not-ignored ones."""
+    if not (root / ".git").exists():
+        raise Refusal(
+            "not a git checkout, so the changes could not be undone: "
+            "git init && git add -A && git commit first"
+        )
+    listed = subprocess.run(
+        ["git", "ls-files", "-co", "--exclude-standard", "-z"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split("\0")
+    dirty = subprocess.run(["git", "status", "--porcelain"], cwd=root, capture_output=True, text=True).stdout
+    if dirty.strip() and not force:
+        raise Refusal("the git tree has uncommitted changes: commit or stash them first, or pass FORCE=1")
+    return [root / name for name in listed if name and (root / name).is_file()]
+
+
+def imported_top_levels(files: list[Path]) -> set[str]:
+    names = set()
+    for path in files:
+        if path.suffix == ".py":
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.Import):
+                    names |= {a.name.split(".")[0] for a in node.names}
+                elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                    names.add(node.module.split(".")[0])
+    return names
+
+
+def check_name(name: str, files: list[Path]) -> None:
+    if name == OLD:
+        raise Refusal(f"{name!r} is the template's own name; choose your project's")
+    if not re.fullmatch(r"[a-z][a-z0-9_]*", name) or keyword.iskeyword(name):
+        raise Refusal(
+            f"{name!r} is not a lower-case Python package name (letters, digits, _; e.g. acme_vision)"
+        )
+    taken = imported_top_levels(files) | set(sys.stdlib_module_names) | {"test", "tests"}
+    if name in taken or find_spec(name) is not None:
+        raise Refusal(
+            f"{name!r} would shadow the module {name!r} that Python or this project imports; choose another"
+        )
+
+
+def experiment_names(root: Path) -> list[str]:
+    return sorted(p.stem for p in (root / "experiments").glob("*.yaml"))
+
+
+def plan_drops(root: Path, keep: list[str]) -> tuple[Dropped, list[Path]]:
+    """What keeping only ``keep`` drops, and the files to delete outright."""
+    experiments = experiment_names(root)
+    gone = set(experiments) - set(keep)
+    files = [root / "experiments" / f"{e}.yaml" for e in gone]
+    files += [p for e in gone if (p := root / "experiments" / "sweeps" / f"{e}.yaml").exists()]
+    configs = [(root / "experiments" / f"{e}.yaml").read_text() for e in keep]
+    configs += [p.read_text() for e in keep if (p := root / "experiments" / "sweeps" / f"{e}.yaml").exists()]
+    configs += [p.read_text() for p in (root / "src").rglob("*.yaml")]
+    configs += [p.read_text() for p in (root / "experiments").glob("*/*.yaml") if p.parent.name != "sweeps"]
+    src = root / "src"
+    modules = module_names(src, OLD)
+    dropped_modules = set(modules) - needed_modules(src, OLD, configs, root / "tests" / "conftest.py")
+    dropped = Dropped(modules=dropped_modules, experiments=gone)
+    for module in dropped_modules:
+        path = modules[module]
+        files.append(path)
+        files += [p for p in path.parent.glob(f"{path.stem}.*") if p.suffix != ".py"]  # its data files
+        names = defined_names(path)
+        dropped.exports.setdefault(module, set()).update(names)
+        dropped.exports.setdefault(module.rpartition(".")[0], set()).update(names)
+    assert all(is_demo(m, OLD) for m in dropped_modules)
+    return dropped, files
+
+
+def prune_python(root: Path, dropped: Dropped, deleted: set[Path]) -> set[Path]:
+    """Prune tests, benchmarks and the demo packages' ``__init__`` until nothing more changes;
+    returns the files changed. Test files left without tests, and changed benchmarks, go."""
+    targets = [p for p in sorted((root / "tests").glob("*.py")) + sorted((root / "benchmarks").glob("*.py"))]
+    targets += [root / "src" / OLD / part / "__init__.py" for part in ("data", "nets", "losses")]
+    changed: set[Path] = set()
+    while True:
+        progress = False
+        for path in targets:
+            if path in deleted or not path.exists():
+                continue
+            module = path.stem if path.parent.name in ("tests", "benchmarks") else f"{OLD}.{path.parent.name}"
+            before = path.read_text()
+            after, lost = prune_source(before, module, dropped)
+            if after == before:
+                continue
+            progress = True
+            changed.add(path)
+            if path.parent.name == "tests" and path.name == "conftest.py":
+                dropped.names |= lost  # fixtures are asked for by name
+            dropped.exports.setdefault(module, set()).update(lost)
+            if path.parent.name == "benchmarks" or (
+                path.name.startswith("test_") and not re.search(r"^\s*def test", after, re.M)
+            ):
+                deleted.add(path)
+            else:
+                path.write_text(after)
+        if not progress:
+            return changed - deleted
+
+
+def dead_text(dropped: Dropped, deleted: set[Path], root: Path):
+    classes = [n for m in dropped.modules for n in dropped.exports.get(m, ()) if n[:1].isupper()]
+    paths = [m.replace(".", "/") + ".py" for m in dropped.modules]
+    paths += [m.split(".", 1)[1].replace(".", "/") + ".py" for m in dropped.modules]
+    paths += [
+        p.name for p in deleted if p.suffix == ".py" and p.parent.name in ("tests", "benchmarks", "scripts")
+    ]
+    # Class names count where they stand as code (`SkipNet`, nets.SkipNet), not in prose ("an MLP").
+    pattern = "|".join(
+        [rf"(?<![\w-]){re.escape(w)}(?![\w-])" for w in dropped.experiments]
+        + [rf"[`.]{re.escape(w)}(?![\w-])" for w in classes]
+        + [re.escape(p) for p in paths]
+        + [rf"\b{re.escape(m)}\b" for m in dropped.modules]
+    )
+    regex = re.compile(pattern) if pattern else None
+    return lambda text: bool(regex and regex.search(text))
+
+
+def rename_text(text: str, name: str) -> str:
+    return (
+        text.replace(OLD, name)
+        .replace(OLD.upper(), name.upper())
+        .replace(OLD.capitalize(), name.capitalize())
+    )
+
+
+def tidy(root: Path) -> None:
+    """Imports left unused by the pruning out, and imports and lines the new name lengthened
+    sorted and wrapped again, with the project's ruff."""
+    ruff = shutil.which("ruff", path=str(Path(sys.executable).parent)) or shutil.which("ruff")
+    if ruff:
+        subprocess.run([ruff, "check", "--fix", "--quiet", "--select", "F401,I", "."], cwd=root, check=False)
+        subprocess.run([ruff, "format", "--quiet", "."], cwd=root, check=False)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("name")
+    parser.add_argument("--keep", default="", help="experiments to keep, space-separated (default: all)")
+    parser.add_argument("--force", action="store_true", help="go ahead with uncommitted changes")
+    parser.add_argument("--keep-command", action="store_true", help="leave this command in the project")
+    parser.add_argument("--no-install", action="store_true", help="do not reinstall the renamed package")
+    parser.add_argument("--root", type=Path, default=Path.cwd())
+    args = parser.parse_args(argv)
+    root = args.root.resolve()
+    keep = args.keep.split()
+    try:
+        if not (root / "src" / OLD).is_dir():
+            raise Refusal(f"no src/{OLD}/ here: this tree is already renamed (or not the template)")
+        files = project_files(root, args.force)
+        check_name(args.name, files)
+        choices = experiment_names(root)
+        unknown = [e for e in keep if e not in choices]
+        if unknown:
+            raise Refusal(f"KEEP names {unknown[0]!r}, not an experiment; choose from: {' '.join(choices)}")
+    except Refusal as refusal:
+        print(f"new-project: {refusal}", file=sys.stderr)
+        return 2
+    deleted: set[Path] = set()
+    dropped = Dropped()
+    if keep:
+        dropped, drop_files = plan_drops(root, keep)
+        deleted |= set(drop_files)
+    if not args.keep_command:
+        deleted |= {root / f for f in COMMAND_FILES}
+    changed = prune_python(root, dropped, deleted)
+    dead = dead_text(dropped, deleted, root)
+    readme = root / "README.md"
+    text = readme.read_text()
+    if not args.keep_command:
+        start = text.index(COMMAND_SECTION)
+        text = text[:start] + text[text.index("\n## ", start + 1) + 1 :]
+    readme.write_text(prune_markdown(text, dead))
+    makefile = root / "Makefile"
+    makefile.write_text(prune_makefile(makefile.read_text(), dead)[0])
+    for launcher in (root / "experiments" / "launch").glob("*"):
+        launcher.write_text(
+            re.sub(
+                "|".join(rf"\b{e}\b" for e in dropped.experiments) or "^$",
+                keep[0] if keep else "",
+                launcher.read_text(),
+            )
+        )
+    for path in deleted:
+        path.unlink(missing_ok=True)
+    for path in files:
+        if path.exists() and path not in {root / f for f in COMMAND_FILES}:
+            try:
+                text = path.read_text()
+            except UnicodeDecodeError:
+                continue
+            if rename_text(text, args.name) != text:
+                path.write_text(rename_text(text, args.name))
+    (root / "src" / OLD).rename(root / "src" / args.name)
+    for egg_info in (root / "src").glob(f"{OLD}.egg-info"):
+        shutil.rmtree(egg_info)
+    tidy(root)
+    if not args.no_install:
+        pip = [sys.executable, "-m", "pip", "--quiet"]
+        subprocess.run([*pip, "uninstall", "--yes", OLD], check=False)
+        subprocess.run([*pip, "install", "--no-deps", "--no-build-isolation", "-e", str(root)], check=True)
+    print(f"{args.name}: renamed from {OLD}; kept experiments: {' '.join(keep or experiment_names(root))}")
+    print(f"{len(deleted)} files removed, {len(changed)} pruned; review with git status, then make test")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
