@@ -142,4 +142,4 @@ clean: ## Remove run outputs and caches (keeps .venv)
 	find . -name __pycache__ -type d -prune -not -path "./$(VENV)/*" -exec rm -rf {} +
 
 new-project: ## Make this clone your own project: NAME=<package> [KEEP="<experiment> ..."] (README: Start your own project)
-	@$(if $(NAME),,$(error no name given: make new-project NAME=<package> [KEEP="<experiment> ..."]))test -x $(PY) || { echo "new-project: run make install first"; exit 2; }; $(PY) .github/scripts/new_project.py $(NAME) $(if $(KEEP),--keep "$(KEEP)") $(if $(FORCE),--force) $(if $(KEEP_COMMAND),--keep-command) $(if $(NO_INSTALL),--no-install)
+	@$(if $(NAME),,$(error no name given: make new-project NAME=<package> [KEEP="<experiment> ..."]))test -x $(PY) || { echo "new-project: no $(PY): run make install first" >&2; exit 2; }; $(PY) .github/scripts/new_project.py $(NAME) $(if $(KEEP),--keep "$(KEEP)") $(if $(FORCE),--force) $(if $(KEEP_COMMAND),--keep-command) $(if $(NO_INSTALL),--no-install)

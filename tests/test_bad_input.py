@@ -35,13 +35,14 @@ def write_images(folder: Path) -> Path:
 def files(tmp_path_factory) -> Path:
     """A folder of good and bad inputs; the good iris checkpoint comes from a short real run."""
     folder = tmp_path_factory.mktemp("inputs")
+    (folder / "notes.ckpt").write_text("not a checkpoint")
+
     run_cli("fit", "--config", IRIS, "--trainer.max_epochs", "2", runs_dir=folder / "runs")
     (run_dir,) = run_dirs(folder / "runs", "iris_mlp")
-    shutil.copy(run_dir / "checkpoints" / "last.ckpt", folder / "iris.ckpt")
+    shutil.copy(run_dir / "checkpoints" / "last.ckpt", folder / "iris_mlp.ckpt")
     shutil.rmtree(folder / "runs")
-    data = (folder / "iris.ckpt").read_bytes()
+    data = (folder / "iris_mlp.ckpt").read_bytes()
     (folder / "truncated.ckpt").write_bytes(data[: len(data) // 2])
-    (folder / "notes.ckpt").write_text("not a checkpoint")
 
     iris = (ROOT / "src/lightlab/data/iris.csv").read_text().splitlines()
     cells = iris[1].split(",")
@@ -66,9 +67,12 @@ def files(tmp_path_factory) -> Path:
     (folder / "texts.txt").write_text("one text per line\n")
     (folder / "semicolons.csv").write_text("sentence;label\nwords;a\n")
 
-    (folder / "bad.yaml").write_text("data:\n  class_path: lightlab.data.IrisDataModule\n   init_args: {}\n")
+    (folder / "bad.yaml").write_text("data:\n  class_path: any.DataModule\n   init_args: {}\n")
+
     edited = (EXPERIMENTS / "iris_mlp.yaml").read_text().replace("[32, 32]", "thirty-two")
-    (folder / "edited_config.yaml").write_text(edited)
+    (folder / "edited").mkdir()
+    (folder / "edited" / "iris_mlp.yaml").write_text(edited)
+
     (folder / "used_run").mkdir()
     (folder / "used_run" / "config.yaml").write_text("seed_everything: 1\n")
 
@@ -90,12 +94,12 @@ def files(tmp_path_factory) -> Path:
 ROWS = [
     # checkpoints
     ("truncated checkpoint", ["test", "--config", IRIS, "--ckpt_path", "{files}/truncated.ckpt"],
-     ["truncated.ckpt", "damaged", "the newest intact one here is", "iris.ckpt"]),
+     ["truncated.ckpt", "damaged", "the newest intact one here is", "iris_mlp.ckpt"]),
     ("text file as checkpoint", ["test", "--config", IRIS, "--ckpt_path", "{files}/notes.ckpt"],
      ["notes.ckpt", "not a checkpoint"]),
     ("checkpoint of another experiment",
-     ["test", "--config", TEXT, "--data.init_args.path", "{files}/texts.csv", "--ckpt_path", "{files}/iris.ckpt"],
-     ["iris.ckpt", "another experiment"]),
+     ["test", "--config", TEXT, "--data.init_args.path", "{files}/texts.csv", "--ckpt_path", "{files}/iris_mlp.ckpt"],
+     ["iris_mlp.ckpt", "another experiment"]),
     ("missing checkpoint", ["test", "--config", IRIS, "--ckpt_path", "{files}/nowhere.ckpt"],
      ["checkpoint not found", "nowhere.ckpt"]),
     # command line and config files
@@ -106,7 +110,7 @@ ROWS = [
     ("unknown net class", ["fit", "--config", IRIS, "--model.net", "lightlab.nets.Nope"], ["lightlab.nets.Nope"]),
     ("missing config file", ["fit", "--config", "{files}/nope.yaml"], ["nope.yaml"]),
     ("broken YAML", ["fit", "--config", "{files}/bad.yaml"], ["bad.yaml:3:", "invalid YAML"]),
-    ("config.yaml edited into an invalid state", ["fit", "--config", "{files}/edited_config.yaml"],
+    ("config.yaml edited into an invalid state", ["fit", "--config", "{files}/edited/iris_mlp.yaml"],
      ["hidden_sizes", "thirty-two"]),
     ("no experiment", ["fit", "--trainer.max_epochs", "3"], ["no experiment given", "experiments/<name>.yaml"]),
     ("GPU asked for, none here", ["fit", "--config", IRIS, "--trainer.accelerator", "gpu"],
@@ -228,10 +232,16 @@ def test_bad_make_variable_ends_in_one_line(arguments, words):
         assert word in lines[0]
 
 
-@pytest.mark.parametrize("row", ["nan in a numeric CSV", "truncated checkpoint", "predict file missing"])
-def test_a_real_process_prints_only_the_error_on_stderr(row, files, tmp_path):
+REAL_PROCESS_ROWS = [
+    row for row in ROWS if row[0] in ("nan in a numeric CSV", "truncated checkpoint", "predict file missing")
+]
+
+
+@pytest.mark.parametrize(
+    "arguments", [row[1] for row in REAL_PROCESS_ROWS], ids=[row[0] for row in REAL_PROCESS_ROWS]
+)
+def test_a_real_process_prints_only_the_error_on_stderr(arguments, files, tmp_path):
     """Lightning's progress notes go to stdout, so stderr holds the one line and nothing else."""
-    (arguments,) = [r[1] for r in ROWS if r[0] == row]
     command = [sys.executable, "-m", "lightlab", *[a.format(files=files) for a in arguments]]
     result = subprocess.run(
         [*command, "--runs_dir", str(tmp_path / "runs")], cwd=ROOT, capture_output=True, text=True

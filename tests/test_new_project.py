@@ -149,6 +149,7 @@ def test_each_kept_experiment_trains(renamed, experiment):
     assert fit.returncode == 0, fit.stdout[-2000:] + fit.stderr[-2000:]
 
 
+@pytest.mark.slow
 def test_the_renamed_tree_collects_its_tests_and_passes_the_fast_ones(renamed):
     collected = run_in(
         renamed, sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider"

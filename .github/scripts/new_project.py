@@ -18,6 +18,7 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from importlib.util import find_spec
 from pathlib import Path
 
@@ -148,17 +149,20 @@ def prune_python(root: Path, dropped: Dropped, deleted: set[Path]) -> set[Path]:
             return changed - deleted
 
 
-def dead_text(dropped: Dropped, deleted: set[Path], root: Path):
+def dead_text(dropped: Dropped, deleted: set[Path], targets: set[str]) -> Callable[[str], bool]:
     classes = [n for m in dropped.modules for n in dropped.exports.get(m, ()) if n[:1].isupper()]
     paths = [m.replace(".", "/") + ".py" for m in dropped.modules]
     paths += [m.split(".", 1)[1].replace(".", "/") + ".py" for m in dropped.modules]
     paths += [
         p.name for p in deleted if p.suffix == ".py" and p.parent.name in ("tests", "benchmarks", "scripts")
     ]
-    # Class names count where they stand as code (`SkipNet`, nets.SkipNet), not in prose ("an MLP").
+    # Class names count anywhere (SkipNet), but acronyms only as code (`MLP`, nets.CNN), not in
+    # prose ("an MLP"); so do the Makefile targets that went.
     pattern = "|".join(
         [rf"(?<![\w-]){re.escape(w)}(?![\w-])" for w in dropped.experiments]
-        + [rf"[`.]{re.escape(w)}(?![\w-])" for w in classes]
+        + [rf"[`.]{re.escape(w)}(?![\w-])" for w in classes if w.isupper()]
+        + [rf"(?<![\w-]){re.escape(w)}(?![\w-])" for w in classes if not w.isupper()]
+        + [rf"\bmake {re.escape(t)}\b" for t in targets]
         + [re.escape(p) for p in paths]
         + [rf"\b{re.escape(m)}\b" for m in dropped.modules]
     )
@@ -181,6 +185,48 @@ def tidy(root: Path) -> None:
     if ruff:
         subprocess.run([ruff, "check", "--fix", "--quiet", "--select", "F401,I", "."], cwd=root, check=False)
         subprocess.run([ruff, "format", "--quiet", "."], cwd=root, check=False)
+
+
+def make_project(root: Path, name: str, keep: list[str], files: list[Path], keep_command: bool) -> set[Path]:
+    """Drop what only the other demos use, then rename; returns the files deleted."""
+    deleted: set[Path] = set()
+    dropped = Dropped()
+    if keep:
+        dropped, drop_files = plan_drops(root, keep)
+        deleted |= set(drop_files)
+    command_files = {root / f for f in COMMAND_FILES}
+    if not keep_command:
+        deleted |= command_files
+    prune_python(root, dropped, deleted)
+    makefile = root / "Makefile"
+    pruned, targets = prune_makefile(makefile.read_text(), dead_text(dropped, deleted, set()))
+    makefile.write_text(pruned)
+    dead = dead_text(dropped, deleted, targets)
+    readme = root / "README.md"
+    text = readme.read_text()
+    if not keep_command:
+        start = text.index(COMMAND_SECTION)
+        text = text[:start] + text[text.index("\n## ", start + 1) + 1 :]
+    readme.write_text(prune_markdown(text, dead))
+    if dropped.experiments:  # the launch scripts' usage examples name a kept experiment instead
+        pattern = re.compile("|".join(rf"\b{e}\b" for e in sorted(dropped.experiments)))
+        for launcher in (root / "experiments" / "launch").glob("*"):
+            launcher.write_text(pattern.sub(keep[0], launcher.read_text()))
+    for path in deleted:
+        path.unlink(missing_ok=True)
+    for path in files:
+        if path.exists() and path not in command_files:  # the command keeps naming the template
+            try:
+                text = path.read_text()
+            except UnicodeDecodeError:
+                continue
+            if rename_text(text, name) != text:
+                path.write_text(rename_text(text, name))
+    (root / "src" / OLD).rename(root / "src" / name)
+    for egg_info in (root / "src").glob(f"{OLD}.egg-info"):
+        shutil.rmtree(egg_info)
+    tidy(root)
+    return deleted
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -206,51 +252,13 @@ def main(argv: list[str] | None = None) -> int:
     except Refusal as refusal:
         print(f"new-project: {refusal}", file=sys.stderr)
         return 2
-    deleted: set[Path] = set()
-    dropped = Dropped()
-    if keep:
-        dropped, drop_files = plan_drops(root, keep)
-        deleted |= set(drop_files)
-    if not args.keep_command:
-        deleted |= {root / f for f in COMMAND_FILES}
-    changed = prune_python(root, dropped, deleted)
-    dead = dead_text(dropped, deleted, root)
-    readme = root / "README.md"
-    text = readme.read_text()
-    if not args.keep_command:
-        start = text.index(COMMAND_SECTION)
-        text = text[:start] + text[text.index("\n## ", start + 1) + 1 :]
-    readme.write_text(prune_markdown(text, dead))
-    makefile = root / "Makefile"
-    makefile.write_text(prune_makefile(makefile.read_text(), dead)[0])
-    for launcher in (root / "experiments" / "launch").glob("*"):
-        launcher.write_text(
-            re.sub(
-                "|".join(rf"\b{e}\b" for e in dropped.experiments) or "^$",
-                keep[0] if keep else "",
-                launcher.read_text(),
-            )
-        )
-    for path in deleted:
-        path.unlink(missing_ok=True)
-    for path in files:
-        if path.exists() and path not in {root / f for f in COMMAND_FILES}:
-            try:
-                text = path.read_text()
-            except UnicodeDecodeError:
-                continue
-            if rename_text(text, args.name) != text:
-                path.write_text(rename_text(text, args.name))
-    (root / "src" / OLD).rename(root / "src" / args.name)
-    for egg_info in (root / "src").glob(f"{OLD}.egg-info"):
-        shutil.rmtree(egg_info)
-    tidy(root)
+    deleted = make_project(root, args.name, keep, files, args.keep_command)
     if not args.no_install:
         pip = [sys.executable, "-m", "pip", "--quiet"]
         subprocess.run([*pip, "uninstall", "--yes", OLD], check=False)
         subprocess.run([*pip, "install", "--no-deps", "--no-build-isolation", "-e", str(root)], check=True)
     print(f"{args.name}: renamed from {OLD}; kept experiments: {' '.join(keep or experiment_names(root))}")
-    print(f"{len(deleted)} files removed, {len(changed)} pruned; review with git status, then make test")
+    print(f"{len(deleted)} files removed; review the changes with git status and git diff, then make test")
     return 0
 
 

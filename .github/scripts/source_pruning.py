@@ -3,8 +3,9 @@
 What is dropped is described by ``Dropped``: modules, experiment names and identifiers. A source
 loses, in this order of preference, the smallest unit that refers to one: an entry of a list,
 tuple, set or dict display (a row of a parametrize table, an experiment of a dict), a function
-parameter naming a dropped fixture, a name of an import, and otherwise the whole top-level
-statement (a test function, a fixture, an assignment), whose names are then dropped in turn.
+parameter naming a dropped fixture, a name of an import, a paragraph of a fixture's or helper's
+body, and otherwise the whole top-level statement (a test, a fixture, an assignment), whose
+names are then dropped in turn.
 Edits cut spans out of the text, so comments and formatting elsewhere stay as they were.
 """
 
@@ -32,7 +33,7 @@ class Dropped:
             return True
         if any(re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", value) for name in self.experiments):
             return True
-        if self.dead_module(value) or any(m.replace(".", "/") + ".py" in value for m in self.modules):
+        if self.dead_module(value) or any(m.replace(".", "/") + "." in value for m in self.modules):
             return True
         package, _, last = value.rpartition(".")
         return bool(package) and last in self.exports.get(package, set())
@@ -113,8 +114,14 @@ def _prunable(entry: ast.AST) -> bool:
     return not isinstance(entry, ast.Tuple)
 
 
+def _is_argv(node: ast.AST) -> bool:
+    """A list of option strings (``["--data", "pkg.data.X"]``) is a record too: it goes whole."""
+    strings = [e for e in node.elts if isinstance(e, ast.Constant) and isinstance(e.value, str)]
+    return any(s.value.startswith("-") for s in strings)
+
+
 def _entries(node: ast.AST) -> list[ast.AST]:
-    if isinstance(node, (ast.List, ast.Tuple, ast.Set)) and len(node.elts) > 0:
+    if isinstance(node, (ast.List, ast.Tuple, ast.Set)) and len(node.elts) > 0 and not _is_argv(node):
         return list(node.elts)
     if isinstance(node, ast.Dict) and node.values:
         return [_DictEntry(k, v) for k, v in zip(node.keys, node.values, strict=True)]
