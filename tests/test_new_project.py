@@ -5,6 +5,7 @@ refuses, it refuses in one line without changing anything."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -24,8 +25,9 @@ def git(*args: str, cwd: Path) -> str:
 
 
 def own_lines(stderr: str) -> list[str]:
-    """What the command printed, without make's closing ``make: *** ... Error 2``."""
-    return [line for line in stderr.strip().splitlines() if not line.startswith("make: ***")]
+    """What the command printed, without make's closing ``make: *** ... Error 2`` (``make[1]``
+    when the suite itself runs under make)."""
+    return [line for line in stderr.strip().splitlines() if not re.match(r"make(\[\d+\])?: \*\*\*", line)]
 
 
 def new_project(copy: Path, *variables: str) -> subprocess.CompletedProcess:
