@@ -18,6 +18,15 @@ from lightning.pytorch import Callback
 ROOT = Path(__file__).resolve().parents[1]
 EXPERIMENTS = ROOT / "experiments"
 QUIET = ["--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false"]
+# One epoch of a few batches: enough to have a trained run to export, serve or predict with.
+SHORT = [
+    "--trainer.max_epochs",
+    "1",
+    "--trainer.limit_train_batches",
+    "3",
+    "--trainer.limit_val_batches",
+    "2",
+]
 
 
 def run_cli(*args: str, runs_dir: Path) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from helpers import EXPERIMENTS, ROOT, run_cli, run_dirs, snapshot
+from helpers import EXPERIMENTS, ROOT, SHORT, run_cli, run_dirs, snapshot
 from PIL import Image
 from synthetic_data import patterned_images
 from torch import nn
@@ -23,14 +23,6 @@ from lightlab.data.iris import BUNDLED_CSV
 from lightlab.onnx_export import ExportError, ProbabilityNet, export_onnx, export_run, onnx_session
 from lightlab.onnx_predictor import OnnxPredictor
 
-SHORT = [
-    "--trainer.max_epochs",
-    "1",
-    "--trainer.limit_train_batches",
-    "3",
-    "--trainer.limit_val_batches",
-    "2",
-]
 ALL_EXPERIMENTS = sorted(p.stem for p in EXPERIMENTS.glob("*.yaml"))
 
 

@@ -20,22 +20,13 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pytest
-from helpers import EXPERIMENTS, ROOT, free_port, run_cli, run_dirs
+from helpers import EXPERIMENTS, ROOT, SHORT, free_port, run_cli, run_dirs
 from PIL import Image
 from synthetic_data import patterned_images
 
 from lightlab.data.iris import BUNDLED_CSV
 from lightlab.onnx_export import export_run
 from lightlab.predict_run import load_run
-
-SHORT = [
-    "--trainer.max_epochs",
-    "1",
-    "--trainer.limit_train_batches",
-    "3",
-    "--trainer.limit_val_batches",
-    "2",
-]
 
 
 def running(pid: int) -> bool:
