@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import re
+from functools import cache
 from pathlib import Path
 
 # Packages whose modules belong to the demos; every other module of the package is kept.
@@ -46,6 +47,7 @@ def imported_modules(path: Path, module: str, modules: dict[str, Path]) -> set[s
     return {name for name in found if name in modules}
 
 
+@cache  # asked once per class path that names a package
 def defined_names(path: Path) -> set[str]:
     """Top-level classes, functions and assigned names of a module."""
     names = set()

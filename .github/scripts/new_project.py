@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from demo_graph import defined_names, is_demo, module_names, needed_modules
+from demo_graph import defined_names, module_names, needed_modules
 from source_pruning import Dropped, prune_source
 from text_pruning import prune_makefile, prune_markdown
 
@@ -114,16 +114,14 @@ def plan_drops(root: Path, keep: list[str]) -> tuple[Dropped, list[Path]]:
         names = defined_names(path)
         dropped.exports.setdefault(module, set()).update(names)
         dropped.exports.setdefault(module.rpartition(".")[0], set()).update(names)
-    assert all(is_demo(m, OLD) for m in dropped_modules)
     return dropped, files
 
 
-def prune_python(root: Path, dropped: Dropped, deleted: set[Path]) -> set[Path]:
-    """Prune tests, benchmarks and the demo packages' ``__init__`` until nothing more changes;
-    returns the files changed. Test files left without tests, and changed benchmarks, go."""
+def prune_python(root: Path, dropped: Dropped, deleted: set[Path]) -> None:
+    """Prune tests, benchmarks and the demo packages' ``__init__`` until nothing more changes.
+    Test files left without tests, and changed benchmarks, join ``deleted``."""
     targets = [p for p in sorted((root / "tests").glob("*.py")) + sorted((root / "benchmarks").glob("*.py"))]
     targets += [root / "src" / OLD / part / "__init__.py" for part in ("data", "nets", "losses")]
-    changed: set[Path] = set()
     while True:
         progress = False
         for path in targets:
@@ -135,7 +133,6 @@ def prune_python(root: Path, dropped: Dropped, deleted: set[Path]) -> set[Path]:
             if after == before:
                 continue
             progress = True
-            changed.add(path)
             if path.parent.name == "tests" and path.name == "conftest.py":
                 dropped.names |= lost  # fixtures are asked for by name
             dropped.exports.setdefault(module, set()).update(lost)
@@ -146,7 +143,7 @@ def prune_python(root: Path, dropped: Dropped, deleted: set[Path]) -> set[Path]:
             else:
                 path.write_text(after)
         if not progress:
-            return changed - deleted
+            return
 
 
 def dead_text(dropped: Dropped, deleted: set[Path], targets: set[str]) -> Callable[[str], bool]:

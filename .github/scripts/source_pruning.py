@@ -73,10 +73,8 @@ class _Scan:
                 return True
         if prunable and _entries(node):
             entries = _entries(node)
-            dead = [self.dead(entry, _prunable(entry)) for entry in entries]
-            if all(dead):
-                return True
-            return any(self.dead(e) for e, d in zip(entries, dead, strict=True) if not d)
+            # The dead entries are cut out; the display itself is dead only if none is left.
+            return all(self.dead(entry, _prunable(entry)) for entry in entries)
         return any(self.dead(child, prunable) for child in ast.iter_child_nodes(node))
 
     def entry_spans(self, node: ast.AST, text: Offsets) -> list[tuple[int, int]]:
