@@ -1,12 +1,17 @@
-"""Checks that a checkpoint file given by the user is whole and fits the model it is loaded into."""
+"""What makes a checkpoint file usable: intact (whole, loadable, its progress recorded), found in a
+run folder by name, and fitting the model it is loaded into."""
 
 from __future__ import annotations
 
 import json
 import zipfile
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+from lightning.pytorch import Trainer
+from lightning.pytorch.callbacks import ModelCheckpoint
 from torch import nn
 
 from lightlab.errors import UserError
@@ -22,18 +27,56 @@ def check_checkpoint_file(ckpt_path: str | None) -> None:
     if not path.is_file():
         raise UserError(f"checkpoint not found: {ckpt_path} (give --ckpt_path an existing .ckpt file)")
     if not zipfile.is_zipfile(path):
-        intact = newest_intact_checkpoint(path.parent, besides=path)
-        offer = f"the newest intact one here is {intact}" if intact else "use another one"
+        intact = newest_intact_checkpoint(p for p in path.parent.glob("*.ckpt") if p != path)
+        offer = f"the newest intact one here is {intact.path}" if intact else "use another one"
         raise UserError(
             f"checkpoint {ckpt_path} is damaged or not a checkpoint (not a complete torch archive, "
             f"{path.stat().st_size} bytes); {offer}"
         )
 
 
-def newest_intact_checkpoint(folder: Path, besides: Path) -> Path | None:
-    """The most recently written complete checkpoint in ``folder`` other than ``besides``."""
-    candidates = [p for p in folder.glob("*.ckpt") if p != besides and zipfile.is_zipfile(p)]
-    return max(candidates, key=lambda p: p.stat().st_mtime, default=None)
+@dataclass(frozen=True)
+class CheckpointProgress:
+    """An intact checkpoint file and how far training had got when it was written."""
+
+    path: Path
+    epoch: int
+    global_step: int
+
+
+def training_progress(path: Path) -> CheckpointProgress | None:
+    """The epoch and step ``path`` holds, or None when it is not an intact checkpoint: a complete
+    torch archive (a truncated copy has no zip directory) that loads and records its progress.
+    Memory-mapped: the weights are not read."""
+    if not path.is_file() or not zipfile.is_zipfile(path):
+        return None
+    try:
+        saved = torch.load(path, map_location="cpu", weights_only=False, mmap=True)
+        return CheckpointProgress(path, int(saved["epoch"]), int(saved["global_step"]))
+    except Exception:  # any way a file fails to load (damaged, not a checkpoint) makes it unusable
+        return None
+
+
+def newest_intact_checkpoint(paths: Iterable[Path]) -> CheckpointProgress | None:
+    """Of ``paths``, the intact checkpoint furthest into training (by step, then epoch)."""
+    found = [progress for path in paths if (progress := training_progress(path)) is not None]
+    return max(found, key=lambda p: (p.global_step, p.epoch, p.path.stat().st_mtime), default=None)
+
+
+def best_checkpoint_callback(trainer: Trainer) -> ModelCheckpoint | None:
+    """The ``ModelCheckpoint`` that keeps the best checkpoints (the first configured), if any."""
+    return next((c for c in trainer.checkpoint_callbacks if isinstance(c, ModelCheckpoint)), None)
+
+
+def in_run_folder(path: str | Path | None, run_dir: Path) -> str | None:
+    """``path`` as a run folder's files store it: relative to the folder, so a moved or copied
+    folder still finds its files."""
+    if not path:
+        return None
+    try:
+        return str(Path(path).resolve().relative_to(run_dir.resolve()))
+    except ValueError:
+        return str(path)
 
 
 def check_checkpoint_fits(ckpt_path: str | None, model: nn.Module) -> None:
@@ -67,7 +110,7 @@ def find_checkpoint(run_dir: Path, which: str) -> Path:
     if which == "last":
         path = folder / "last.ckpt"
     elif which == "best":
-        # By name inside this folder: the summary's absolute path is wrong once a run is moved or copied.
+        # By name inside this folder (summaries written by older versions hold absolute paths).
         summary = run_dir / "summary.json"
         named = json.loads(summary.read_text()).get("best_checkpoint") if summary.is_file() else None
         candidates = sorted(folder.glob("best-*.ckpt"), key=lambda p: p.stat().st_mtime)

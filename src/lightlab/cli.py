@@ -34,26 +34,29 @@ from lightlab.environment import check_accelerator, nodes_from_environment
 from lightlab.errors import UserError, user_error_in
 from lightlab.evaluation import summarize_fit
 from lightlab.failed_runs import discard, discarded_on_failure, interrupted, record_failure
-from lightlab.periodic_checkpoint import PeriodicCheckpoint
+from lightlab.last_checkpoint import LastCheckpoint
 from lightlab.prediction import predict_to_csv
-from lightlab.quiet import silence_known_noise
+from lightlab.quiet import silence_known_noise, silence_wandb_notices
 from lightlab.requeue import JOB_KEY, already_completed, continuation, continued_args, requeue, slurm_job_id
 from lightlab.resume import (
     ResumePoint,
     check_more_to_train,
     continue_metrics,
     find_resume_point,
+    resume_line,
     resumed_args,
+    say,
     take_resume_flag,
 )
 from lightlab.run_config import (
     batch_size_line,
     drop_switched_off_callbacks,
+    end_wandb_run,
     experiment_name,
     point_trainer_at,
     write_run_files,
 )
-from lightlab.run_dir import release_run_dir, resolve_run_dir
+from lightlab.run_dir import release_run_dir, resolve_run_dir, shown
 from lightlab.stop_signals import StoppedBySignal
 from lightlab.tasks import ClassificationTask, NonFiniteLossError, TaskConfigError
 
@@ -112,7 +115,7 @@ class LabCLI(LightningCLI):
             help="Run name under runs_dir (default: the first --config file's name).",
         )
         parser.add_argument("--runs_dir", type=str, default="runs", help="Where run directories go.")
-        parser.add_lightning_class_args(PeriodicCheckpoint, "save_last_every")
+        parser.add_lightning_class_args(LastCheckpoint, "save_last_every")
         parser.link_arguments("data.num_classes", "model.num_classes", apply_on="instantiate")
         for source, target in NET_SIZE_LINKS.items():
             parser.link_arguments(f"data.{source}", f"model.net.init_args.{target}", apply_on="instantiate")
@@ -159,6 +162,7 @@ class LabCLI(LightningCLI):
             discard(self.run_dir)
             raise
         self.datamodule.adapt_to(self.model.net)
+        silence_wandb_notices(self.trainer)
 
     def before_fit(self) -> None:
         self.check_checkpoint()
@@ -202,6 +206,7 @@ class LabCLI(LightningCLI):
             with contextlib.suppress(UserError):  # e.g. the disk that failed the run is still full
                 if trained:
                     record_failure(self.trainer, self.run_dir, self.facts(), error)
+            end_wandb_run(exit_code=1)
             main = self.trainer.is_global_zero
             if isinstance(error, StoppedBySignal) and error.requeue and slurm_job_id():
                 if main:
@@ -209,11 +214,13 @@ class LabCLI(LightningCLI):
                 with contextlib.suppress(Exception):  # the others wait until the job is requeued
                     self.trainer.strategy.barrier()
             elif interrupted(error) and main and (self.run_dir / "summary.json").is_file():
-                print(f"interrupted: continue it with make train RESUME={self.run_dir}", file=sys.stderr)
+                resume = f"make train RESUME={shown(self.run_dir)}"
+                print(f"interrupted: continue it with {resume}", file=sys.stderr)
             raise
 
     def after_fit(self) -> None:
         summarize_fit(self.trainer, self.model, self.datamodule, self.run_dir, self.facts())
+        end_wandb_run(exit_code=0)
 
     def validate(self, **kwargs: Any) -> None:
         with discarded_on_failure(self.run_dir):
@@ -245,9 +252,10 @@ def main(args: list[str] | None = None, callbacks: list[Callback] | None = None)
         if target is not None:
             point = find_resume_point(target, runs_root, experiment)
             given = resumed_args(given, point)
+            say(resume_line(point))
         elif given[:1] == ["fit"] and experiment and (point := continuation(runs_root, experiment)):
             if already_completed(point):
-                print(f"{point.run_dir} already completed; nothing left to train", file=sys.stderr)
+                print(f"{shown(point.run_dir)} already completed; nothing left to train", file=sys.stderr)
                 return
             given = continued_args(point)
         check_experiment_given(given)

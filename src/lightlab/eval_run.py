@@ -16,19 +16,19 @@ from pathlib import Path
 from lightning.pytorch import Trainer
 
 from lightlab.atomic import atomic_write_text
-from lightlab.checkpoints import run_folder_files
+from lightlab.checkpoints import in_run_folder
 from lightlab.errors import UserError
+from lightlab.predict_run import load_run
 from lightlab.quiet import silence_known_noise
-from lightlab.show_data import build_datamodule
+from lightlab.run_dir import shown
 from lightlab.summary import metrics_table, plain_numbers, print_table
-from lightlab.tasks import ClassificationTask
 
 
 def evaluate_run(run_dir: Path, split: str = "test", which: str = "best") -> Path:
     """Evaluate and write ``eval-<split>.json``; its path."""
-    config, checkpoint = run_folder_files(run_dir, which)
-    datamodule = build_datamodule(config)
-    model = ClassificationTask.load_from_checkpoint(checkpoint, map_location="cpu")
+    # Weights and the DataModule's saved state come from the checkpoint here, so the trainer needs
+    # no ckpt_path (which would also restore the training callbacks' states, absent here).
+    run = load_run(run_dir, which)
     trainer = Trainer(
         logger=False,
         enable_checkpointing=False,
@@ -37,18 +37,19 @@ def evaluate_run(run_dir: Path, split: str = "test", which: str = "best") -> Pat
         callbacks=[],
         devices=1,
     )
-    run = trainer.validate if split == "val" else trainer.test
-    results = run(model, datamodule=datamodule, ckpt_path=str(checkpoint), verbose=False)
+    score = trainer.validate if split == "val" else trainer.test
+    results = score(run.task, datamodule=run.datamodule, verbose=False)
+    checkpoint = run.checkpoint
     metrics = plain_numbers(results[0]) if results else {}
     record = {
         "split": split,
-        "checkpoint": str(checkpoint),
+        "checkpoint": in_run_folder(checkpoint, run_dir),
         "evaluated_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
         "metrics": metrics,
     }
     path = atomic_write_text(run_dir / f"eval-{split}.json", json.dumps(record, indent=2) + "\n")
     print_table(metrics_table(f"{run_dir.name}: {checkpoint.name}", {split: metrics}))
-    print(f"written: {path}")
+    print(f"written: {shown(path)}")
     return path
 
 

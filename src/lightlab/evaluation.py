@@ -7,7 +7,9 @@ from typing import Any
 
 from lightning.pytorch import Trainer
 
+from lightlab.checkpoints import best_checkpoint_callback, in_run_folder
 from lightlab.data.base import LabDataModule
+from lightlab.run_dir import shown
 from lightlab.summary import git_commit, metrics_table, plain_numbers, print_table, write_summary
 from lightlab.tasks import ClassificationTask
 
@@ -19,7 +21,7 @@ def evaluate_best(
 
     Every process must call this: under DDP the evaluation is distributed.
     """
-    checkpoint = trainer.checkpoint_callback
+    checkpoint = best_checkpoint_callback(trainer)
     best = (checkpoint.best_model_path if checkpoint is not None else "") or None
     evaluated = {}
     for split, run in (("val", trainer.validate), ("test", trainer.test)):
@@ -40,17 +42,16 @@ def summarize_fit(
     best, evaluated = evaluate_best(trainer, model, datamodule)
     if not trainer.is_global_zero:
         return None
-    checkpoint = trainer.checkpoint_callback
-    score = checkpoint.best_model_score if best else None
+    checkpoint = best_checkpoint_callback(trainer)
+    score = checkpoint.best_model_score if best and checkpoint is not None else None
     confusion = model.test_confusion_matrix
     summary = {
         **facts,
-        "run_dir": str(run_dir),
         "status": "completed",
         "epochs": trainer.current_epoch,
         "global_step": trainer.global_step,
         "git_commit": git_commit(),
-        "best_checkpoint": best,
+        "best_checkpoint": in_run_folder(best, run_dir),
         "monitor": checkpoint.monitor if checkpoint is not None else None,
         "class_names": list(datamodule.class_names),
         "confusion_matrix": confusion.tolist() if confusion is not None else None,
@@ -60,5 +61,5 @@ def summarize_fit(
     path = write_summary(run_dir, summary)
     title = f"{facts['experiment']}: {'best checkpoint' if best else 'final weights'}"
     print_table(metrics_table(title, evaluated))
-    print(f"run directory: {run_dir}  (summary: {path.name})")
+    print(f"run directory: {shown(run_dir)}  (summary: {path.name})")
     return path

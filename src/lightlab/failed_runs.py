@@ -10,9 +10,7 @@ reason, so every folder that remains says what became of its run.
 from __future__ import annotations
 
 import contextlib
-import io
 import shutil
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,7 +20,9 @@ from lightning.pytorch import Trainer
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 from lightlab.argv_checks import one_line
-from lightlab.run_dir import reserved_here
+from lightlab.checkpoints import best_checkpoint_callback, in_run_folder
+from lightlab.run_config import end_wandb_run
+from lightlab.run_dir import reserved_here, shown
 from lightlab.stop_signals import StoppedBySignal, signal_name
 from lightlab.summary import write_summary
 
@@ -65,7 +65,7 @@ def _reason(error: BaseException, run_dir: Path) -> str:
         how = "stopped by SIGTERM"
     else:
         how = "stopped with Ctrl-C"
-    return f"{how}; continue it with make train RESUME={run_dir}"
+    return f"{how}; continue it with make train RESUME={shown(run_dir)}"
 
 
 def record_failure(trainer: Trainer, run_dir: Path, facts: dict[str, Any], error: BaseException) -> None:
@@ -73,26 +73,20 @@ def record_failure(trainer: Trainer, run_dir: Path, facts: dict[str, Any], error
     if not trainer.is_global_zero or not run_dir.is_dir():
         return
     if trainer.global_step == 0:
-        # A wandb run is ended now, or wandb writes its log into the folder again when the process
-        # exits; its closing lines would point at the folder that is about to go. (Not imported
-        # here: a run without the wandb logger never loads it.)
-        wandb = sys.modules.get("wandb")
-        if wandb is not None and wandb.run is not None:
-            with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-                wandb.finish(exit_code=1)
+        # Its wandb run ends now, or wandb writes its log into the folder again when the process exits.
+        end_wandb_run(exit_code=1, quiet=True)
         discard(run_dir)
         if not run_dir.is_dir():
             return
-    checkpoint = trainer.checkpoint_callback
+    checkpoint = best_checkpoint_callback(trainer)
     summary = {
         **facts,
-        "run_dir": str(run_dir),
         "status": "interrupted" if interrupted(error) else "failed",
         "reason": _reason(error, run_dir),
         "failed_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
         "epochs": trainer.current_epoch,
         "global_step": trainer.global_step,
-        "best_checkpoint": (checkpoint.best_model_path or None) if checkpoint is not None else None,
+        "best_checkpoint": in_run_folder(checkpoint.best_model_path, run_dir) if checkpoint else None,
     }
     if isinstance(error, StoppedBySignal):
         summary["signal"] = signal_name(error.signum)

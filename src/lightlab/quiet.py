@@ -5,6 +5,10 @@ from __future__ import annotations
 import logging
 import sys
 import warnings
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from lightning.pytorch import Trainer
 
 
 def _drop_lightning_notices(record: logging.LogRecord) -> bool:
@@ -62,3 +66,25 @@ def silence_known_noise() -> None:
         for handler in logging.getLogger(name).handlers:
             if type(handler) is logging.StreamHandler and not isinstance(handler.stream, _Stdout):
                 handler.setStream(_Stdout())
+
+
+def silence_wandb_notices(trainer: Trainer) -> None:
+    """wandb's notice that ``anonymous`` is deprecated, which Lightning's ``WandbLogger`` passes
+    itself (as None) on every run. Set up only for a run with the wandb logger, before it starts
+    wandb: a run without it never imports wandb."""
+    from lightning.pytorch.loggers import WandbLogger
+
+    if not any(isinstance(logger, WandbLogger) for logger in trainer.loggers):
+        return
+    import wandb
+
+    if getattr(wandb.termwarn, "lightlab_filtered", False):
+        return
+    warn = wandb.termwarn
+
+    def termwarn(string: str, *args: object, **kwargs: object) -> None:
+        if "The anonymous setting has no effect" not in string:
+            warn(string, *args, **kwargs)
+
+    termwarn.lightlab_filtered = True  # type: ignore[attr-defined]
+    wandb.termwarn = termwarn

@@ -4,7 +4,7 @@ A run under SLURM lives in ``runs/<experiment>/job-<SLURM_JOB_ID>`` (or ``LIGHTL
 When the job's warning signal arrives, the run stops with a checkpoint (``stop_signals``) and
 the main process asks SLURM to requeue the job. The requeued job keeps its id and sees
 ``SLURM_RESTART_COUNT`` > 0: it is recognised here as the continuation of that run and resumes
-from the newest intact checkpoint in the folder through the same path as ``--resume``, with the
+from the newest intact checkpoint in the folder (``resume.newest_resume_point``, as ``--resume``), with the
 run's own ``config.yaml`` (the command line is the one the first start already recorded).
 """
 
@@ -18,8 +18,8 @@ import sys
 from pathlib import Path
 
 from lightlab.errors import UserError
-from lightlab.resume import LAST, ResumePoint, read_resume_point, run_status
-from lightlab.run_dir import RUN_DIR_ENV, global_rank, requeued_job
+from lightlab.resume import ResumePoint, newest_resume_point, resume_candidates, resume_line, run_status, say
+from lightlab.run_dir import RUN_DIR_ENV, requeued_job, shown
 
 JOB_KEY = "slurm_job_id"
 
@@ -30,11 +30,6 @@ def slurm_job_id() -> str | None:
     if array_job and os.environ.get("SLURM_ARRAY_TASK_ID"):
         return f"{array_job}_{os.environ['SLURM_ARRAY_TASK_ID']}"
     return os.environ.get("SLURM_JOB_ID")
-
-
-def _say(message: str) -> None:
-    if global_rank() == 0:
-        print(message, file=sys.stderr, flush=True)
 
 
 def job_folder(runs_root: Path, experiment: str) -> Path:
@@ -64,28 +59,6 @@ def check_owner(run_dir: Path, experiment: str) -> None:
         )
 
 
-def newest_intact_checkpoint(run_dir: Path) -> ResumePoint | None:
-    """Where the newest checkpoint that loads leaves the run (``last.ckpt`` or Lightning's
-    ``hpc_ckpt_*.ckpt``); a damaged newer one is skipped with a line that says so."""
-    found = [run_dir / LAST, *run_dir.glob("hpc_ckpt_*.ckpt"), *run_dir.glob("checkpoints/hpc_ckpt_*.ckpt")]
-    candidates = sorted((p for p in found if p.is_file()), key=lambda p: p.stat().st_mtime, reverse=True)
-    damaged: list[Path] = []
-    for path in candidates:
-        try:
-            point = read_resume_point(run_dir, path)
-        except UserError:
-            damaged.append(path)
-            continue
-        if damaged:
-            names = ", ".join(map(str, damaged))
-            _say(f"warning: {names} cannot be read; continuing from {path} (step {point.global_step})")
-        return point
-    if damaged:
-        names = ", ".join(map(str, damaged))
-        _say(f"warning: no checkpoint in {run_dir} can be read ({names}); starting over")
-    return None
-
-
 def continuation(runs_root: Path, experiment: str) -> ResumePoint | None:
     """Where a requeued job continues its run, or None when it has nothing to continue (not requeued,
     or stopped before its first checkpoint: it starts over in its own folder)."""
@@ -96,10 +69,11 @@ def continuation(runs_root: Path, experiment: str) -> ResumePoint | None:
     if not (run_dir / "config.yaml").is_file():
         return None
     check_owner(run_dir, experiment)
-    point = newest_intact_checkpoint(run_dir)
+    point = newest_resume_point(run_dir)
+    if point is None and resume_candidates(run_dir):
+        say(f"warning: no checkpoint in {shown(run_dir)} can be read; starting over", warning=True)
     if point is not None:
-        where = f"{point.checkpoint.name} (step {point.global_step})"
-        _say(f"requeued job {job}: continuing {run_dir} from {where}")
+        say(f"requeued job {job}: {resume_line(point)}")
     return point
 
 

@@ -2,8 +2,10 @@
 ``python -m lightlab fit --resume latest|<run folder>|<.ckpt>``.
 
 The run's own ``config.yaml`` is the config (flags and further ``--config`` files still override,
-e.g. a larger ``--trainer.max_epochs``); training continues from ``checkpoints/last.ckpt`` (or
-the checkpoint named): weights, optimizer, scheduler, loop progress and random states. The
+e.g. a larger ``--trainer.max_epochs``); training continues from the newest intact checkpoint
+(by the epoch and step it records: ``checkpoints/last.ckpt``, and in folders written by older
+versions also ``last-v1.ckpt``…) or from the checkpoint named: weights, optimizer, scheduler, loop
+progress and random states. One line says which file, epoch and step it continues from. The
 history stays one: ``metrics.csv`` keeps the rows logged up to that checkpoint and the resumed
 run appends to it, so every epoch appears once.
 """
@@ -13,17 +15,20 @@ from __future__ import annotations
 import csv
 import io
 import json
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-import torch
 from lightning.pytorch import Trainer
 from lightning.pytorch.loggers import CSVLogger
 
+from lightlab.checkpoints import CheckpointProgress, newest_intact_checkpoint, training_progress
 from lightlab.errors import UserError
+from lightlab.last_checkpoint import LAST_NAME
+from lightlab.run_dir import global_rank, shown
 
 RESUME_FLAG = "--resume"
-LAST = Path("checkpoints") / "last.ckpt"
+LAST = Path("checkpoints") / LAST_NAME
 
 
 @dataclass(frozen=True)
@@ -38,6 +43,56 @@ class ResumePoint:
     @property
     def config(self) -> Path:
         return self.run_dir / "config.yaml"
+
+    def describe(self) -> str:
+        """Which file, relative to its run folder, and how far training had got in it."""
+        inside = self.checkpoint.is_relative_to(self.run_dir)
+        name = self.checkpoint.relative_to(self.run_dir) if inside else shown(self.checkpoint)
+        return f"{name} (epoch {self.epoch}, step {self.global_step})"
+
+
+def resume_line(point: ResumePoint) -> str:
+    """What a resumed run says first: the folder and the file, epoch and step it continues from,
+    and the other checkpoints it could have taken, when there are any."""
+    others = [
+        ResumePoint(point.run_dir, progress.path, progress.epoch, progress.global_step).describe()
+        for path in resume_candidates(point.run_dir)
+        if path.resolve() != point.checkpoint and (progress := training_progress(path)) is not None
+    ]
+    line = f"continuing {shown(point.run_dir)} from {point.describe()}"
+    return line + (f"; also there: {', '.join(others)}" if others else "")
+
+
+def say(message: str, warning: bool = False) -> None:
+    """A note of the main process: on stdout, or on stderr for a warning."""
+    if global_rank() == 0:
+        print(message, file=sys.stderr if warning else sys.stdout, flush=True)
+
+
+def resume_candidates(run_dir: Path) -> list[Path]:
+    """The files a run could continue from: ``last.ckpt``, the ``last-v<n>.ckpt`` that older
+    versions left beside it, and Lightning's SLURM ``hpc_ckpt_<n>.ckpt``."""
+    folder = run_dir / "checkpoints"
+    found = [*folder.glob("last.ckpt"), *folder.glob("last-v*.ckpt")]
+    found += [*run_dir.glob("hpc_ckpt_*.ckpt"), *folder.glob("hpc_ckpt_*.ckpt")]
+    return sorted(found)
+
+
+def newest_resume_point(run_dir: Path) -> ResumePoint | None:
+    """Where the run continues: its intact checkpoint furthest into training; the files that
+    cannot be read are named in a warning. None if there is none."""
+    candidates = resume_candidates(run_dir)
+    newest = newest_intact_checkpoint(candidates)
+    damaged = [path for path in candidates if training_progress(path) is None]
+    if damaged:
+        names = ", ".join(shown(path) for path in damaged)
+        outcome = f"continuing from {newest.path.name}" if newest else "none is left to continue from"
+        say(f"warning: {names} cannot be read; {outcome}", warning=True)
+    return as_resume_point(run_dir, newest) if newest else None
+
+
+def as_resume_point(run_dir: Path, progress: CheckpointProgress) -> ResumePoint:
+    return ResumePoint(run_dir.resolve(), progress.path.resolve(), progress.epoch, progress.global_step)
 
 
 def run_status(run_dir: Path) -> str | None:
@@ -54,14 +109,14 @@ def latest_unfinished(runs_root: Path, experiment: str) -> Path:
     candidates = [
         run
         for run in (folder.iterdir() if folder.is_dir() else [])
-        if (run / LAST).is_file() and (run / "config.yaml").is_file() and run_status(run) != "completed"
+        if resume_candidates(run) and (run / "config.yaml").is_file() and run_status(run) != "completed"
     ]
     if not candidates:
         raise UserError(
             f"no unfinished {experiment} run with a checkpoints/last.ckpt under {folder} to resume; "
             f"start one with make train EXP={experiment}, or give RESUME=<run folder>"
         )
-    return max(candidates, key=lambda run: (run / LAST).stat().st_mtime)
+    return max(candidates, key=lambda run: max(p.stat().st_mtime for p in resume_candidates(run)))
 
 
 def find_resume_point(target: str, runs_root: Path, experiment: str | None) -> ResumePoint:
@@ -81,25 +136,27 @@ def find_resume_point(target: str, runs_root: Path, experiment: str | None) -> R
         raise UserError(
             f"{run_dir} is not a run folder (no config.yaml); give a folder under runs/<experiment>/"
         )
-    checkpoint = checkpoint or run_dir / LAST
-    if not checkpoint.is_file():
+    if experiment and run_dir.parent.name != experiment:
+        raise UserError(f"{run_dir} is a run of {run_dir.parent.name}, not {experiment}; drop EXP or fix it")
+    if checkpoint is not None:
+        return read_resume_point(run_dir, checkpoint)
+    if not resume_candidates(run_dir):
         raise UserError(
             f"{run_dir} has no {LAST} to resume from (it stopped before its first epoch ended); "
             "start a new run instead"
         )
-    if experiment and run_dir.parent.name != experiment:
-        raise UserError(f"{run_dir} is a run of {run_dir.parent.name}, not {experiment}; drop EXP or fix it")
-    return read_resume_point(run_dir, checkpoint)
+    point = newest_resume_point(run_dir)
+    if point is None:
+        raise UserError(f"no checkpoint in {run_dir / 'checkpoints'} can be read; start a new run instead")
+    return point
 
 
 def read_resume_point(run_dir: Path, checkpoint: Path) -> ResumePoint:
-    """The epoch and step ``checkpoint`` holds (memory-mapped: the weights are not read)."""
-    try:
-        saved = torch.load(checkpoint, map_location="cpu", weights_only=False, mmap=True)
-        epoch, step = int(saved["epoch"]), int(saved["global_step"])
-    except Exception:  # any way a file fails to load (truncated, not a checkpoint) makes it unusable
-        raise UserError(f"{checkpoint} cannot be read as a checkpoint; resume from another one") from None
-    return ResumePoint(run_dir.resolve(), checkpoint.resolve(), epoch, step)
+    """The epoch and step ``checkpoint`` holds, or one line saying it cannot be used."""
+    progress = training_progress(checkpoint)
+    if progress is None:
+        raise UserError(f"{checkpoint} cannot be read as a checkpoint; resume from another one")
+    return as_resume_point(run_dir, progress)
 
 
 def take_resume_flag(args: list[str]) -> tuple[list[str], str | None]:

@@ -8,15 +8,18 @@ DataModule asks for into the folder when training starts.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import io
 import json
 import os
 import secrets
+import sys
 from pathlib import Path
 from typing import Any
 
 from lightning.pytorch import Trainer
-from lightning.pytorch.callbacks import ModelSummary, ProgressBar
+from lightning.pytorch.callbacks import ModelCheckpoint, ModelSummary, ProgressBar
 
 from lightlab.atomic import atomic_write_text
 from lightlab.data.base import LabDataModule
@@ -59,14 +62,33 @@ def point_loggers_at(loggers: Any, run_dir: Path, experiment: str, resuming: boo
     return sorted(kept, key=lambda logger: class_name(logger) != "CSVLogger")
 
 
+def end_wandb_run(exit_code: int, quiet: bool = False) -> None:
+    """End the wandb run this process started, if any, so the next run in the same process (a
+    sweep's next trial) starts its own instead of logging into this one. ``quiet`` drops wandb's
+    closing lines (they would point at a folder about to be removed)."""
+    wandb = sys.modules.get("wandb")  # not imported here: a run without the wandb logger never loads it
+    if wandb is None or wandb.run is None:
+        return
+    if quiet:
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            wandb.finish(exit_code=exit_code)
+    else:
+        wandb.finish(exit_code=exit_code)
+
+
 def point_trainer_at(trainer: Any, run_dir: Path, experiment: str, resuming: bool = False) -> None:
     """The trainer config's root, loggers and checkpoint directory, all in ``run_dir``."""
     trainer.default_root_dir = str(run_dir)
     trainer.logger = point_loggers_at(trainer.logger, run_dir, experiment, resuming)
-    # Always this run's folder: a re-run config.yaml still names the earlier run's.
+    # Always this run's folder: a re-run config.yaml still names the earlier run's. ``last.ckpt``
+    # has one writer (last_checkpoint.LastCheckpoint); a second would leave a last-v1.ckpt.
     for callback in trainer.callbacks or []:
-        if class_name(callback) == "ModelCheckpoint":
-            set_init_args(callback, dirpath=str(run_dir / "checkpoints"))
+        if issubclass(load_class(callback), ModelCheckpoint):
+            set_init_args(callback, dirpath=str(run_dir / "checkpoints"), save_last=False)
+            if callback.init_args.get("save_on_train_epoch_end") is None:
+                # Saved after validation, where its metric is: a resumed run finishing its restored
+                # epoch would otherwise look for it before any validation ran, and warn.
+                set_init_args(callback, save_on_train_epoch_end=False)
 
 
 # A configured callback of this kind is left out when its trainer flag is false.

@@ -58,6 +58,15 @@ def requeued_job() -> str | None:
     return os.environ.get("SLURM_JOB_ID") if restarts.isdigit() and int(restarts) > 0 else None
 
 
+def shown(path: Path | str) -> str:
+    """A path as the user is shown it: relative to the working directory when inside it."""
+    path = Path(path)
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
 def _reserve(parent: Path, stem: str) -> Path:
     parent.mkdir(parents=True, exist_ok=True)
     for attempt in range(1000):
@@ -71,7 +80,8 @@ def _reserve(parent: Path, stem: str) -> Path:
 
 
 def resolve_run_dir(runs_root: str | Path, experiment: str, suffix: str = "") -> Path:
-    """The directory for this run, created if this process is the one that decides it."""
+    """The directory for this run, created if this process is the one that decides it; absolute,
+    so every path derived from it (checkpoints, loggers) is the same when the run is resumed."""
     global _exported_here
     explicit = os.environ.get(RUN_DIR_ENV)
     if explicit and explicit != _exported_here:
@@ -79,7 +89,7 @@ def resolve_run_dir(runs_root: str | Path, experiment: str, suffix: str = "") ->
         if global_rank() == 0 and (path / "config.yaml").exists() and not requeued_job():
             raise UserError(f"{RUN_DIR_ENV}={explicit} already holds a run; point it at a new folder")
         path.mkdir(parents=True, exist_ok=True)
-        return path
+        return path.resolve()
     parent = Path(runs_root) / experiment
     if _world_size() > 1 or SLURMEnvironment.detect():
         job_id = _shared_job_id()
@@ -95,8 +105,8 @@ def resolve_run_dir(runs_root: str | Path, experiment: str, suffix: str = "") ->
                 f"or set {RUN_DIR_ENV} to a new folder"
             )
         path.mkdir(parents=True, exist_ok=True)
-        return path
-    path = _reserve(parent, time.strftime("%Y%m%d-%H%M%S") + suffix)
+        return path.resolve()
+    path = _reserve(parent, time.strftime("%Y%m%d-%H%M%S") + suffix).resolve()
     # Lightning's DDP launcher starts the other ranks as children of this process: they inherit this.
     os.environ[RUN_DIR_ENV] = _exported_here = str(path)
     return path

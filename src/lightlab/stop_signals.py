@@ -13,14 +13,13 @@ from __future__ import annotations
 import signal
 import sys
 import threading
-from pathlib import Path
 from types import FrameType
 from typing import Any
 
 import torch
 from lightning.pytorch import Callback, LightningModule, Trainer
 
-from lightlab.resume import LAST
+from lightlab.last_checkpoint import LastCheckpoint, last_checkpoint_of, step_boundary_inside_epoch
 
 
 class StoppedBySignal(Exception):
@@ -111,21 +110,14 @@ class StopOnSignal(Callback):
         flag = torch.tensor(requested, device=trainer.strategy.root_device)
         return int(trainer.strategy.reduce(flag, reduce_op="max"))
 
-    @staticmethod
-    def _stops_here(trainer: Trainer, batch_idx: int) -> bool:
-        """After a batch that ended an optimizer step, and not the epoch's last one: a checkpoint
-        there would resume past the epoch's validation; the epoch ends first and writes its own."""
-        accumulated = (batch_idx + 1) % trainer.accumulate_grad_batches == 0
-        return accumulated and batch_idx + 1 != trainer.num_training_batches
-
     def on_train_batch_end(
         self, trainer: Trainer, pl_module: LightningModule, outputs: Any, batch: Any, batch_idx: int
     ) -> None:
-        if not self._stops_here(trainer, batch_idx):
+        if not step_boundary_inside_epoch(trainer, batch_idx):
             return
         signum = self._agreed_signal(trainer)
         if not signum:
             return
         # Every process calls it; the main one writes (atomically, through the checkpoint plugin).
-        trainer.save_checkpoint(Path(trainer.default_root_dir) / LAST, weights_only=False)
+        (last_checkpoint_of(trainer) or LastCheckpoint()).save(trainer)
         raise StoppedBySignal(signum, trainer.global_step, requeue=signum == self.requeue_signal)

@@ -44,6 +44,7 @@ from lightlab.tasks.classification import classification_metrics
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 TRIAL_ENV = "LIGHTLAB_SWEEP_TRIAL"
 MAX_FAILURES_IN_A_ROW = 3
+WANDB_GROUP_ENV = "WANDB_RUN_GROUP"  # wandb's own: the group of each run started while it is set
 HEARTBEAT_SECONDS = 60  # RDB storages: a trial silent for 3 beats is stale, failed and retried
 
 
@@ -211,6 +212,8 @@ class Sweep:
         # Inherited by the processes a DDP trial starts: its folder, and what they are to train.
         os.environ[RUN_DIR_ENV] = str(run_dir)
         os.environ[TRIAL_ENV] = json.dumps({"args": args, "metric": self.metric})
+        # Each trial is its own wandb run (named by its folder, trial-NNN), grouped by the study.
+        os.environ[WANDB_GROUP_ENV] = self.study_name
         try:
             train(args, callbacks=[reporter])
         except SystemExit as stop:

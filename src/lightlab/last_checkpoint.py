@@ -1,0 +1,113 @@
+"""``checkpoints/last.ckpt``: the newest state of training, written by one callback.
+
+Lightning's ``ModelCheckpoint(save_last=True)`` rewrites ``last.ckpt`` only in a step where it
+also saved a top-k checkpoint, so after the best epoch ``last.ckpt`` stops following training and
+a resume goes back to the best epoch. Here the best checkpoints stay Lightning's and ``last.ckpt``
+has its own writer: after every validation of training and at every epoch end (so it always holds
+the newest completed epoch), optionally every few minutes or steps inside long epochs
+(``--save_last_every.minutes 10`` or ``--save_last_every.steps 500``), and at a signal stop
+(``stop_signals``). The CLI switches ``save_last`` off on every configured ``ModelCheckpoint``,
+so no second writer can make a ``last-v1.ckpt``.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from lightning.pytorch import LightningModule, Trainer
+from lightning.pytorch.callbacks import Checkpoint
+from lightning.pytorch.trainer.states import TrainerFn
+
+from lightlab.errors import UserError
+
+LAST_NAME = "last.ckpt"
+
+
+def step_boundary_inside_epoch(trainer: Trainer, batch_idx: int) -> bool:
+    """After a batch that ended an optimizer step, and not the epoch's last one: a checkpoint at the
+    last batch would resume past the epoch's validation; the epoch's end writes its own instead."""
+    accumulated = (batch_idx + 1) % trainer.accumulate_grad_batches == 0
+    return accumulated and batch_idx + 1 != trainer.num_training_batches
+
+
+class LastCheckpoint(Checkpoint):
+    """Keeps ``<dirpath>/last.ckpt`` equal to the newest state of training.
+
+    A ``Checkpoint``, so Lightning runs it after the other callbacks and after any configured
+    ``ModelCheckpoint``: the file it writes holds that epoch's best-checkpoint bookkeeping too.
+    ``minutes`` or ``steps`` add saves inside epochs; a run resumed from one of those continues
+    from its step (the rest of that epoch sees a fresh pass over the data), so only a resume from
+    an epoch-end checkpoint repeats the uninterrupted run exactly.
+    """
+
+    def __init__(
+        self, minutes: float | None = None, steps: int | None = None, dirpath: str | None = None
+    ) -> None:
+        if minutes is not None and steps is not None:
+            raise UserError("give save_last_every.minutes or save_last_every.steps, not both")
+        if (minutes is not None and minutes <= 0) or (steps is not None and steps <= 0):
+            raise UserError("save_last_every.minutes and .steps must be positive")
+        self.minutes, self.steps, self.dirpath = minutes, steps, dirpath
+        self.last_model_path = ""  # read by Lightning's ``ckpt_path="last"``
+        self._saved_step: int | None = None
+        self._saved_at = time.monotonic()
+
+    def path(self, trainer: Trainer) -> Path:
+        folder = Path(self.dirpath) if self.dirpath else Path(trainer.default_root_dir) / "checkpoints"
+        return folder / LAST_NAME
+
+    def save(self, trainer: Trainer) -> Path:
+        """Write ``last.ckpt`` now (every process calls it; the main one writes)."""
+        path = self.path(trainer)
+        trainer.save_checkpoint(path, weights_only=False)
+        self.last_model_path = str(path)
+        self._saved_step, self._saved_at = trainer.global_step, time.monotonic()
+        return path
+
+    def _may_save(self, trainer: Trainer) -> bool:
+        return (
+            trainer.state.fn == TrainerFn.FITTING
+            and not trainer.sanity_checking
+            and not trainer.fast_dev_run  # as Lightning's checkpoints: a dev run leaves none
+            and self._saved_step != trainer.global_step
+        )
+
+    def setup(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
+        self._saved_step, self._saved_at = None, time.monotonic()
+
+    def on_train_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        self._saved_step = trainer.global_step  # a resumed run's checkpoint already holds this step
+
+    def _periodic_due(self, trainer: Trainer) -> bool:
+        if self.steps is not None:
+            return trainer.global_step % self.steps == 0
+        if self.minutes is None:
+            return False
+        due = time.monotonic() - self._saved_at >= 60 * self.minutes
+        return bool(trainer.strategy.broadcast(due))  # the main process's clock decides for all
+
+    def on_train_batch_end(
+        self, trainer: Trainer, pl_module: LightningModule, outputs: Any, batch: Any, batch_idx: int
+    ) -> None:
+        periodic = step_boundary_inside_epoch(trainer, batch_idx) and self._periodic_due(trainer)
+        if periodic and self._may_save(trainer):
+            self.save(trainer)
+
+    def on_validation_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        if self._may_save(trainer):
+            self.save(trainer)
+
+    def on_train_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        if self._may_save(trainer):  # an epoch without validation
+            self.save(trainer)
+
+    def on_train_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        if self._may_save(trainer):  # stopped inside an epoch by max_steps or an early stop
+            self.save(trainer)
+
+
+def last_checkpoint_of(trainer: Trainer) -> LastCheckpoint | None:
+    """The trainer's ``LastCheckpoint``, if it has one."""
+    return next((c for c in trainer.callbacks if isinstance(c, LastCheckpoint)), None)
