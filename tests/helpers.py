@@ -150,3 +150,26 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+class EpochStarts(Callback):
+    """Appends ``<pid> <epoch>`` to ``<folder>/epochs.txt`` as each training epoch starts (main
+    process), so a test can tell which epochs a resumed process trained."""
+
+    def __init__(self, folder: str) -> None:
+        self.folder = Path(folder)
+
+    def on_train_epoch_start(self, trainer, pl_module) -> None:
+        if trainer.is_global_zero:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            with (self.folder / "epochs.txt").open("a") as file:
+                file.write(f"{os.getpid()} {trainer.current_epoch}\n")
+
+
+def epochs_started(folder: Path) -> dict[int, list[int]]:
+    """What ``EpochStarts`` recorded: the epochs each process started, by process id."""
+    started: dict[int, list[int]] = {}
+    for line in (folder / "epochs.txt").read_text().splitlines():
+        pid, epoch = map(int, line.split())
+        started.setdefault(pid, []).append(epoch)
+    return started

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import os
 import shlex
+import shutil
 import signal
 import subprocess
 import time
@@ -13,20 +14,24 @@ from pathlib import Path
 
 import pytest
 import torch
-from helpers import ROOT, read_summary, run_cli, run_dirs
+from helpers import ROOT, epochs_started, read_summary, run_cli, run_dirs
 from lightning.pytorch import Callback, Trainer
 
 from lightlab.callbacks import epoch_history
 from lightlab.data import IrisDataModule
 from lightlab.errors import UserError
+from lightlab.last_checkpoint import LastCheckpoint
 from lightlab.nets import MLP
-from lightlab.periodic_checkpoint import PeriodicCheckpoint
 from lightlab.run_config import point_loggers_at
 from lightlab.tasks import ClassificationTask
 
 EPOCHS = 8
+IRIS = str(ROOT / "experiments" / "iris_mlp.yaml")
+# A learning rate at which iris_mlp's validation loss is lowest at epoch 2 and higher after it, so
+# the newest state of training is not the best one.
+EARLY_BEST, BEST_EPOCH = ["--model.lr=0.5"], 2
 # Dropout stays on (0.1 in iris_mlp): resuming must restore the random states to match exactly.
-ARGS = [f"--trainer.max_epochs={EPOCHS}", "--trainer.callbacks+=helpers.SlowSteps"]
+ARGS = [f"--trainer.max_epochs={EPOCHS}", *EARLY_BEST, "--trainer.callbacks+=helpers.SlowSteps"]
 
 
 def make_train(runs_dir: Path, *variables: str, args: list[str] = ARGS, **popen) -> subprocess.Popen:
@@ -54,30 +59,40 @@ def epochs_logged(run_dir: Path, column: str) -> Counter:
 
 
 def test_killed_mid_epoch_and_resumed_matches_an_uninterrupted_run(tmp_path):
-    killed_runs, whole_runs = tmp_path / "killed", tmp_path / "whole"
+    killed_runs, whole_runs, marks = tmp_path / "killed", tmp_path / "whole", tmp_path / "marks"
     pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE}
     whole = make_train(whole_runs, "EXP=iris_mlp", **pipes)  # runs alongside: 2 cores
-    victim = make_train(killed_runs, "EXP=iris_mlp", stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    recorded = [*ARGS, "--trainer.callbacks+=helpers.EpochStarts", f"--trainer.callbacks.folder={marks}"]
+    victim = make_train(
+        killed_runs, "EXP=iris_mlp", args=recorded, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     deadline = time.time() + 180
     last = None
     while time.time() < deadline and victim.poll() is None:
         found = list(killed_runs.glob("iris_mlp/*/checkpoints/last.ckpt"))
-        if found and torch.load(found[0], map_location="cpu", weights_only=False)["epoch"] >= 1:
+        # After an epoch that did not improve on the best (epoch 2 at this learning rate).
+        if found and torch.load(found[0], map_location="cpu", weights_only=False)["epoch"] > BEST_EPOCH:
             last = found[0]
             break
         time.sleep(0.1)
-    assert last is not None, "the run ended or stalled before writing a second checkpoint"
+    assert last is not None, "the run ended or stalled before writing a checkpoint after its best epoch"
     time.sleep(0.15)  # into the next epoch: each of its 6 steps takes at least 0.05 s
     os.killpg(victim.pid, signal.SIGKILL)
     victim.wait()
     (run_dir,) = run_dirs(killed_runs, "iris_mlp")
     assert not (run_dir / "summary.json").exists()
-    interrupted_at = torch.load(last, map_location="cpu", weights_only=False)["epoch"]
-    assert interrupted_at < EPOCHS - 1
+    saved = torch.load(last, map_location="cpu", weights_only=False)
+    interrupted_at, step = saved["epoch"], saved["global_step"]
+    assert BEST_EPOCH < interrupted_at < EPOCHS - 1
+    assert [p.name for p in (run_dir / "checkpoints").glob("best-*")] == [f"best-epoch{BEST_EPOCH:03d}.ckpt"]
 
     out = finished(make_train(killed_runs, f"RESUME={run_dir}", **pipes))
+    assert f"from checkpoints/last.ckpt (epoch {interrupted_at}, step {step})" in out
     assert str(run_dir) in out
     assert run_dirs(killed_runs, "iris_mlp") == [run_dir]  # continued in its own folder
+    first, resumed_epochs = epochs_started(marks).values()
+    assert resumed_epochs == list(range(interrupted_at + 1, EPOCHS))  # no epoch trained twice
+    assert first[-1] == interrupted_at + 1  # the one the kill cut short
     finished(whole)
     (whole_dir,) = run_dirs(whole_runs, "iris_mlp")
 
@@ -96,6 +111,68 @@ def test_killed_mid_epoch_and_resumed_matches_an_uninterrupted_run(tmp_path):
     assert len(history) == EPOCHS and all(
         "val/loss" in h and "train/loss" in h and "lr" in h for h in history
     )
+
+
+def copy_run(run_dir: Path, tmp_path: Path) -> Path:
+    """A copy of ``run_dir`` under ``tmp_path/runs/iris_mlp`` that a test may change."""
+    copy = tmp_path / "runs" / "iris_mlp" / run_dir.name
+    shutil.copytree(run_dir, copy)
+    return copy
+
+
+def rows_before(run_dir: Path, step: int) -> list[dict[str, str]]:
+    """The rows of ``metrics.csv`` logged before ``step``: those of training, when ``step`` is the
+    final one, at which the evaluation after fit logs."""
+    with (run_dir / "metrics.csv").open(newline="") as file:
+        return [row for row in csv.DictReader(file) if int(row["step"]) < step]
+
+
+@pytest.fixture(scope="module")
+def early_best_run(tmp_path_factory) -> Path:
+    """A completed 12-epoch run whose validation loss is lowest at an early epoch."""
+    runs = tmp_path_factory.mktemp("early") / "runs"
+    run_cli("fit", "--config", IRIS, *EARLY_BEST, "--trainer.max_epochs", "12", runs_dir=runs)
+    (run_dir,) = run_dirs(runs, "iris_mlp")
+    assert read_summary(run_dir)["best_checkpoint"] == f"checkpoints/best-epoch{BEST_EPOCH:03d}.ckpt"
+    return run_dir
+
+
+def test_a_completed_run_trains_longer_from_its_last_epoch_not_its_best(early_best_run, tmp_path, capsys):
+    run_dir = copy_run(early_best_run, tmp_path)
+    assert sorted(p.name for p in (run_dir / "checkpoints").iterdir()) == [
+        f"best-epoch{BEST_EPOCH:03d}.ckpt",
+        "last.ckpt",
+    ]
+    original = rows_before(run_dir, 72)
+    capsys.readouterr()
+    run_cli("fit", "--resume", str(run_dir), "--trainer.max_epochs", "14", runs_dir=run_dir.parent.parent)
+    assert "from checkpoints/last.ckpt (epoch 11, step 72)" in capsys.readouterr().out
+    rows = rows_before(run_dir, 84)
+    assert rows[: len(original)] == original  # every original row kept as it was
+    new_epochs = sorted({int(row["epoch"]) for row in rows[len(original) :] if row["train/loss"]})
+    assert new_epochs == [12, 13]  # only the new epochs trained
+    summary = read_summary(run_dir)
+    assert summary["epochs"] == 14 and summary["global_step"] == 84
+    # The copied folder kept its best so far: the best is the lowest validation loss of all 14 epochs.
+    losses = [float(row["val/loss"]) for row in rows if row["val/loss"]]
+    assert len(losses) == 14 and summary["best_score"] == pytest.approx(min(losses))
+    assert sorted(p.name for p in (run_dir / "checkpoints").iterdir())[-1] == "last.ckpt"  # no last-v1
+
+
+def test_a_folder_with_the_old_pair_of_last_files_resumes_from_the_newer(early_best_run, tmp_path, capsys):
+    run_dir = copy_run(early_best_run, tmp_path)
+    folder = run_dir / "checkpoints"
+    # What older versions left: last.ckpt a copy of the best epoch, last-v1.ckpt the end of training.
+    (folder / "last.ckpt").rename(folder / "last-v1.ckpt")
+    shutil.copy(folder / f"best-epoch{BEST_EPOCH:03d}.ckpt", folder / "last.ckpt")
+    capsys.readouterr()
+    run_cli("fit", "--resume", str(run_dir), "--trainer.max_epochs", "13", runs_dir=run_dir.parent.parent)
+    (line,) = [line for line in capsys.readouterr().out.splitlines() if line.startswith("continuing")]
+    assert "from checkpoints/last-v1.ckpt (epoch 11, step 72)" in line
+    assert f"checkpoints/last.ckpt (epoch {BEST_EPOCH}, step {6 * (BEST_EPOCH + 1)})" in line
+    summary = read_summary(run_dir)
+    assert summary["epochs"] == 13 and summary["global_step"] == 78
+    assert torch.load(folder / "last.ckpt", map_location="cpu", weights_only=False)["global_step"] == 78
 
 
 @pytest.fixture(scope="module")
@@ -197,7 +274,7 @@ def iris_trainer(folder: Path, *callbacks: Callback) -> tuple[Trainer, Classific
         logger=False,
         enable_progress_bar=False,
         enable_model_summary=False,
-        callbacks=[PeriodicCheckpoint(steps=4, dirpath=str(folder)), *callbacks],
+        callbacks=[LastCheckpoint(steps=4, dirpath=str(folder)), *callbacks],
     )
     return trainer, task, data
 
@@ -207,7 +284,7 @@ def test_periodic_checkpoint_saves_mid_epoch_and_a_resume_continues_from_its_ste
     trainer, task, data = iris_trainer(tmp_path, probe)
     with pytest.raises(RuntimeError, match="power cut"):
         trainer.fit(task, datamodule=data)
-    assert sorted(set(probe.seen)) == [4, 8]  # every 4 steps, in the middle of the epochs
+    assert sorted(set(probe.seen)) == [4, 6, 8]  # every 4 steps inside epochs, and at the end of each
     trainer, task, data = iris_trainer(tmp_path, probe := StepsInLastCheckpoint(tmp_path))
     # weights_only=False: built outside the CLI, the task keeps its net object in its hparams
     trainer.fit(task, datamodule=data, ckpt_path=str(tmp_path / "last.ckpt"), weights_only=False)
@@ -221,7 +298,7 @@ def test_periodic_checkpoint_saves_mid_epoch_and_a_resume_continues_from_its_ste
 )
 def test_periodic_checkpoint_rejects_unclear_settings(options, message):
     with pytest.raises(UserError, match=message):
-        PeriodicCheckpoint(**options)
+        LastCheckpoint(**options)
 
 
 def test_ctrl_c_leaves_an_interrupted_run_that_latest_resumes(tmp_path, capsys):

@@ -1,4 +1,5 @@
-"""Lightning's checkpoint saving through ``atomic_write``."""
+"""Lightning's checkpoint saving through ``atomic_write``, and reading that forgets what older
+versions of the template stored and no longer use."""
 
 from __future__ import annotations
 
@@ -8,6 +9,10 @@ import torch
 from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
 
 from lightlab.atomic import atomic_write
+
+# States of callbacks older versions configured: the switched-off writer of last.ckpt, whose job
+# last_checkpoint.LastCheckpoint does now and which held nothing to restore.
+RETIRED_CALLBACK_STATES = ("PeriodicCheckpoint",)
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
@@ -21,3 +26,12 @@ class AtomicCheckpointIO(TorchCheckpointIO):
             super().save_checkpoint(checkpoint, path, storage_options)  # remote storage: Lightning's own way
             return
         atomic_write(path, lambda f: torch.save(checkpoint, f))
+
+    def load_checkpoint(
+        self, path: Any, map_location: Any | None = None, weights_only: bool | None = None
+    ) -> Any:
+        checkpoint = super().load_checkpoint(path, map_location=map_location, weights_only=weights_only)
+        states = checkpoint.get("callbacks") if isinstance(checkpoint, dict) else None
+        for key in [k for k in states or {} if str(k).startswith(RETIRED_CALLBACK_STATES)]:
+            del states[key]  # else Lightning asks for the callback to be added back
+        return checkpoint

@@ -3,8 +3,8 @@
 Lightning's ``ModelCheckpoint(save_last=True)`` rewrites ``last.ckpt`` only in a step where it
 also saved a top-k checkpoint, so after the best epoch ``last.ckpt`` stops following training and
 a resume goes back to the best epoch. Here the best checkpoints stay Lightning's and ``last.ckpt``
-has its own writer: after every validation of training and at every epoch end (so it always holds
-the newest completed epoch), optionally every few minutes or steps inside long epochs
+has its own writer: at every epoch end, after validation (so it always holds the newest completed
+epoch), optionally every few minutes or steps inside long epochs
 (``--save_last_every.minutes 10`` or ``--save_last_every.steps 500``), and at a signal stop
 (``stop_signals``). The CLI switches ``save_last`` off on every configured ``ModelCheckpoint``,
 so no second writer can make a ``last-v1.ckpt``.
@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from lightning.pytorch import LightningModule, Trainer
-from lightning.pytorch.callbacks import Checkpoint
+from lightning.pytorch.callbacks import Checkpoint, ModelCheckpoint
 from lightning.pytorch.trainer.states import TrainerFn
 
 from lightlab.errors import UserError
@@ -77,6 +77,19 @@ class LastCheckpoint(Checkpoint):
     def setup(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
         self._saved_step, self._saved_at = None, time.monotonic()
 
+    def on_load_checkpoint(
+        self, trainer: Trainer, pl_module: LightningModule, checkpoint: dict[str, Any]
+    ) -> None:
+        """A run folder moved or copied since the checkpoint was written (or recorded relative to
+        the working directory by an older version) keeps its best checkpoints: their paths are
+        moved to this folder, where Lightning would otherwise forget the best score and take the
+        next epoch for the best."""
+        states = checkpoint.get("callbacks") or {}
+        for callback in trainer.checkpoint_callbacks:
+            state = states.get(callback.state_key) if isinstance(callback, ModelCheckpoint) else None
+            if state and state.get("dirpath") and callback.dirpath and state["dirpath"] != callback.dirpath:
+                states[callback.state_key] = relocated(state, Path(state["dirpath"]), Path(callback.dirpath))
+
     def on_train_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
         self._saved_step = trainer.global_step  # a resumed run's checkpoint already holds this step
 
@@ -95,17 +108,30 @@ class LastCheckpoint(Checkpoint):
         if periodic and self._may_save(trainer):
             self.save(trainer)
 
-    def on_validation_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
-        if self._may_save(trainer):
-            self.save(trainer)
-
     def on_train_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
-        if self._may_save(trainer):  # an epoch without validation
+        # After the epoch's validation and the best checkpoint's update. A checkpoint saved here
+        # resumes exactly; one saved at validation end would repeat the end of its epoch.
+        if self._may_save(trainer):
             self.save(trainer)
 
     def on_train_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
         if self._may_save(trainer):  # stopped inside an epoch by max_steps or an early stop
             self.save(trainer)
+
+
+def relocated(state: dict[str, Any], old: Path, new: Path) -> dict[str, Any]:
+    """A ``ModelCheckpoint`` state with the paths inside ``old`` moved into ``new``."""
+
+    def move(path: Any) -> Any:
+        if not path or not isinstance(path, str) or not Path(path).is_relative_to(old):
+            return path
+        return str(new / Path(path).relative_to(old))
+
+    moved = {key: move(value) for key, value in state.items()}
+    moved["dirpath"] = str(new)
+    if isinstance(state.get("best_k_models"), dict):
+        moved["best_k_models"] = {move(path): score for path, score in state["best_k_models"].items()}
+    return moved
 
 
 def last_checkpoint_of(trainer: Trainer) -> LastCheckpoint | None:

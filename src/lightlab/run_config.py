@@ -85,10 +85,6 @@ def point_trainer_at(trainer: Any, run_dir: Path, experiment: str, resuming: boo
     for callback in trainer.callbacks or []:
         if issubclass(load_class(callback), ModelCheckpoint):
             set_init_args(callback, dirpath=str(run_dir / "checkpoints"), save_last=False)
-            if callback.init_args.get("save_on_train_epoch_end") is None:
-                # Saved after validation, where its metric is: a resumed run finishing its restored
-                # epoch would otherwise look for it before any validation ran, and warn.
-                set_init_args(callback, save_on_train_epoch_end=False)
 
 
 # A configured callback of this kind is left out when its trainer flag is false.
