@@ -36,7 +36,10 @@ def test_run_directory_holds_config_metrics_checkpoints_and_summary(trained):
     assert summary["epochs"] == 25
     assert summary["seed"] == 42
     assert summary["monitor"] == "val/loss"
-    assert summary["best_checkpoint"].startswith(str(trained / "checkpoints" / "best-epoch"))
+    # Relative to the run folder, so a moved or copied folder still finds it.
+    assert summary["best_checkpoint"].startswith("checkpoints/best-epoch")
+    assert (trained / summary["best_checkpoint"]).is_file()
+    assert "run_dir" not in summary
     assert set(summary["test"]) == {"test/acc", "test/f1", "test/loss", "test/precision", "test/recall"}
 
 
@@ -66,7 +69,7 @@ def test_metrics_csv_has_one_row_of_epoch_metrics_per_epoch(trained):
 
 def test_best_checkpoint_loads_and_predicts_like_the_summary(trained):
     summary = read_summary(trained)
-    task = ClassificationTask.load_from_checkpoint(summary["best_checkpoint"], map_location="cpu")
+    task = ClassificationTask.load_from_checkpoint(trained / summary["best_checkpoint"], map_location="cpu")
     task.eval()
     test = IrisDataModule().splits["test"].tensors
     with torch.no_grad():
@@ -75,8 +78,8 @@ def test_best_checkpoint_loads_and_predicts_like_the_summary(trained):
 
 
 def test_test_subcommand_on_a_saved_checkpoint(trained, runs_dir, capsys):
-    best = read_summary(trained)["best_checkpoint"]
-    run_cli("test", "--config", IRIS, "--ckpt_path", best, runs_dir=runs_dir)
+    best = trained / read_summary(trained)["best_checkpoint"]
+    run_cli("test", "--config", IRIS, "--ckpt_path", str(best), runs_dir=runs_dir)
     (test_dir,) = run_dirs(runs_dir, "iris_mlp")
     assert test_dir.name.endswith("-test")
     assert (test_dir / "config.yaml").is_file()
@@ -227,8 +230,8 @@ def test_summary_is_valid_json_with_git_commit_field(trained):
 
 
 def test_predict_writes_class_names_for_the_test_split(trained, runs_dir):
-    best = read_summary(trained)["best_checkpoint"]
-    run_cli("predict", "--config", IRIS, "--ckpt_path", best, runs_dir=runs_dir)
+    best = trained / read_summary(trained)["best_checkpoint"]
+    run_cli("predict", "--config", IRIS, "--ckpt_path", str(best), runs_dir=runs_dir)
     (predict_dir,) = run_dirs(runs_dir, "iris_mlp")
     rows = (predict_dir / "predictions.csv").read_text().splitlines()
     assert rows[0] == "input,prediction,probability,prob_setosa,prob_versicolor,prob_virginica"

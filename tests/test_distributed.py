@@ -82,7 +82,9 @@ def test_ddp_cpu_two_processes_share_one_run(tmp_path):
     summary = read_summary(run_dir)
     assert summary["global_step"] == 6 * 3  # 96 rows / 16 per batch / 2 ranks = 3 steps per epoch
     # The scores of two processes are those of one process on the same checkpoint: each row once.
-    task = ClassificationTask.load_from_checkpoint(summary["best_checkpoint"], map_location="cpu").eval()
+    task = ClassificationTask.load_from_checkpoint(
+        run_dir / summary["best_checkpoint"], map_location="cpu"
+    ).eval()
     data = IrisDataModule(val_fraction=0.18, test_fraction=0.18)
     for split in ("val", "test"):
         tensors = data.splits[split].tensors

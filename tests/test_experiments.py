@@ -45,6 +45,9 @@ def test_experiment_smoke(experiment, runs_dir, smoke_args):
         "last.ckpt",
     } <= files
     assert ("samples.png" in files) == (experiment in IMAGE_EXPERIMENTS)
+    # One last.ckpt, the newest state, and no versioned duplicate (last-v1.ckpt) beside it.
+    checkpoints = sorted(p.name for p in (run_dir / "checkpoints").iterdir())
+    assert [name for name in checkpoints if name.startswith("last")] == ["last.ckpt"], checkpoints
 
 
 def test_workflows_match_the_github_schema():

@@ -163,10 +163,10 @@ def _train_shapes(shapes_root, runs_dir, experiment: str, *extra: str) -> dict:
 
 def test_shapes_cnn_learns_and_draws_its_pictures(shapes_root, runs_dir):
     summary = _train_shapes(shapes_root, runs_dir, "shapes_cnn")
-    run_dir = runs_dir / "shapes_cnn" / summary["run_dir"].rsplit("/", 1)[-1]
+    (run_dir,) = run_dirs(runs_dir, "shapes_cnn")
     assert summary["test"]["test/acc"] >= 0.5  # chance is 0.25
     assert summary["class_names"] == sorted(SHAPES)
-    checkpoint = torch.load(summary["best_checkpoint"], map_location="cpu", weights_only=False)
+    checkpoint = torch.load(run_dir / summary["best_checkpoint"], map_location="cpu", weights_only=False)
     assert checkpoint["ShapesDataModule"]["class_to_idx"] == {
         name: i for i, name in enumerate(sorted(SHAPES))
     }

@@ -189,7 +189,7 @@ def test_text_bilstm_learns_and_predicts_raw_strings(tmp_path, runs_dir):
         "--config",
         str(run_dir / "config.yaml"),
         "--ckpt_path",
-        summary["best_checkpoint"],
+        str(run_dir / summary["best_checkpoint"]),
         "--data.init_args.predict_path",
         str(texts),
         runs_dir=runs_dir,

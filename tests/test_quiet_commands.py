@@ -1,0 +1,88 @@
+"""The default commands, run as a user runs them (wandb offline, no credentials), print no warning
+the user cannot act on; a sweep's trials are each their own wandb run."""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import subprocess
+from pathlib import Path
+
+import pytest
+from helpers import ROOT, run_dirs
+
+WARNING = re.compile(r"warn", re.IGNORECASE)
+
+
+def make(target: str, *variables: str, home: Path) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WANDB_") and k != "LIGHTLAB_RUN_DIR"}
+    env.update(WANDB_MODE="offline", HOME=str(home))  # wandb may write settings under the home folder
+    result = subprocess.run(
+        ["make", "--no-print-directory", target, *variables],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    return result
+
+
+def warnings_in(result: subprocess.CompletedProcess) -> list[str]:
+    return [line for line in result.stderr.splitlines() if WARNING.search(line)]
+
+
+def field(text: str) -> bytes:
+    """``text`` as one whole string field of wandb's run record (protobuf: its length, then it), so
+    a longer string that merely contains it (a folder path) does not match."""
+    return bytes([len(text)]) + text.encode()
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("home")
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("quiet") / "runs"
+
+
+@pytest.fixture(scope="module")
+def trained(runs, home) -> tuple[Path, subprocess.CompletedProcess]:
+    result = make("train", "EXP=iris_mlp", f"ARGS=--trainer.max_epochs 3 --runs_dir {runs}", home=home)
+    (run_dir,) = run_dirs(runs, "iris_mlp")
+    return run_dir, result
+
+
+def test_train_eval_and_predict_print_no_warning(trained, home, tmp_path):
+    run_dir, train = trained
+    assert list((run_dir / "wandb").glob("offline-run-*"))  # the wandb logger did run
+    assert warnings_in(train) == []
+    assert warnings_in(make("eval", f"RUN={run_dir}", home=home)) == []
+    flowers = tmp_path / "flowers.csv"
+    flowers.write_text("sepal_length,sepal_width,petal_length,petal_width\n5.1,3.5,1.4,0.2\n")
+    assert warnings_in(make("predict", f"RUN={run_dir}", f"INPUT={flowers}", home=home)) == []
+    resumed = make("train", f"RESUME={run_dir}", "ARGS=--trainer.max_epochs 4", home=home)
+    assert warnings_in(resumed) == []
+
+
+def test_each_sweep_trial_is_its_own_wandb_run_and_nothing_warns(tmp_path, home):
+    runs = tmp_path / "runs"
+    args = shlex.join(["--runs_dir", str(runs), "--trainer.max_epochs", "2"])
+    result = make("sweep", "EXP=iris_mlp", "TRIALS=2", f"ARGS={args}", home=home)
+    assert warnings_in(result) == []
+    trials = sorted((runs / "iris_mlp" / "sweep-iris_mlp").glob("trial-*"))
+    assert [t.name for t in trials] == ["trial-000", "trial-001"]
+    ids = set()
+    for trial in trials:
+        (wandb_run,) = (trial / "wandb").glob("offline-run-*")  # its files in its own folder
+        ids.add(wandb_run.name.rsplit("-", 1)[-1])
+        (log,) = wandb_run.glob("run-*.wandb")
+        recorded = log.read_bytes()
+        assert field("iris_mlp-iris_mlp") in recorded  # grouped by the sweep's study
+        assert field(f"iris_mlp/{trial.name}") in recorded  # named by the trial
+        assert f"wandb sync {wandb_run}" in result.stdout + result.stderr
+    assert len(ids) == 2
