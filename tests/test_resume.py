@@ -30,6 +30,10 @@ IRIS = str(ROOT / "experiments" / "iris_mlp.yaml")
 # A learning rate at which iris_mlp's validation loss is lowest at epoch 2 and higher after it, so
 # the newest state of training is not the best one.
 EARLY_BEST, BEST_EPOCH = ["--model.lr=0.5"], 2
+RETIRED_STATE_KEY = (
+    "PeriodicCheckpoint{'monitor': None, 'mode': 'min', 'every_n_train_steps': 0, 'every_n_epochs': 0, "
+    "'train_time_interval': None}"
+)
 # Dropout stays on (0.1 in iris_mlp): resuming must restore the random states to match exactly.
 ARGS = [f"--trainer.max_epochs={EPOCHS}", *EARLY_BEST, "--trainer.callbacks+=helpers.SlowSteps"]
 
@@ -159,14 +163,20 @@ def test_a_completed_run_trains_longer_from_its_last_epoch_not_its_best(early_be
     assert sorted(p.name for p in (run_dir / "checkpoints").iterdir())[-1] == "last.ckpt"  # no last-v1
 
 
-def test_a_folder_with_the_old_pair_of_last_files_resumes_from_the_newer(early_best_run, tmp_path, capsys):
+def test_a_folder_with_the_old_pair_of_last_files_resumes_from_the_newer(
+    early_best_run, tmp_path, capsys, recwarn
+):
     run_dir = copy_run(early_best_run, tmp_path)
     folder = run_dir / "checkpoints"
     # What older versions left: last.ckpt a copy of the best epoch, last-v1.ckpt the end of training.
-    (folder / "last.ckpt").rename(folder / "last-v1.ckpt")
-    shutil.copy(folder / f"best-epoch{BEST_EPOCH:03d}.ckpt", folder / "last.ckpt")
+    # Both also held the state of the callback that wrote last-v1.ckpt, which is gone.
+    for source, target in (("last.ckpt", "last-v1.ckpt"), (f"best-epoch{BEST_EPOCH:03d}.ckpt", "last.ckpt")):
+        checkpoint = torch.load(folder / source, map_location="cpu", weights_only=False)
+        checkpoint["callbacks"][RETIRED_STATE_KEY] = {"monitor": None, "dirpath": str(folder)}
+        torch.save(checkpoint, folder / target)
     capsys.readouterr()
     run_cli("fit", "--resume", str(run_dir), "--trainer.max_epochs", "13", runs_dir=run_dir.parent.parent)
+    assert not [w for w in recwarn if "callbacks used to create the checkpoint" in str(w.message)]
     (line,) = [line for line in capsys.readouterr().out.splitlines() if line.startswith("continuing")]
     assert "from checkpoints/last-v1.ckpt (epoch 11, step 72)" in line
     assert f"checkpoints/last.ckpt (epoch {BEST_EPOCH}, step {6 * (BEST_EPOCH + 1)})" in line
