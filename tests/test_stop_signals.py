@@ -14,6 +14,7 @@ from pathlib import Path
 from unittest import mock
 
 import pytest
+import torch
 from helpers import EXPERIMENTS, ROOT, fit_in_child, read_summary, run_dirs, slow_marked_steps, wait_for_file
 
 pytestmark = pytest.mark.slow
@@ -57,6 +58,21 @@ def test_sigterm_stops_after_a_step_and_resume_finishes(tmp_path):
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     summary = read_summary(run_dir)
     assert summary["status"] == "completed" and summary["epochs"] == 6
+
+
+def test_sigterm_stops_a_run_whose_epochs_are_one_step_at_the_next_epoch(tmp_path):
+    runs = tmp_path / "runs"
+    one_batch = ["--data.init_args.batch_size=128"]  # all 90 training rows in one step per epoch
+    run = lightlab(runs, *slow(tmp_path, 0.3), *one_batch)
+    wait_for_file(tmp_path / "steps" / "step-2")  # the second epoch's only step, sleeping
+    run.send_signal(signal.SIGTERM)
+    _, err = run.communicate(timeout=120)
+    assert run.returncode == 128 + signal.SIGTERM, err[-2000:]
+    (run_dir,) = run_dirs(runs, "iris_mlp")
+    summary = read_summary(run_dir)
+    assert summary["status"] == "interrupted" and summary["global_step"] == 2
+    last = torch.load(run_dir / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
+    assert (last["epoch"], last["global_step"]) == (1, 2)  # the end of the epoch the signal came in
 
 
 def test_a_second_ctrl_c_stops_at_once(tmp_path):

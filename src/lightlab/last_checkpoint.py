@@ -66,6 +66,11 @@ class LastCheckpoint(Checkpoint):
         self._saved_step, self._saved_at = trainer.global_step, time.monotonic()
         return path
 
+    def keep_newest(self, trainer: Trainer) -> None:
+        """Write ``last.ckpt`` unless it already holds this step (every process calls it)."""
+        if self._saved_step != trainer.global_step:
+            self.save(trainer)
+
     def _may_save(self, trainer: Trainer) -> bool:
         return (
             trainer.state.fn == TrainerFn.FITTING

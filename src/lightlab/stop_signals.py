@@ -2,8 +2,9 @@
 
 Schedulers stop jobs with a signal: ``kill``, Docker, Kubernetes and SLURM's ``scancel`` send
 SIGTERM; SLURM sends the signal a job asks for (``--signal=USR1@90``) some time before its limit.
-A signal handler only notes the request. At the next training-step boundary every process agrees
-on it (one small all-reduce), ``checkpoints/last.ckpt`` is written from the ordinary loop, and
+A signal handler only notes the request. At the next training-step boundary inside an epoch, or
+the next epoch's start, every process agrees on it (one small all-reduce), ``checkpoints/last.ckpt``
+holds that step (written from the ordinary loop; at an epoch start the epoch's end wrote it), and
 ``StoppedBySignal`` ends the run on every process together: no collective call ever runs inside
 a signal handler, so no process is left waiting for another. A second Ctrl-C stops at once.
 """
@@ -110,14 +111,22 @@ class StopOnSignal(Callback):
         flag = torch.tensor(requested, device=trainer.strategy.root_device)
         return int(trainer.strategy.reduce(flag, reduce_op="max"))
 
-    def on_train_batch_end(
-        self, trainer: Trainer, pl_module: LightningModule, outputs: Any, batch: Any, batch_idx: int
-    ) -> None:
-        if not step_boundary_inside_epoch(trainer, batch_idx):
-            return
+    def _stop(self, trainer: Trainer) -> None:
         signum = self._agreed_signal(trainer)
         if not signum:
             return
         # Every process calls it; the main one writes (atomically, through the checkpoint plugin).
-        (last_checkpoint_of(trainer) or LastCheckpoint()).save(trainer)
+        (last_checkpoint_of(trainer) or LastCheckpoint()).keep_newest(trainer)
         raise StoppedBySignal(signum, trainer.global_step, requeue=signum == self.requeue_signal)
+
+    def on_train_batch_end(
+        self, trainer: Trainer, pl_module: LightningModule, outputs: Any, batch: Any, batch_idx: int
+    ) -> None:
+        if step_boundary_inside_epoch(trainer, batch_idx):
+            self._stop(trainer)
+
+    def on_train_epoch_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        # A signal that came during an epoch's last step or its validation: the epoch's end has
+        # written last.ckpt. Without this, epochs of one step would never stop.
+        if trainer.global_step > 0:
+            self._stop(trainer)
