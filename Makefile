@@ -67,41 +67,41 @@ train: check-exp ## Train EXP (e.g. EXP=iris_mlp); optional TRAINER=<preset> DEB
 	  $(TRAIN_FLAGS) $(ARGS)
 
 show-data: check-exp ## Save a labelled grid of EXP's images to runs/EXP/samples.png
-	$(PY) -m lightlab.show_data experiments/$(EXP).yaml
+	$(PY) -m lightlab show-data experiments/$(EXP).yaml
 
 sweep: check-exp ## Optuna search over EXP: [SPACE=<space>] [TRIALS=N] [JOBS=K] [STORAGE=<url>]; run again to continue it
-	$(PY) -m lightlab.sweep $(EXP) $(if $(SPACE),--space $(SPACE)) $(if $(TRIALS),--trials $(TRIALS)) \
+	$(PY) -m lightlab sweep $(EXP) $(if $(SPACE),--space $(SPACE)) $(if $(TRIALS),--trials $(TRIALS)) \
 	  $(if $(JOBS),--jobs $(JOBS)) $(if $(STORAGE),--storage $(STORAGE)) --args="$(TRAIN_FLAGS) $(ARGS)"
 
 sweep-results: check-exp ## The trials table, best.yaml and plots of EXP's sweep (SPACE=…), without running trials
-	$(PY) -m lightlab.sweep $(EXP) $(if $(SPACE),--space $(SPACE)) $(if $(STORAGE),--storage $(STORAGE)) --report --args="$(ARGS)"
+	$(PY) -m lightlab sweep $(EXP) $(if $(SPACE),--space $(SPACE)) $(if $(STORAGE),--storage $(STORAGE)) --report --args="$(ARGS)"
 
 eval: ## Score a run folder again: RUN=<folder> [SPLIT=val|test] [CKPT=best|last|<path>]; writes eval-<split>.json
 	$(if $(RUN),,$(error no run folder given: use make eval RUN=runs/<experiment>/<run>))
-	$(PY) -m lightlab.eval_run $(RUN) --split $(or $(SPLIT),test) --ckpt $(or $(CKPT),best)
+	$(PY) -m lightlab eval $(RUN) --split $(or $(SPLIT),test) --ckpt $(or $(CKPT),best)
 
 predict: ## Classify new inputs with a run: RUN=<folder> INPUT=<file or folder> [CKPT=best|last|<path>]; writes predictions.csv
 	$(if $(RUN),,$(error no run folder given: use make predict RUN=runs/<experiment>/<run> INPUT=<path>))
 	$(if $(INPUT),,$(error no input given: use make predict RUN=$(RUN) INPUT=<file or folder>))
-	$(PY) -m lightlab.predict_run $(RUN) --input $(INPUT) --ckpt $(or $(CKPT),best)
+	$(PY) -m lightlab predict $(RUN) --input $(INPUT) --ckpt $(or $(CKPT),best)
 
 export: ## Export a run to ONNX with a parity check: RUN=<folder> [CKPT=best|last|<path>]; writes <run>/export/
 	$(if $(RUN),,$(error no run folder given: use make export RUN=runs/<experiment>/<run>))
-	$(PY) -m lightlab.onnx_export $(RUN) --ckpt $(or $(CKPT),best)
+	$(PY) -m lightlab export $(RUN) --ckpt $(or $(CKPT),best)
 
 predict-onnx: ## Classify new inputs with an export, without torch: EXPORT=<run>/export INPUT=<file or folder>
 	$(if $(EXPORT),,$(error no export folder given: use make predict-onnx EXPORT=runs/<experiment>/<run>/export INPUT=<path>))
 	$(if $(INPUT),,$(error no input given: use make predict-onnx EXPORT=$(EXPORT) INPUT=<file or folder>))
-	$(PY) -m lightlab.onnx_predictor $(EXPORT) --input $(INPUT)
+	$(PY) -m lightlab predict-onnx $(EXPORT) --input $(INPUT)
 
 serve: ## HTTP endpoint for a run (LitServe): RUN=<folder> [PORT=8000] [WORKERS=1] [MAX_BATCH=32] [BATCH_TIMEOUT=5 (ms)] [BACKEND=torch|onnx]
 	$(if $(RUN),,$(error no run folder given: use make serve RUN=runs/<experiment>/<run>))
-	$(PY) -m lightlab.serve $(RUN) --port $(or $(PORT),8000) --workers $(or $(WORKERS),1) \
+	$(PY) -m lightlab serve $(RUN) --port $(or $(PORT),8000) --workers $(or $(WORKERS),1) \
 	  --max-batch $(or $(MAX_BATCH),32) --backend $(or $(BACKEND),torch) $(if $(CKPT),--ckpt $(CKPT)) \
 	  $(if $(BATCH_TIMEOUT),--batch-timeout $(BATCH_TIMEOUT)) $(if $(HOST),--host $(HOST))
 
 results: ## Compare runs (all, or EXP's): differing settings, best value, test accuracy; writes results.csv/.md
-	$(PY) -m lightlab.results $(if $(EXP),--experiment $(EXP))
+	$(PY) -m lightlab results $(if $(EXP),--experiment $(EXP))
 
 smoke: ## Train every experiment for one short epoch exactly as make train does; downloads data where needed
 	@set -e; for e in $(EXPERIMENTS); do echo "== $$e"; \

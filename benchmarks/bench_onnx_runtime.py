@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from lightlab.nets import CNN, MLP, BiLSTM
-from lightlab.onnx_export import ProbabilityNet, export_onnx, onnx_session
+from lightlab.deploy.export import ProbabilityNet, export_onnx, onnx_session
 
 
 def image_batch(size: int) -> dict[str, torch.Tensor]:

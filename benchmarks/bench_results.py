@@ -16,7 +16,7 @@ from pathlib import Path
 
 import yaml
 
-from lightlab.results import as_csv, as_markdown, find_runs, rows
+from lightlab.run.results import as_csv, as_markdown, find_runs, rows
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -72,7 +72,7 @@ def server(run: Path, max_batch: int) -> Iterator[str]:
     command = [
         sys.executable,
         "-m",
-        "lightlab.serve",
+        "lightlab.deploy.serve",
         str(run),
         "--port",
         str(port),

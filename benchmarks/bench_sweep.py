@@ -2,7 +2,7 @@
 
     python benchmarks/bench_sweep.py [--trials 20] [--epochs 3] [--repeats 2]
 
-A: ``python -m lightlab.sweep iris_mlp`` with ``--trials N`` (torch and Lightning imported once).
+A: ``python -m lightlab sweep iris_mlp`` with ``--trials N`` (torch and Lightning imported once).
 B: the same N configurations, each as its own ``make train EXP=iris_mlp`` process. Run A B A B…;
 prints each pair's ratio B/A and the median with its spread.
 """
@@ -38,7 +38,7 @@ def sweep(runs: Path, trials: int, epochs: int) -> tuple[float, list[dict]]:
         [
             sys.executable,
             "-m",
-            "lightlab.sweep",
+            "lightlab.sweeps.sweep",
             "iris_mlp",
             "--trials",
             str(trials),

@@ -10,9 +10,9 @@ from helpers import EXPERIMENTS, run_cli
 
 from lightlab import atomic
 from lightlab.atomic import atomic_write
-from lightlab.checkpoint_io import AtomicCheckpointIO
+from lightlab.callbacks.checkpoint_io import AtomicCheckpointIO
 from lightlab.errors import UserError
-from lightlab.summary import write_summary
+from lightlab.run.summary import write_summary
 
 
 def disk_full(*args):

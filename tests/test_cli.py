@@ -211,7 +211,7 @@ def test_module_entry_point_reports_errors_in_one_line(tmp_path):
 
 
 def test_wandb_stays_offline_without_credentials(monkeypatch):
-    from lightlab.environment import wandb_offline
+    from lightlab.cluster.environment import wandb_offline
 
     monkeypatch.delenv("WANDB_MODE", raising=False)
     monkeypatch.delenv("WANDB_API_KEY", raising=False)

@@ -9,7 +9,7 @@ import subprocess
 import pytest
 from helpers import EXPERIMENTS, ROOT, read_summary, run_cli, run_dirs, snapshot
 
-from lightlab.eval_run import main as eval_run
+from lightlab.inference.evaluate import main as eval_run
 
 
 @pytest.fixture(scope="module")

@@ -39,7 +39,7 @@ def test_the_check_stops_before_the_bad_step_changes_anything():
 
 def test_discard_removes_only_what_this_run_made(tmp_path, monkeypatch):
     from lightlab import run_dir as run_dirs_module
-    from lightlab.failed_runs import discard
+    from lightlab.run.failures import discard
 
     monkeypatch.setattr(run_dirs_module, "_exported_here", None)
     # Set, then delete: monkeypatch then also undoes what resolve_run_dir exports.

@@ -198,7 +198,7 @@ def test_show_data_writes_a_grid_and_reports_bad_input(tmp_path):
     )
     out = tmp_path / "grid.png"
     done = subprocess.run(
-        [sys.executable, "-m", "lightlab.show_data", str(config), "--out", str(out)],
+        [sys.executable, "-m", "lightlab", "show-data", str(config), "--out", str(out)],
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -206,7 +206,7 @@ def test_show_data_writes_a_grid_and_reports_bad_input(tmp_path):
     assert done.returncode == 0, done.stderr
     assert Image.open(out).format == "PNG"
     iris = subprocess.run(
-        [sys.executable, "-m", "lightlab.show_data", str(EXPERIMENTS / "iris_mlp.yaml")],
+        [sys.executable, "-m", "lightlab", "show-data", str(EXPERIMENTS / "iris_mlp.yaml")],
         capture_output=True,
         text=True,
         cwd=tmp_path,

@@ -20,8 +20,8 @@ from torch import nn
 
 from lightlab import onnx_export
 from lightlab.data.iris import BUNDLED_CSV
-from lightlab.onnx_export import ExportError, ProbabilityNet, export_onnx, export_run, onnx_session
-from lightlab.onnx_predictor import OnnxPredictor
+from lightlab.deploy.export import ExportError, ProbabilityNet, export_onnx, export_run, onnx_session
+from lightlab.deploy.onnx_predictor import OnnxPredictor
 
 ALL_EXPERIMENTS = sorted(p.stem for p in EXPERIMENTS.glob("*.yaml"))
 

@@ -18,8 +18,8 @@ from synthetic_data import patterned_images
 from lightlab.data import FashionMNISTDataModule, IrisDataModule
 from lightlab.data.iris import BUNDLED_CSV
 from lightlab.errors import UserError
-from lightlab.predict_run import load_run
-from lightlab.predict_run import main as predict_run
+from lightlab.inference.predict import load_run
+from lightlab.inference.predict import main as predict_run
 
 SHORT = [
     "--trainer.limit_train_batches",

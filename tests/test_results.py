@@ -11,7 +11,7 @@ import pytest
 import yaml
 from helpers import EXPERIMENTS, ROOT, run_cli
 
-from lightlab.results import main as results
+from lightlab.run.results import main as results
 
 
 def fake_run(parent: Path, name: str, lr: float, summary: dict | None, last_ckpt: bool = False) -> Path:
@@ -83,7 +83,7 @@ def test_real_runs_through_make(tmp_path):
             runs_dir=runs,
         )
     result = subprocess.run(
-        [str(ROOT / ".venv/bin/python"), "-m", "lightlab.results", "--runs-dir", str(runs)],
+        [str(ROOT / ".venv/bin/python"), "-m", "lightlab", "results", "--runs-dir", str(runs)],
         cwd=ROOT,
         capture_output=True,
         text=True,

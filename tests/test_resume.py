@@ -18,11 +18,11 @@ from helpers import ROOT, epochs_started, read_summary, run_cli, run_dirs
 from lightning.pytorch import Callback, Trainer
 
 from lightlab.callbacks import epoch_history
+from lightlab.callbacks.last_checkpoint import LastCheckpoint
 from lightlab.data import IrisDataModule
 from lightlab.errors import UserError
-from lightlab.last_checkpoint import LastCheckpoint
 from lightlab.nets import MLP
-from lightlab.run_config import point_loggers_at
+from lightlab.run.config import point_loggers_at
 from lightlab.tasks import ClassificationTask
 
 EPOCHS = 8

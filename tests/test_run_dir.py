@@ -4,7 +4,7 @@ import pytest
 
 from lightlab import run_dir
 from lightlab.errors import UserError
-from lightlab.run_dir import RUN_DIR_ENV, resolve_run_dir
+from lightlab.run.folder import RUN_DIR_ENV, resolve_run_dir
 
 
 @pytest.fixture(autouse=True)

@@ -25,8 +25,8 @@ from PIL import Image
 from synthetic_data import patterned_images
 
 from lightlab.data.iris import BUNDLED_CSV
-from lightlab.onnx_export import export_run
-from lightlab.predict_run import load_run
+from lightlab.deploy.export import export_run
+from lightlab.inference.predict import load_run
 
 
 def running(pid: int) -> bool:
@@ -50,7 +50,7 @@ def serving(
     stopped with SIGTERM. ``own_group`` starts it as a terminal starts a foreground job: in a
     process group of its own, Ctrl-C not ignored."""
     port = port or free_port()
-    command = [sys.executable, "-m", "lightlab.serve", str(run_dir), "--port", str(port), *flags]
+    command = [sys.executable, "-m", "lightlab", "serve", str(run_dir), "--port", str(port), *flags]
     with log.open("w") as output:
         server = subprocess.Popen(
             command,
@@ -165,7 +165,7 @@ def test_a_tabular_run_answers_as_make_predict_does_and_survives_bad_requests(ir
 def test_a_signal_to_the_whole_group_stops_every_process_quietly_and_frees_the_port(
     signal_name, iris_run, tmp_path
 ):
-    """Ctrl-C in a terminal, or ``pkill -f lightlab.serve``, signals every process of the server
+    """Ctrl-C in a terminal, or ``pkill -f lightlab.deploy.serve``, signals every process of the server
     at once, not only the main one; the server can start again on the same port at once."""
     port, row = free_port(), iris_rows()[0]
     with serving(iris_run, log=tmp_path / "first.log", port=port, own_group=True) as (client, server):

@@ -23,8 +23,8 @@ from helpers import ROOT, read_summary, run_cli
 from optuna.trial import TrialState
 
 from lightlab.errors import UserError
-from lightlab.sweep import main as sweep
-from lightlab.sweep_space import read_space
+from lightlab.sweeps.space import read_space
+from lightlab.sweeps.sweep import main as sweep
 
 FAST = "--trainer.max_epochs 4 --trainer.limit_val_batches 2"
 SPACE = {
@@ -55,7 +55,7 @@ def sweep_command(space: Path, runs: Path, *more: str) -> list[str]:
     return [
         sys.executable,
         "-m",
-        "lightlab.sweep",
+        "lightlab.sweeps.sweep",
         "iris_mlp",
         "--space",
         str(space),
@@ -172,7 +172,7 @@ def test_a_killed_sweep_resumes_to_exactly_its_trials(tmp_path):
 
     again = run(sweep_command(space, runs))  # a finished study runs nothing more
     assert again.returncode == 0 and len(study_of(runs).trials) == len(study.trials)
-    assert run([sys.executable, "-m", "lightlab.results", "--runs-dir", str(runs)]).returncode == 0
+    assert run([sys.executable, "-m", "lightlab", "results", "--runs-dir", str(runs)]).returncode == 0
     listed = (runs / "results.csv").read_text()  # the trials are runs in the comparison table too
     assert all(f"sweep-space/trial-00{n}" in listed for n in range(4))
 
@@ -272,7 +272,7 @@ def test_hopeless_trials_are_pruned_and_keep_their_history(tmp_path, capsys):
 
 @pytest.mark.parametrize("space", sorted(p.stem for p in (ROOT / "experiments" / "sweeps").glob("*.yaml")))
 def test_every_shipped_space_fits_its_experiment(space):
-    from lightlab.sweep import Sweep
+    from lightlab.sweeps.sweep import Sweep
 
     checked = Sweep(
         space, read_space(ROOT / "experiments" / "sweeps" / f"{space}.yaml"), Path("runs"), None, []
@@ -305,7 +305,7 @@ def test_trials_under_the_ddp_cpu_preset_report_and_prune(tmp_path):
     command = [
         sys.executable,
         "-m",
-        "lightlab.sweep",
+        "lightlab.sweeps.sweep",
         "iris_mlp",
         "--space",
         str(space),
@@ -337,7 +337,7 @@ def test_workers_started_together_on_a_new_database_all_open_it(postgres):
             connection.execute(sqlalchemy.text(f"CREATE DATABASE fresh{round_}"))
         start_at = time.time() + 8  # after every process has imported, they open it at once
         code = (
-            "import sys, time; from lightlab.sweep import open_rdb_storage; "
+            "import sys, time; from lightlab.sweeps.sweep import open_rdb_storage; "
             "time.sleep(max(0, float(sys.argv[2]) - time.time())); open_rdb_storage(sys.argv[1])"
         )
         workers = [

@@ -14,10 +14,10 @@ from PIL import Image
 from torchvision.models import ResNet18_Weights
 
 from lightlab.data import ImageFolderDataModule
-from lightlab.image_preprocessing import ImagePreprocessing
+from lightlab.inference.predict import load_run
 from lightlab.nets import TorchvisionNet
+from lightlab.nets.image_preprocessing import ImagePreprocessing
 from lightlab.nets.torchvision_net import cached_file
-from lightlab.predict_run import load_run
 from lightlab.tasks import ClassificationTask
 
 

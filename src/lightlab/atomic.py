@@ -56,7 +56,7 @@ def atomic_write_text(path: str | Path, text: str) -> Path:
 def __getattr__(name: str) -> Any:
     # Run configs written before the class moved name it here.
     if name == "AtomicCheckpointIO":
-        from lightlab.checkpoint_io import AtomicCheckpointIO
+        from lightlab.callbacks.checkpoint_io import AtomicCheckpointIO
 
         return AtomicCheckpointIO
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

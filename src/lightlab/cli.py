@@ -28,17 +28,34 @@ from lightlab.argv_checks import (
     flag_values,
     one_line,
 )
-from lightlab.checkpoints import check_checkpoint_file, check_checkpoint_fits
+from lightlab.callbacks.last_checkpoint import LastCheckpoint
+from lightlab.cluster.environment import check_accelerator, nodes_from_environment
+from lightlab.cluster.requeue import (
+    JOB_KEY,
+    already_completed,
+    continuation,
+    continued_args,
+    requeue,
+    slurm_job_id,
+)
+from lightlab.cluster.signals import StoppedBySignal
 from lightlab.data.base import LabDataModule
-from lightlab.environment import check_accelerator, nodes_from_environment
-from lightlab.errors import UserError, user_error_in
-from lightlab.evaluation import summarize_fit
-from lightlab.failed_runs import discard, discarded_on_failure, interrupted, record_failure
-from lightlab.last_checkpoint import LastCheckpoint
-from lightlab.prediction import predict_to_csv
+from lightlab.errors import DEBUG_ENV, UserError, exit_with, user_error_in
+from lightlab.inference.predict_split import predict_to_csv
 from lightlab.quiet import silence_known_noise, silence_wandb_notices
-from lightlab.requeue import JOB_KEY, already_completed, continuation, continued_args, requeue, slurm_job_id
-from lightlab.resume import (
+from lightlab.run.checkpoints import check_checkpoint_file, check_checkpoint_fits
+from lightlab.run.config import (
+    batch_size_line,
+    drop_switched_off_callbacks,
+    end_wandb_run,
+    experiment_name,
+    point_trainer_at,
+    write_run_files,
+)
+from lightlab.run.evaluation import summarize_fit
+from lightlab.run.failures import discard, discarded_on_failure, interrupted, record_failure
+from lightlab.run.folder import release_run_dir, resolve_run_dir, shown
+from lightlab.run.resume import (
     ResumePoint,
     check_more_to_train,
     continue_metrics,
@@ -48,20 +65,9 @@ from lightlab.resume import (
     say,
     take_resume_flag,
 )
-from lightlab.run_config import (
-    batch_size_line,
-    drop_switched_off_callbacks,
-    end_wandb_run,
-    experiment_name,
-    point_trainer_at,
-    write_run_files,
-)
-from lightlab.run_dir import release_run_dir, resolve_run_dir, shown
-from lightlab.stop_signals import StoppedBySignal
 from lightlab.tasks import ClassificationTask, NonFiniteLossError, TaskConfigError
 
 DEFAULTS = Path(__file__).with_name("configs") / "defaults.yaml"
-DEBUG_ENV = "LIGHTLAB_DEBUG"
 
 # DataModule attribute -> net constructor argument. A link is skipped when the DataModule lacks
 # the attribute or the chosen net lacks the argument, so each net takes only what it needs.
@@ -262,10 +268,7 @@ def main(args: list[str] | None = None, callbacks: list[Callback] | None = None)
         check_config_files(given)
         LabCLI(args=given, resume=point, callbacks=callbacks)
     except (UserError, TaskConfigError, NonFiniteLossError, MisconfigurationException) as error:
-        if os.environ.get(DEBUG_ENV):
-            raise
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(1 if isinstance(error, NonFiniteLossError) else 2)
+        exit_with(error, status=1 if isinstance(error, NonFiniteLossError) else 2)
     except StoppedBySignal as stop:
         sys.exit(stop.exit_status)
     except SIGTERMException:  # Lightning's own stop, for a SIGTERM before the first step

@@ -1,4 +1,16 @@
-"""The one exception type that means "the user asked for something wrong"."""
+"""The one exception type that means "the user asked for something wrong", and the boundary every
+command reports it at."""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from collections.abc import Callable
+from typing import NoReturn, ParamSpec, TypeVar
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 class UserError(Exception):
@@ -18,3 +30,28 @@ def user_error_in(error: BaseException | None) -> UserError | None:
         seen.add(id(error))
         error = error.__cause__ or error.__context__
     return None
+
+
+DEBUG_ENV = "LIGHTLAB_DEBUG"  # set to 1: a user mistake shows its traceback instead of one line
+
+
+def exit_with(error: BaseException, status: int = 2) -> NoReturn:
+    """The command error boundary: ``error: <message>`` on stderr and exit ``status`` (2 for a user
+    mistake), or the traceback with ``LIGHTLAB_DEBUG=1``."""
+    if os.environ.get(DEBUG_ENV):
+        raise error
+    print(f"error: {error}", file=sys.stderr)
+    sys.exit(status)
+
+
+def command(main: Callable[P, R]) -> Callable[P, R]:
+    """A command's ``main``, run inside the error boundary: a ``UserError`` is one line and exit 2."""
+
+    @functools.wraps(main)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return main(*args, **kwargs)
+        except UserError as error:
+            exit_with(error)
+
+    return run

@@ -20,7 +20,7 @@ from lightlab.data.image_inputs import is_readable_image
 from lightlab.data.input_encoding import ImageInputs
 from lightlab.data.splits import stratified_split
 from lightlab.errors import UserError
-from lightlab.image_preprocessing import DeclaresImagePreprocessing, ImagePreprocessing
+from lightlab.nets.image_preprocessing import DeclaresImagePreprocessing, ImagePreprocessing
 
 Sample = tuple[str, int]
 

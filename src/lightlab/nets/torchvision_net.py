@@ -12,7 +12,7 @@ from torch import nn
 from torchvision import models
 
 from lightlab.errors import UserError
-from lightlab.image_preprocessing import ImagePreprocessing
+from lightlab.nets.image_preprocessing import ImagePreprocessing
 
 FREEZE_CHOICES = ("backbone", "none")
 

@@ -1,4 +1,4 @@
-"""Serve a trained run over HTTP with LitServe: ``python -m lightlab.serve <run folder>``
+"""Serve a trained run over HTTP with LitServe: ``python -m lightlab serve <run folder>``
 (``make serve RUN=… [PORT=8000] [WORKERS=1] [MAX_BATCH=32] [BACKEND=torch|onnx]``).
 
 ``POST /predict`` takes ``{"input": x}`` (answers one prediction) or ``{"inputs": [x, …]}``
@@ -20,7 +20,6 @@ import multiprocessing
 import os
 import signal
 import socket
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,12 +33,12 @@ from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from lightlab.checkpoints import run_folder_files
 from lightlab.data.input_encoding import InputEncoding
-from lightlab.errors import UserError
-from lightlab.onnx_predictor import OnnxPredictor, read_export
-from lightlab.predictions_csv import labelled
+from lightlab.deploy.onnx_predictor import OnnxPredictor, read_export
+from lightlab.errors import UserError, command
+from lightlab.inference.predictions_csv import labelled
 from lightlab.quiet import silence_known_noise
+from lightlab.run.checkpoints import add_checkpoint_flag, run_folder_files
 
 MAX_INPUTS_PER_REQUEST = 1024
 USAGE = 'send {"input": <one input>} or {"inputs": [<input>, ...]}'
@@ -90,7 +89,7 @@ class RunAPI(ls.LitAPI):
             return
         import torch
 
-        from lightlab.predict_run import load_run
+        from lightlab.inference.predict import load_run
 
         run = load_run(self.run_dir, self.checkpoint, device=device)
         self.encoding, self.class_names = run.datamodule.input_encoding(), run.class_names
@@ -216,10 +215,11 @@ def _stop_like_ctrl_c(main_pid: int) -> Callable[[int, FrameType | None], None]:
     return stop
 
 
+@command
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run_dir", type=Path)
-    parser.add_argument("--ckpt", default="best", help="best, last, or a checkpoint path (torch backend)")
+    add_checkpoint_flag(parser, " (torch backend)")
     parser.add_argument("--backend", choices=("torch", "onnx"), default="torch")
     parser.add_argument("--host", default="127.0.0.1", help="0.0.0.0 to accept other machines")
     parser.add_argument("--port", type=int, default=8000)
@@ -230,14 +230,10 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
     silence_known_noise()
-    try:
-        if args.workers < 1 or args.max_batch < 1 or args.batch_timeout < 0:
-            raise UserError("WORKERS and MAX_BATCH must be at least 1, BATCH_TIMEOUT at least 0")
-        check_run(args.run_dir, args.ckpt, args.backend)
-        check_port_free(args.host, args.port)
-    except UserError as error:
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(2)
+    if args.workers < 1 or args.max_batch < 1 or args.batch_timeout < 0:
+        raise UserError("WORKERS and MAX_BATCH must be at least 1, BATCH_TIMEOUT at least 0")
+    check_run(args.run_dir, args.ckpt, args.backend)
+    check_port_free(args.host, args.port)
     api = RunAPI(args.run_dir, args.ckpt, args.backend, args.max_batch, args.batch_timeout)
     server = ls.LitServer(
         api,

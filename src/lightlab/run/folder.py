@@ -19,6 +19,7 @@ from pathlib import Path
 
 from lightning.fabric.plugins.environments import SLURMEnvironment
 
+from lightlab.cluster.ranks import global_rank, requeued_job, shared_job_id, world_size
 from lightlab.errors import UserError
 
 RUN_DIR_ENV = "LIGHTLAB_RUN_DIR"
@@ -26,36 +27,6 @@ RUN_DIR_ENV = "LIGHTLAB_RUN_DIR"
 # The value this process exported for its DDP children; a later run in the same process (a test,
 # a notebook) must not mistake it for an instruction and reuse the folder.
 _exported_here: str | None = None
-
-
-def global_rank() -> int:
-    """This process's rank in its launch, from the launcher's environment (0 when alone)."""
-    for name in ("RANK", "SLURM_PROCID", "LOCAL_RANK"):
-        if os.environ.get(name, "").isdigit():
-            return int(os.environ[name])
-    return 0
-
-
-def _world_size() -> int:
-    for name in ("WORLD_SIZE", "SLURM_NTASKS"):
-        if os.environ.get(name, "").isdigit():
-            return int(os.environ[name])
-    return 1
-
-
-def _shared_job_id() -> str | None:
-    """An id every process of one multi-process launch sees, or None."""
-    rdzv_id = os.environ.get("TORCHELASTIC_RUN_ID")
-    if rdzv_id and rdzv_id != "none":
-        return rdzv_id
-    return os.environ.get("SLURM_JOB_ID")
-
-
-def requeued_job() -> str | None:
-    """The SLURM job id if this process belongs to a job that was requeued at least once: its
-    folder is its own earlier start's, to be continued (``requeue``) or started over."""
-    restarts = os.environ.get("SLURM_RESTART_COUNT", "0")
-    return os.environ.get("SLURM_JOB_ID") if restarts.isdigit() and int(restarts) > 0 else None
 
 
 def shown(path: Path | str) -> str:
@@ -91,8 +62,8 @@ def resolve_run_dir(runs_root: str | Path, experiment: str, suffix: str = "") ->
         path.mkdir(parents=True, exist_ok=True)
         return path.resolve()
     parent = Path(runs_root) / experiment
-    if _world_size() > 1 or SLURMEnvironment.detect():
-        job_id = _shared_job_id()
+    if world_size() > 1 or SLURMEnvironment.detect():
+        job_id = shared_job_id()
         if job_id is None:
             raise UserError(
                 "a multi-process launch needs one run directory for all processes: set "

@@ -1,4 +1,4 @@
-"""``python -m lightlab.sweep <experiment> [--space NAME] [--trials N] [--jobs K] [--storage URL]``
+"""``python -m lightlab sweep <experiment> [--space NAME] [--trials N] [--jobs K] [--storage URL]``
 (``make sweep EXP=… SPACE=… TRIALS=… JOBS=… STORAGE=…``): an Optuna search over an experiment.
 
 Each trial is an ordinary run folder, ``runs/<exp>/sweep-<space>/trial-NNN/``, trained inside the
@@ -34,11 +34,11 @@ from lightning.pytorch.trainer.states import TrainerFn
 from optuna.trial import TrialState
 
 from lightlab.argv_checks import flag_value
-from lightlab.errors import UserError
-from lightlab.run_dir import RUN_DIR_ENV
-from lightlab.summary import write_summary
-from lightlab.sweep_report import report
-from lightlab.sweep_space import SweepSpace, flatten, read_space
+from lightlab.errors import UserError, command
+from lightlab.run.folder import RUN_DIR_ENV
+from lightlab.run.summary import write_summary
+from lightlab.sweeps.report import report
+from lightlab.sweeps.space import SweepSpace, flatten, read_space
 from lightlab.tasks.classification import classification_metrics
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
@@ -296,11 +296,11 @@ def recover_dead_trials(study: optuna.Study, folder: Path) -> None:
             write_summary(run_dir, {"run_dir": str(run_dir), "status": "failed", "reason": reason})
 
 
-def spawn_workers(args: argparse.Namespace, jobs: int) -> None:
-    """``jobs`` worker processes on one study, the CPU's threads divided among them."""
+def spawn_workers(argv: list[str], jobs: int) -> None:
+    """``jobs`` worker processes on one study (each given ``argv``), the CPU's threads divided."""
     threads = max(1, (os.cpu_count() or 1) // jobs)
     env = {**os.environ, "OMP_NUM_THREADS": str(threads), "LIGHTLAB_SWEEP_THREADS": str(threads)}
-    command = [sys.executable, "-m", "lightlab.sweep", *sys.argv[1:], "--worker"]
+    command = [sys.executable, "-m", "lightlab", "sweep", *argv, "--worker"]
     print(f"{jobs} workers with {threads} torch thread(s) each")
     workers = [subprocess.Popen(command, env=env) for _ in range(jobs)]
     codes = [worker.wait() for worker in workers]
@@ -308,6 +308,7 @@ def spawn_workers(args: argparse.Namespace, jobs: int) -> None:
         raise UserError(f"{sum(map(bool, codes))} of {jobs} workers failed; see their output above")
 
 
+@command
 def main(argv: list[str] | None = None) -> None:
     if os.environ.get(TRIAL_ENV) and os.environ.get("LOCAL_RANK", "0") != "0":
         train_other_rank(os.environ[TRIAL_ENV])
@@ -336,34 +337,30 @@ def main(argv: list[str] | None = None) -> None:
     # Heartbeats and the retry callback are marked experimental; they are what makes resuming safe.
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # the table at the end says what happened
-    try:
-        extra = shlex.split(args.args)
-        runs_dir = args.runs_dir or Path(flag_value(extra, "--runs_dir") or "runs")
-        name = args.space or args.experiment
-        named = name.endswith(".yaml") or "/" in name  # a path rather than a space's name
-        space = read_space(Path(name) if named else Path("experiments") / "sweeps" / f"{name}.yaml")
-        if args.trials is not None:
-            if args.trials < 1:
-                raise UserError("TRIALS must be a positive whole number")
-            space = SweepSpace(**{**space.__dict__, "trials": args.trials})
-        if args.jobs < 1:
-            raise UserError("JOBS must be a positive whole number")
-        sweep = Sweep(args.experiment, space, runs_dir, args.storage, extra)
-        sweep.check()
-        study = sweep.study()
-        if args.worker:
-            torch.set_num_threads(int(os.environ.get("LIGHTLAB_SWEEP_THREADS", torch.get_num_threads())))
+    extra = shlex.split(args.args)
+    runs_dir = args.runs_dir or Path(flag_value(extra, "--runs_dir") or "runs")
+    name = args.space or args.experiment
+    named = name.endswith(".yaml") or "/" in name  # a path rather than a space's name
+    space = read_space(Path(name) if named else Path("experiments") / "sweeps" / f"{name}.yaml")
+    if args.trials is not None:
+        if args.trials < 1:
+            raise UserError("TRIALS must be a positive whole number")
+        space = SweepSpace(**{**space.__dict__, "trials": args.trials})
+    if args.jobs < 1:
+        raise UserError("JOBS must be a positive whole number")
+    sweep = Sweep(args.experiment, space, runs_dir, args.storage, extra)
+    sweep.check()
+    study = sweep.study()
+    if args.worker:
+        torch.set_num_threads(int(os.environ.get("LIGHTLAB_SWEEP_THREADS", torch.get_num_threads())))
+        sweep.work(study)
+        return
+    if not args.report:
+        if args.jobs == 1:
             sweep.work(study)
-            return
-        if not args.report:
-            if args.jobs == 1:
-                sweep.work(study)
-            else:
-                spawn_workers(args, args.jobs)
-        report(study, sweep.folder, sweep.metric)
-    except UserError as error:
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(2)
+        else:
+            spawn_workers(sys.argv[1:] if argv is None else argv, args.jobs)
+    report(study, sweep.folder, sweep.metric)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""``python -m lightlab.results [--experiment NAME]``: one table comparing runs, from their folders.
+"""``python -m lightlab results [--experiment NAME]``: one table comparing runs, from their folders.
 
 Each run folder under ``runs/<experiment>/`` gives a row from its ``summary.json`` and
 ``config.yaml``: status, the hyperparameters that differ among the listed runs (dotted keys),
@@ -23,7 +23,7 @@ from rich.console import Console
 from rich.table import Table
 
 from lightlab.atomic import atomic_write_text
-from lightlab.errors import UserError
+from lightlab.errors import UserError, command
 
 Loader = getattr(
     yaml, "CSafeLoader", yaml.SafeLoader
@@ -146,20 +146,17 @@ def as_markdown(header: list[str], table: list[list[str]]) -> str:
     return "".join("| " + " | ".join(cell.replace("|", "\\|") for cell in line) + " |\n" for line in lines)
 
 
+@command
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--experiment", default=None, help="only this experiment's runs")
-    parser.add_argument("--runs-dir", type=Path, default=Path("runs"))
+    parser.add_argument("--runs_dir", "--runs-dir", type=Path, default=Path("runs"), help="default: runs")
     args = parser.parse_args(argv)
-    try:
-        runs = find_runs(args.runs_dir, args.experiment)
-        header, table = rows(runs)
-        where = args.runs_dir / args.experiment if args.experiment else args.runs_dir
-        atomic_write_text(where / "results.csv", as_csv(header, table))
-        atomic_write_text(where / "results.md", as_markdown(header, table))
-    except UserError as error:
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(2)
+    runs = find_runs(args.runs_dir, args.experiment)
+    header, table = rows(runs)
+    where = args.runs_dir / args.experiment if args.experiment else args.runs_dir
+    atomic_write_text(where / "results.csv", as_csv(header, table))
+    atomic_write_text(where / "results.md", as_markdown(header, table))
     shown = Table(title=f"{len(runs)} run(s), best first by the monitored metric")
     for name in header:
         shown.add_column(name, overflow="fold")

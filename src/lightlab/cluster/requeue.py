@@ -17,9 +17,17 @@ import subprocess
 import sys
 from pathlib import Path
 
+from lightlab.cluster.ranks import requeued_job
 from lightlab.errors import UserError
-from lightlab.resume import ResumePoint, newest_resume_point, resume_candidates, resume_line, run_status, say
-from lightlab.run_dir import RUN_DIR_ENV, requeued_job, shown
+from lightlab.run.folder import RUN_DIR_ENV, shown
+from lightlab.run.resume import (
+    ResumePoint,
+    newest_resume_point,
+    resume_candidates,
+    resume_line,
+    run_status,
+    say,
+)
 
 JOB_KEY = "slurm_job_id"
 

@@ -1,4 +1,4 @@
-"""Export a trained run to ONNX and check it: ``python -m lightlab.onnx_export <run folder>``
+"""Export a trained run to ONNX and check it: ``python -m lightlab export <run folder>``
 (``make export RUN=…``).
 
 Writes ``<run>/export/``: ``model.onnx`` (torch's dynamo-based exporter; batch size, and sequence
@@ -17,7 +17,6 @@ import io
 import json
 import re
 import shutil
-import sys
 import tempfile
 import warnings
 from collections.abc import Iterator
@@ -30,9 +29,10 @@ from torch import nn
 from torch.export import Dim
 
 from lightlab.atomic import atomic_write_text, current_umask
-from lightlab.errors import UserError
-from lightlab.predict_run import RunPredictor, load_run
+from lightlab.errors import UserError, command, exit_with
+from lightlab.inference.predict import RunPredictor, load_run
 from lightlab.quiet import silence_known_noise
+from lightlab.run.checkpoints import add_checkpoint_flag
 from lightlab.tasks import ClassificationTask
 
 TOLERANCE = 1e-4
@@ -210,20 +210,17 @@ def _replace_folder(staging: Path, target: Path) -> Path:
     return target
 
 
+@command
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run_dir", type=Path)
-    parser.add_argument("--ckpt", default="best", help="best, last, or a checkpoint path")
+    add_checkpoint_flag(parser)
     args = parser.parse_args(argv)
     silence_known_noise()
     try:
         folder, parity = export_run(args.run_dir, args.ckpt)
-    except UserError as error:
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(2)
     except ExportError as error:
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(1)
+        exit_with(error, status=1)  # the net cannot be exported: not a mistake in the command
     print(
         f"parity on {parity['samples']} test samples: largest probability difference "
         f"{parity['max_abs_probability_difference']:.2e}, same class {parity['same_predicted_class']:.2%}"

@@ -20,11 +20,11 @@ from lightning.pytorch import Trainer
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 from lightlab.argv_checks import one_line
-from lightlab.checkpoints import best_checkpoint_callback, in_run_folder
-from lightlab.run_config import end_wandb_run
-from lightlab.run_dir import reserved_here, shown
-from lightlab.stop_signals import StoppedBySignal, signal_name
-from lightlab.summary import write_summary
+from lightlab.cluster.signals import StoppedBySignal, signal_name
+from lightlab.run.checkpoints import best_checkpoint_callback, in_run_folder
+from lightlab.run.config import end_wandb_run
+from lightlab.run.folder import reserved_here, shown
+from lightlab.run.summary import write_summary
 
 
 def discard(run_dir: Path | None) -> None:

@@ -22,10 +22,11 @@ from pathlib import Path
 from lightning.pytorch import Trainer
 from lightning.pytorch.loggers import CSVLogger
 
-from lightlab.checkpoints import CheckpointProgress, newest_intact_checkpoint, training_progress
+from lightlab.callbacks.last_checkpoint import LAST_NAME
+from lightlab.cluster.ranks import global_rank
 from lightlab.errors import UserError
-from lightlab.last_checkpoint import LAST_NAME
-from lightlab.run_dir import global_rank, shown
+from lightlab.run.checkpoints import CheckpointProgress, newest_intact_checkpoint, training_progress
+from lightlab.run.folder import shown
 
 RESUME_FLAG = "--resume"
 LAST = Path("checkpoints") / LAST_NAME

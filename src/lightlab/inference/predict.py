@@ -1,5 +1,5 @@
 """Classify new inputs with a trained run: ``load_run`` from Python, or
-``python -m lightlab.predict_run <run folder> --input <path>`` (``make predict RUN=… INPUT=…``).
+``python -m lightlab predict <run folder> --input <path>`` (``make predict RUN=… INPUT=…``).
 
 The DataModule and model are rebuilt from the run's own ``config.yaml`` and checkpoint, and the
 DataModule takes back what its checkpoint kept (class names, feature scaling, vocabulary), so new
@@ -9,7 +9,6 @@ inputs are encoded exactly as in training.
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -18,12 +17,12 @@ import torch
 from rich.console import Console
 from rich.table import Table
 
-from lightlab.checkpoints import run_folder_files
 from lightlab.data.base import LabDataModule
-from lightlab.errors import UserError
-from lightlab.predictions_csv import labelled, prediction_rows, write_predictions
+from lightlab.data.show import build_datamodule
+from lightlab.errors import UserError, command
+from lightlab.inference.predictions_csv import labelled, prediction_rows, write_predictions
 from lightlab.quiet import silence_known_noise
-from lightlab.show_data import build_datamodule
+from lightlab.run.checkpoints import add_checkpoint_flag, run_folder_files
 from lightlab.tasks import ClassificationTask
 
 
@@ -99,20 +98,17 @@ def show_rows(rows: list[list[str]], limit: int = 10) -> None:
     Console().print(table)
 
 
+@command
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run_dir", type=Path)
     parser.add_argument("--input", required=True, type=Path, help="a file or folder of new inputs")
-    parser.add_argument("--ckpt", default="best", help="best, last, or a checkpoint path")
+    add_checkpoint_flag(parser)
     parser.add_argument("--out", type=Path, default=None, help="default: <run folder>/predictions.csv")
     args = parser.parse_args(argv)
     silence_known_noise()
-    try:
-        predictor = load_run(args.run_dir, args.ckpt)
-        path, rows = predictor.predict_file(args.input, args.out or args.run_dir / "predictions.csv")
-    except UserError as error:
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(2)
+    predictor = load_run(args.run_dir, args.ckpt)
+    path, rows = predictor.predict_file(args.input, args.out or args.run_dir / "predictions.csv")
     show_rows(rows)
     print(f"{len(rows) - 1} predictions ({predictor.checkpoint.name}): {path}")
 

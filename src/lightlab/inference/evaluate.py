@@ -1,4 +1,4 @@
-"""``python -m lightlab.eval_run <run folder> [--split val|test] [--ckpt best|last|<path>]``.
+"""``python -m lightlab eval <run folder> [--split val|test] [--ckpt best|last|<path>]``.
 
 Scores a run's checkpoint again, rebuilding data and model from that run's own ``config.yaml`` and
 checkpoint (so the two cannot mismatch), prints the metrics table and writes them to
@@ -9,19 +9,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
 from lightning.pytorch import Trainer
 
 from lightlab.atomic import atomic_write_text
-from lightlab.checkpoints import in_run_folder
-from lightlab.errors import UserError
-from lightlab.predict_run import load_run
+from lightlab.errors import command
+from lightlab.inference.predict import load_run
 from lightlab.quiet import silence_known_noise
-from lightlab.run_dir import shown
-from lightlab.summary import metrics_table, plain_numbers, print_table
+from lightlab.run.checkpoints import add_checkpoint_flag, in_run_folder
+from lightlab.run.folder import shown
+from lightlab.run.summary import metrics_table, plain_numbers, print_table
 
 
 def evaluate_run(run_dir: Path, split: str = "test", which: str = "best") -> Path:
@@ -53,18 +52,15 @@ def evaluate_run(run_dir: Path, split: str = "test", which: str = "best") -> Pat
     return path
 
 
+@command
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run_dir", type=Path)
     parser.add_argument("--split", choices=("val", "test"), default="test")
-    parser.add_argument("--ckpt", default="best", help="best, last, or a checkpoint path")
+    add_checkpoint_flag(parser)
     args = parser.parse_args(argv)
     silence_known_noise()
-    try:
-        evaluate_run(args.run_dir, args.split, args.ckpt)
-    except UserError as error:
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(2)
+    evaluate_run(args.run_dir, args.split, args.ckpt)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Callbacks: pictures written into the run directory, and the model summary the defaults configure."""
+"""The pictures written into the run directory, and the model summary the defaults configure."""
 
 from __future__ import annotations
 

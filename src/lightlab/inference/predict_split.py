@@ -9,7 +9,7 @@ import torch
 from lightning.pytorch import LightningModule, Trainer
 
 from lightlab.data.base import LabDataModule
-from lightlab.predictions_csv import write_predictions
+from lightlab.inference.predictions_csv import write_predictions
 
 
 def predict_to_csv(

@@ -1,4 +1,4 @@
-"""``python -m lightlab.show_data experiments/<name>.yaml``: save a labelled grid of its images.
+"""``python -m lightlab show-data experiments/<name>.yaml``: save a labelled grid of its images.
 
 Builds only the experiment's DataModule (downloading or generating its data if needed) and
 writes ``runs/<name>/samples.png``, or the path given with ``--out``.
@@ -7,14 +7,13 @@ writes ``runs/<name>/samples.png``, or the path given with ``--out``.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import yaml
 from jsonargparse import ArgumentParser
 
 from lightlab.data.base import LabDataModule
-from lightlab.errors import UserError
+from lightlab.errors import UserError, command
 from lightlab.plots import save_sample_grid, spread_batch
 
 
@@ -33,22 +32,19 @@ def build_datamodule(experiment: Path) -> LabDataModule:
     return parser.instantiate(config).data
 
 
+@command
 def main(argv: list[str] | None = None) -> None:
     cli = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     cli.add_argument("experiment", type=Path)
     cli.add_argument("--out", type=Path, default=None)
     cli.add_argument("--count", type=int, default=32)
     args = cli.parse_args(argv)
-    try:
-        datamodule = build_datamodule(args.experiment)
-        datamodule.prepare_data()
-        datamodule.setup("fit")
-        if datamodule.input_kind != "image":
-            raise UserError(f"{args.experiment.stem} has no image data to show")
-        batch = spread_batch(datamodule.val_dataloader(), args.count)
-    except UserError as error:
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(2)
+    datamodule = build_datamodule(args.experiment)
+    datamodule.prepare_data()
+    datamodule.setup("fit")
+    if datamodule.input_kind != "image":
+        raise UserError(f"{args.experiment.stem} has no image data to show")
+    batch = spread_batch(datamodule.val_dataloader(), args.count)
     names = datamodule.class_names
     labels = [names[i] for i in batch["target"].tolist()]
     out = args.out or Path("runs") / args.experiment.stem / "samples.png"

@@ -7,10 +7,10 @@ from typing import Any
 
 from lightning.pytorch import Trainer
 
-from lightlab.checkpoints import best_checkpoint_callback, in_run_folder
 from lightlab.data.base import LabDataModule
-from lightlab.run_dir import shown
-from lightlab.summary import git_commit, metrics_table, plain_numbers, print_table, write_summary
+from lightlab.run.checkpoints import best_checkpoint_callback, in_run_folder
+from lightlab.run.folder import shown
+from lightlab.run.summary import git_commit, metrics_table, plain_numbers, print_table, write_summary
 from lightlab.tasks import ClassificationTask
 
 

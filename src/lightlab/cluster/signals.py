@@ -20,7 +20,7 @@ from typing import Any
 import torch
 from lightning.pytorch import Callback, LightningModule, Trainer
 
-from lightlab.last_checkpoint import LastCheckpoint, last_checkpoint_of, step_boundary_inside_epoch
+from lightlab.callbacks.last_checkpoint import LastCheckpoint, last_checkpoint_of, step_boundary_inside_epoch
 
 
 class StoppedBySignal(Exception):

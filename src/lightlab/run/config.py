@@ -22,8 +22,8 @@ from lightning.pytorch import Trainer
 from lightning.pytorch.callbacks import ModelCheckpoint, ModelSummary, ProgressBar
 
 from lightlab.atomic import atomic_write_text
+from lightlab.cluster.environment import wandb_offline
 from lightlab.data.base import LabDataModule
-from lightlab.environment import wandb_offline
 
 
 def set_init_args(spec: Any, **values: Any) -> None:

@@ -3,6 +3,7 @@ run folder by name, and fitting the model it is loaded into."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import zipfile
 from collections.abc import Iterable
@@ -123,6 +124,11 @@ def find_checkpoint(run_dir: Path, which: str) -> Path:
     if not path.is_file():
         raise UserError(f"no {which} checkpoint in {run_dir} ({path} not found); give --ckpt last or a path")
     return path
+
+
+def add_checkpoint_flag(parser: argparse.ArgumentParser, note: str = "") -> None:
+    """``--ckpt best|last|<path>``, as every command that uses a run's checkpoint spells it."""
+    parser.add_argument("--ckpt", default="best", help=f"best, last, or a checkpoint path{note}")
 
 
 def run_folder_files(run_dir: Path, which: str) -> tuple[Path, Path]:

@@ -1,4 +1,4 @@
-"""Classify raw inputs with an exported run, without torch: ``python -m lightlab.onnx_predictor
+"""Classify raw inputs with an exported run, without torch: ``python -m lightlab predict-onnx
 <export folder> --input <path>`` (``make predict-onnx EXPORT=… INPUT=…``).
 
 Needs ONNX Runtime, numpy and Pillow only. It reads ``preprocess.json`` (class names and the
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -18,8 +17,8 @@ from typing import Any
 import numpy as np
 
 from lightlab.data.input_encoding import InputEncoding, input_encoding_from_dict
-from lightlab.errors import UserError
-from lightlab.predictions_csv import labelled, prediction_rows, write_predictions
+from lightlab.errors import UserError, command
+from lightlab.inference.predictions_csv import labelled, prediction_rows, write_predictions
 
 
 def read_export(folder: Path) -> tuple[Path, dict[str, Any]]:
@@ -103,18 +102,15 @@ class OnnxPredictor:
         return path, prediction_rows(names, probs, self.class_names)
 
 
+@command
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("export_dir", type=Path)
     parser.add_argument("--input", required=True, type=Path, help="a file or folder of new inputs")
     parser.add_argument("--out", type=Path, default=None, help="default: <export folder>/predictions.csv")
     args = parser.parse_args(argv)
-    try:
-        predictor = OnnxPredictor(args.export_dir)
-        path, rows = predictor.predict_file(args.input, args.out or args.export_dir / "predictions.csv")
-    except UserError as error:
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(2)
+    predictor = OnnxPredictor(args.export_dir)
+    path, rows = predictor.predict_file(args.input, args.out or args.export_dir / "predictions.csv")
     for row in rows[1:11]:
         print("  ".join(row[:3]))
     print(f"{len(rows) - 1} predictions: {path}")

@@ -1,0 +1,10 @@
+"""What ``configs/defaults.yaml`` plugs into the Trainer besides Lightning's own: the writer of
+``last.ckpt``, random states in checkpoints, atomic checkpoint files, the pictures and the layer
+summary. (The stop-signal callback lives with the other signal handling in ``cluster``.)
+
+May import ``data``, ``tasks`` and the shared top-level modules; never ``run`` or anything above.
+"""
+
+from lightlab.callbacks.plots import ClassificationPlots, LayerSummary, LearningCurves, epoch_history
+
+__all__ = ["ClassificationPlots", "LayerSummary", "LearningCurves", "epoch_history"]
