@@ -54,7 +54,7 @@ from lightlab.run.config import (
 )
 from lightlab.run.evaluation import summarize_fit
 from lightlab.run.failures import discard, discarded_on_failure, interrupted, record_failure
-from lightlab.run.folder import release_run_dir, resolve_run_dir, shown
+from lightlab.run.folder import RunFolder, release_run_dir, resolve_run_dir, shown
 from lightlab.run.resume import (
     ResumePoint,
     check_more_to_train,
@@ -149,7 +149,7 @@ class LabCLI(LightningCLI):
             trainer.num_nodes = nodes_from_environment()
         point_trainer_at(trainer, self.run_dir, self.experiment, resuming=self.resume is not None)
         if "save_last_every" in config:
-            config.save_last_every.dirpath = str(self.run_dir / "checkpoints")
+            config.save_last_every.dirpath = str(RunFolder(self.run_dir).checkpoints)
         drop_switched_off_callbacks(trainer)
 
     def instantiate_classes(self) -> None:
@@ -219,7 +219,7 @@ class LabCLI(LightningCLI):
                     requeue()
                 with contextlib.suppress(Exception):  # the others wait until the job is requeued
                     self.trainer.strategy.barrier()
-            elif interrupted(error) and main and (self.run_dir / "summary.json").is_file():
+            elif interrupted(error) and main and RunFolder(self.run_dir).summary.is_file():
                 resume = f"make train RESUME={shown(self.run_dir)}"
                 print(f"interrupted: continue it with {resume}", file=sys.stderr)
             raise

@@ -2,7 +2,8 @@
 ``last.ckpt``, random states in checkpoints, atomic checkpoint files, the pictures and the layer
 summary. (The stop-signal callback lives with the other signal handling in ``cluster``.)
 
-May import ``data``, ``tasks`` and the shared top-level modules; never ``run`` or anything above.
+May import ``data``, ``tasks``, ``run.folder`` (the paths in a run folder) and the shared top-level
+modules; nothing else of ``run``, nor ``inference``, ``deploy`` or ``sweeps``.
 """
 
 from lightlab.callbacks.plots import ClassificationPlots, LayerSummary, LearningCurves, epoch_history

@@ -21,6 +21,7 @@ from lightning.pytorch.callbacks import Checkpoint, ModelCheckpoint
 from lightning.pytorch.trainer.states import TrainerFn
 
 from lightlab.errors import UserError
+from lightlab.run.folder import RunFolder
 
 LAST_NAME = "last.ckpt"
 
@@ -55,7 +56,7 @@ class LastCheckpoint(Checkpoint):
         self._saved_at = time.monotonic()
 
     def path(self, trainer: Trainer) -> Path:
-        folder = Path(self.dirpath) if self.dirpath else Path(trainer.default_root_dir) / "checkpoints"
+        folder = Path(self.dirpath) if self.dirpath else RunFolder(Path(trainer.default_root_dir)).checkpoints
         return folder / LAST_NAME
 
     def save(self, trainer: Trainer) -> Path:

@@ -13,6 +13,7 @@ from lightning.pytorch.utilities.seed import isolate_rng
 from lightlab.data.base import LabDataModule
 from lightlab.lightning_internals import LayerSummary
 from lightlab.plots import save_confusion_matrix, save_learning_curves, save_sample_grid, spread_batch
+from lightlab.run.folder import RunFolder
 from lightlab.tasks import ClassificationTask
 
 __all__ = ["ClassificationPlots", "LayerSummary", "LearningCurves"]
@@ -96,8 +97,8 @@ class LearningCurves(Callback):
         self.history, self.path = [], Path(log_dir) / "learning_curves.png" if log_dir else None
         self.drawn_at = -math.inf
         self.resumed = bool(trainer.ckpt_path) and self.path is not None
-        if self.resumed and (self.path.parent / "metrics.csv").is_file():
-            self.history = epoch_history(self.path.parent / "metrics.csv")
+        if self.resumed and (RunFolder(self.path.parent).metrics).is_file():
+            self.history = epoch_history(RunFolder(self.path.parent).metrics)
 
     def on_train_epoch_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
         # The task logs an epoch's train metrics after the callbacks' on_train_epoch_end, so an

@@ -10,7 +10,6 @@ run's own ``config.yaml`` (the command line is the one the first start already r
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import subprocess
@@ -19,15 +18,15 @@ from pathlib import Path
 
 from lightlab.cluster.ranks import requeued_job
 from lightlab.errors import UserError
-from lightlab.run.folder import RUN_DIR_ENV, shown
+from lightlab.run.folder import RUN_DIR_ENV, RunFolder, Status, shown
 from lightlab.run.resume import (
     ResumePoint,
     newest_resume_point,
     resume_candidates,
     resume_line,
-    run_status,
     say,
 )
+from lightlab.run.summary import read_summary, status_of
 
 JOB_KEY = "slurm_job_id"
 
@@ -55,10 +54,7 @@ def check_owner(run_dir: Path, experiment: str) -> None:
             "experiment's folder or a new one"
         )
     named = re.fullmatch(r"job-(\d+)", run_dir.name)
-    try:
-        recorded = json.loads((run_dir / "summary.json").read_text()).get(JOB_KEY)
-    except (OSError, ValueError):
-        recorded = None
+    recorded = (read_summary(run_dir) or {}).get(JOB_KEY)
     owner = recorded or (named.group(1) if named else None)
     if owner is not None and str(owner) != job:
         raise UserError(
@@ -74,7 +70,7 @@ def continuation(runs_root: Path, experiment: str) -> ResumePoint | None:
     if job is None:
         return None
     run_dir = job_folder(runs_root, experiment)
-    if not (run_dir / "config.yaml").is_file():
+    if not RunFolder(run_dir).is_run():
         return None
     check_owner(run_dir, experiment)
     point = newest_resume_point(run_dir)
@@ -91,7 +87,7 @@ def continued_args(point: ResumePoint) -> list[str]:
 
 
 def already_completed(point: ResumePoint) -> bool:
-    return run_status(point.run_dir) == "completed"
+    return status_of(point.run_dir) == Status.COMPLETED
 
 
 def requeue() -> None:

@@ -33,6 +33,7 @@ from lightlab.errors import UserError, command, exit_with
 from lightlab.inference.predict import RunPredictor, load_run
 from lightlab.quiet import silence_known_noise
 from lightlab.run.checkpoints import add_checkpoint_flag
+from lightlab.run.folder import RunFolder
 from lightlab.tasks import ClassificationTask
 
 TOLERANCE = 1e-4
@@ -194,7 +195,7 @@ def export_run(run_dir: Path, checkpoint: str = "best") -> tuple[Path, dict]:
             )
         atomic_write_text(staging / "preprocess.json", json.dumps(preprocess, indent=2) + "\n")
         atomic_write_text(staging / "parity.json", json.dumps(parity, indent=2) + "\n")
-        return _replace_folder(staging, run_dir / "export"), parity
+        return _replace_folder(staging, RunFolder(run_dir).export), parity
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 

@@ -39,6 +39,7 @@ from lightlab.errors import UserError, command
 from lightlab.inference.predictions_csv import labelled
 from lightlab.quiet import silence_known_noise
 from lightlab.run.checkpoints import add_checkpoint_flag, run_folder_files
+from lightlab.run.folder import RunFolder
 
 MAX_INPUTS_PER_REQUEST = 1024
 USAGE = 'send {"input": <one input>} or {"inputs": [<input>, ...]}'
@@ -82,7 +83,7 @@ class RunAPI(ls.LitAPI):
         # in order (a worker interrupted on its own prints a traceback from its queue read).
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         if self.backend == "onnx":
-            predictor = OnnxPredictor(self.run_dir / "export")
+            predictor = OnnxPredictor(RunFolder(self.run_dir).export)
             self.encoding: InputEncoding = predictor.encoding
             self.class_names = predictor.class_names
             self.classify = predictor.encoded_probabilities
@@ -184,11 +185,11 @@ def check_port_free(host: str, port: int) -> None:
 def check_run(run_dir: Path, checkpoint: str, backend: str) -> None:
     """What the workers will load is there, so a mistake is one line here, not a worker's traceback."""
     if backend == "onnx":
-        if not (run_dir / "export").is_dir():
+        if not (RunFolder(run_dir).export).is_dir():
             raise UserError(
                 f"{run_dir} has no export/: run make export RUN={run_dir} first, or serve it with torch"
             )
-        read_export(run_dir / "export")
+        read_export(RunFolder(run_dir).export)
     else:
         run_folder_files(run_dir, checkpoint)
 

@@ -19,7 +19,7 @@ from lightlab.errors import command
 from lightlab.inference.predict import load_run
 from lightlab.quiet import silence_known_noise
 from lightlab.run.checkpoints import add_checkpoint_flag, in_run_folder
-from lightlab.run.folder import shown
+from lightlab.run.folder import RunFolder, shown
 from lightlab.run.summary import metrics_table, plain_numbers, print_table
 
 
@@ -46,7 +46,7 @@ def evaluate_run(run_dir: Path, split: str = "test", which: str = "best") -> Pat
         "evaluated_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
         "metrics": metrics,
     }
-    path = atomic_write_text(run_dir / f"eval-{split}.json", json.dumps(record, indent=2) + "\n")
+    path = atomic_write_text(RunFolder(run_dir).evaluation(split), json.dumps(record, indent=2) + "\n")
     print_table(metrics_table(f"{run_dir.name}: {checkpoint.name}", {split: metrics}))
     print(f"written: {shown(path)}")
     return path

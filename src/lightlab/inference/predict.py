@@ -23,6 +23,7 @@ from lightlab.errors import UserError, command
 from lightlab.inference.predictions_csv import labelled, prediction_rows, write_predictions
 from lightlab.quiet import silence_known_noise
 from lightlab.run.checkpoints import add_checkpoint_flag, run_folder_files
+from lightlab.run.folder import RunFolder
 from lightlab.tasks import ClassificationTask
 
 
@@ -108,7 +109,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     silence_known_noise()
     predictor = load_run(args.run_dir, args.ckpt)
-    path, rows = predictor.predict_file(args.input, args.out or args.run_dir / "predictions.csv")
+    path, rows = predictor.predict_file(args.input, args.out or RunFolder(args.run_dir).predictions)
     show_rows(rows)
     print(f"{len(rows) - 1} predictions ({predictor.checkpoint.name}): {path}")
 

@@ -10,6 +10,7 @@ from lightning.pytorch import LightningModule, Trainer
 
 from lightlab.data.base import LabDataModule
 from lightlab.inference.predictions_csv import write_predictions
+from lightlab.run.folder import RunFolder
 
 
 def predict_to_csv(
@@ -21,7 +22,7 @@ def predict_to_csv(
         return None
     probs = torch.cat([batch["probs"] for batch in outputs]).float().cpu()
     path = write_predictions(
-        run_dir / "predictions.csv", datamodule.predict_inputs(), probs.tolist(), datamodule.class_names
+        RunFolder(run_dir).predictions, datamodule.predict_inputs(), probs.tolist(), datamodule.class_names
     )
     print(f"{len(probs)} predictions: {path}")
     return path

@@ -4,7 +4,6 @@ run folder by name, and fitting the model it is loaded into."""
 from __future__ import annotations
 
 import argparse
-import json
 import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -16,6 +15,8 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from torch import nn
 
 from lightlab.errors import UserError
+from lightlab.run.folder import RunFolder
+from lightlab.run.summary import read_summary
 
 KEYWORDS = {"best", "last", "hpc", "registry"}  # Lightning's names for checkpoints it finds itself
 
@@ -107,13 +108,12 @@ def check_checkpoint_fits(ckpt_path: str | None, model: nn.Module) -> None:
 
 def find_checkpoint(run_dir: Path, which: str) -> Path:
     """``best`` (the summary's, else the newest ``best-*.ckpt``), ``last``, or a path."""
-    folder = run_dir / "checkpoints"
+    folder = RunFolder(run_dir).checkpoints
     if which == "last":
         path = folder / "last.ckpt"
     elif which == "best":
         # By name inside this folder (summaries written by older versions hold absolute paths).
-        summary = run_dir / "summary.json"
-        named = json.loads(summary.read_text()).get("best_checkpoint") if summary.is_file() else None
+        named = (read_summary(run_dir) or {}).get("best_checkpoint")
         candidates = sorted(folder.glob("best-*.ckpt"), key=lambda p: p.stat().st_mtime)
         if named and (folder / Path(named).name).is_file():
             path = folder / Path(named).name
@@ -134,7 +134,7 @@ def add_checkpoint_flag(parser: argparse.ArgumentParser, note: str = "") -> None
 def run_folder_files(run_dir: Path, which: str) -> tuple[Path, Path]:
     """A run folder's ``config.yaml`` and its ``which`` checkpoint (``best``, ``last`` or a path),
     both checked: one line naming what is missing or damaged."""
-    config = run_dir / "config.yaml"
+    config = RunFolder(run_dir).config
     if not config.is_file():
         raise UserError(
             f"{run_dir} is not a run folder (no config.yaml); give a folder under runs/<experiment>/"

@@ -24,6 +24,7 @@ from lightning.pytorch.callbacks import ModelCheckpoint, ModelSummary, ProgressB
 from lightlab.atomic import atomic_write_text
 from lightlab.cluster.environment import wandb_offline
 from lightlab.data.base import LabDataModule
+from lightlab.run.folder import RunFolder
 
 
 def set_init_args(spec: Any, **values: Any) -> None:
@@ -84,7 +85,7 @@ def point_trainer_at(trainer: Any, run_dir: Path, experiment: str, resuming: boo
     # has one writer (last_checkpoint.LastCheckpoint); a second would leave a last-v1.ckpt.
     for callback in trainer.callbacks or []:
         if issubclass(load_class(callback), ModelCheckpoint):
-            set_init_args(callback, dirpath=str(run_dir / "checkpoints"), save_last=False)
+            set_init_args(callback, dirpath=str(RunFolder(run_dir).checkpoints), save_last=False)
 
 
 # A configured callback of this kind is left out when its trainer flag is false.

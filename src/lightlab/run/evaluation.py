@@ -8,9 +8,16 @@ from typing import Any
 from lightning.pytorch import Trainer
 
 from lightlab.data.base import LabDataModule
-from lightlab.run.checkpoints import best_checkpoint_callback, in_run_folder
-from lightlab.run.folder import shown
-from lightlab.run.summary import git_commit, metrics_table, plain_numbers, print_table, write_summary
+from lightlab.run.checkpoints import best_checkpoint_callback
+from lightlab.run.folder import Status, shown
+from lightlab.run.summary import (
+    git_commit,
+    metrics_table,
+    plain_numbers,
+    print_table,
+    summary_record,
+    write_summary,
+)
 from lightlab.tasks import ClassificationTask
 
 
@@ -46,13 +53,8 @@ def summarize_fit(
     score = checkpoint.best_model_score if best and checkpoint is not None else None
     confusion = model.test_confusion_matrix
     summary = {
-        **facts,
-        "status": "completed",
-        "epochs": trainer.current_epoch,
-        "global_step": trainer.global_step,
+        **summary_record(trainer, run_dir, facts, Status.COMPLETED),
         "git_commit": git_commit(),
-        "best_checkpoint": in_run_folder(best, run_dir),
-        "monitor": checkpoint.monitor if checkpoint is not None else None,
         "class_names": list(datamodule.class_names),
         "confusion_matrix": confusion.tolist() if confusion is not None else None,
         "best_score": float(score) if score is not None else None,

@@ -21,10 +21,9 @@ from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 from lightlab.argv_checks import one_line
 from lightlab.cluster.signals import StoppedBySignal, signal_name
-from lightlab.run.checkpoints import best_checkpoint_callback, in_run_folder
 from lightlab.run.config import end_wandb_run
-from lightlab.run.folder import reserved_here, shown
-from lightlab.run.summary import write_summary
+from lightlab.run.folder import Status, reserved_here, shown
+from lightlab.run.summary import summary_record, write_summary
 
 
 def discard(run_dir: Path | None) -> None:
@@ -78,15 +77,11 @@ def record_failure(trainer: Trainer, run_dir: Path, facts: dict[str, Any], error
         discard(run_dir)
         if not run_dir.is_dir():
             return
-    checkpoint = best_checkpoint_callback(trainer)
+    status = Status.INTERRUPTED if interrupted(error) else Status.FAILED
     summary = {
-        **facts,
-        "status": "interrupted" if interrupted(error) else "failed",
+        **summary_record(trainer, run_dir, facts, status),
         "reason": _reason(error, run_dir),
         "failed_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
-        "epochs": trainer.current_epoch,
-        "global_step": trainer.global_step,
-        "best_checkpoint": in_run_folder(checkpoint.best_model_path, run_dir) if checkpoint else None,
     }
     if isinstance(error, StoppedBySignal):
         summary["signal"] = signal_name(error.signum)

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import os
 import time
+from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
-
-from lightning.fabric.plugins.environments import SLURMEnvironment
 
 from lightlab.cluster.ranks import global_rank, requeued_job, shared_job_id, world_size
 from lightlab.errors import UserError
@@ -27,6 +27,53 @@ RUN_DIR_ENV = "LIGHTLAB_RUN_DIR"
 # The value this process exported for its DDP children; a later run in the same process (a test,
 # a notebook) must not mistake it for an instruction and reuse the folder.
 _exported_here: str | None = None
+
+
+class Status(str, Enum):
+    """What became of a run, one meaning per value (``summary.json``'s ``status``)."""
+
+    COMPLETED = "completed"  # trained to its end and evaluated
+    FAILED = "failed"  # an error ended it after training began; ``reason`` says which
+    INTERRUPTED = "interrupted"  # a signal or Ctrl-C stopped it, or it was killed after a checkpoint
+    PRUNED = "pruned"  # a sweep's pruner stopped the trial
+    RUNNING = "running"  # no summary and no checkpoint yet: running, or killed before its first
+
+
+@dataclass(frozen=True)
+class RunFolder:
+    """Every path inside one run folder; the one place that spells them."""
+
+    path: Path
+
+    @property
+    def config(self) -> Path:
+        return self.path / "config.yaml"
+
+    @property
+    def summary(self) -> Path:
+        return self.path / "summary.json"
+
+    @property
+    def metrics(self) -> Path:
+        return self.path / "metrics.csv"
+
+    @property
+    def checkpoints(self) -> Path:
+        return self.path / "checkpoints"
+
+    @property
+    def predictions(self) -> Path:
+        return self.path / "predictions.csv"
+
+    @property
+    def export(self) -> Path:
+        return self.path / "export"
+
+    def evaluation(self, split: str) -> Path:
+        return self.path / f"eval-{split}.json"
+
+    def is_run(self) -> bool:
+        return self.config.is_file()
 
 
 def shown(path: Path | str) -> str:
@@ -57,11 +104,13 @@ def resolve_run_dir(runs_root: str | Path, experiment: str, suffix: str = "") ->
     explicit = os.environ.get(RUN_DIR_ENV)
     if explicit and explicit != _exported_here:
         path = Path(explicit)
-        if global_rank() == 0 and (path / "config.yaml").exists() and not requeued_job():
+        if global_rank() == 0 and RunFolder(path).is_run() and not requeued_job():
             raise UserError(f"{RUN_DIR_ENV}={explicit} already holds a run; point it at a new folder")
         path.mkdir(parents=True, exist_ok=True)
         return path.resolve()
     parent = Path(runs_root) / experiment
+    from lightning.fabric.plugins.environments import SLURMEnvironment  # not for readers of folders
+
     if world_size() > 1 or SLURMEnvironment.detect():
         job_id = shared_job_id()
         if job_id is None:
@@ -70,7 +119,7 @@ def resolve_run_dir(runs_root: str | Path, experiment: str, suffix: str = "") ->
                 f"{RUN_DIR_ENV}=runs/<experiment>/<name> on every node, or pass torchrun --rdzv-id"
             )
         path = parent / f"job-{job_id}{suffix}"
-        if global_rank() == 0 and (path / "config.yaml").exists() and requeued_job() != job_id:
+        if global_rank() == 0 and RunFolder(path).is_run() and requeued_job() != job_id:
             raise UserError(
                 f"{path} already holds a run of job {job_id}; start a new job (or torchrun --rdzv-id), "
                 f"or set {RUN_DIR_ENV} to a new folder"

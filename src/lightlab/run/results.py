@@ -24,6 +24,8 @@ from rich.table import Table
 
 from lightlab.atomic import atomic_write_text
 from lightlab.errors import UserError, command
+from lightlab.run.folder import RunFolder
+from lightlab.run.summary import read_summary, status_of
 
 Loader = getattr(
     yaml, "CSafeLoader", yaml.SafeLoader
@@ -69,15 +71,9 @@ def checkpoint_mode(config: dict[str, Any]) -> str:
 
 
 def read_run(folder: Path) -> Run:
-    summary_path, config_path = folder / "summary.json", folder / "config.yaml"
-    summary = json.loads(summary_path.read_text()) if summary_path.is_file() else {}
+    summary, config_path = read_summary(folder) or {}, RunFolder(folder).config
     config = yaml.load(config_path.read_text(), Loader=Loader) if config_path.is_file() else {}
-    if summary:
-        status = summary.get("status", "completed")
-    elif (folder / "checkpoints" / "last.ckpt").is_file():
-        status = "interrupted"
-    else:
-        status = "running"  # or killed before its first checkpoint
+    status = status_of(folder).value
     return Run(folder, status, summary, flatten(config or {}), checkpoint_mode(config or {}))
 
 
@@ -93,7 +89,7 @@ def find_runs(runs_dir: Path, experiment: str | None) -> list[Run]:
     # A sweep's trials are run folders one level down: runs/<exp>/sweep-<space>/trial-NNN/.
     entries = [f for parent in parents for f in sorted(parent.iterdir())]
     entries += [t for f in entries if f.name.startswith("sweep-") and f.is_dir() for t in sorted(f.iterdir())]
-    folders = [f for f in entries if (f / "config.yaml").is_file()]
+    folders = [f for f in entries if RunFolder(f).is_run()]
     if not folders:
         raise UserError(f"no run folders under {runs_dir}; train one with make train EXP=<name>")
     return [read_run(folder) for folder in folders]

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,10 +25,11 @@ from lightlab.callbacks.last_checkpoint import LAST_NAME
 from lightlab.cluster.ranks import global_rank
 from lightlab.errors import UserError
 from lightlab.run.checkpoints import CheckpointProgress, newest_intact_checkpoint, training_progress
-from lightlab.run.folder import shown
+from lightlab.run.folder import RunFolder, Status, shown
+from lightlab.run.summary import status_of
 
 RESUME_FLAG = "--resume"
-LAST = Path("checkpoints") / LAST_NAME
+LAST = Path(RunFolder(Path()).checkpoints) / LAST_NAME  # as messages name it
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ class ResumePoint:
 
     @property
     def config(self) -> Path:
-        return self.run_dir / "config.yaml"
+        return RunFolder(self.run_dir).config
 
     def describe(self) -> str:
         """Which file, relative to its run folder, and how far training had got in it."""
@@ -73,7 +73,7 @@ def say(message: str, warning: bool = False) -> None:
 def resume_candidates(run_dir: Path) -> list[Path]:
     """The files a run could continue from: ``last.ckpt``, the ``last-v<n>.ckpt`` that older
     versions left beside it, and Lightning's SLURM ``hpc_ckpt_<n>.ckpt``."""
-    folder = run_dir / "checkpoints"
+    folder = RunFolder(run_dir).checkpoints
     found = [*folder.glob("last.ckpt"), *folder.glob("last-v*.ckpt")]
     found += [*run_dir.glob("hpc_ckpt_*.ckpt"), *folder.glob("hpc_ckpt_*.ckpt")]
     return sorted(found)
@@ -96,21 +96,13 @@ def as_resume_point(run_dir: Path, progress: CheckpointProgress) -> ResumePoint:
     return ResumePoint(run_dir.resolve(), progress.path.resolve(), progress.epoch, progress.global_step)
 
 
-def run_status(run_dir: Path) -> str | None:
-    """The ``status`` in a run's ``summary.json``; None while it has none (running or killed)."""
-    try:
-        return json.loads((run_dir / "summary.json").read_text()).get("status")
-    except (OSError, ValueError):
-        return None
-
-
 def latest_unfinished(runs_root: Path, experiment: str) -> Path:
     """The run of ``experiment`` that was checkpointed most recently and has not completed."""
     folder = runs_root / experiment
     candidates = [
         run
         for run in (folder.iterdir() if folder.is_dir() else [])
-        if resume_candidates(run) and (run / "config.yaml").is_file() and run_status(run) != "completed"
+        if resume_candidates(run) and RunFolder(run).is_run() and status_of(run) != Status.COMPLETED
     ]
     if not candidates:
         raise UserError(
@@ -128,12 +120,13 @@ def find_resume_point(target: str, runs_root: Path, experiment: str | None) -> R
         run_dir, checkpoint = latest_unfinished(runs_root, experiment), None
     elif Path(target).is_file():
         checkpoint = Path(target)
-        run_dir = checkpoint.parent.parent if checkpoint.parent.name == "checkpoints" else checkpoint.parent
+        inside = checkpoint.parent == RunFolder(checkpoint.parent.parent).checkpoints
+        run_dir = checkpoint.parent.parent if inside else checkpoint.parent
     elif Path(target).is_dir():
         run_dir, checkpoint = Path(target), None
     else:
         raise UserError(f"nothing to resume at {target}: give latest, a run folder or its .ckpt file")
-    if not (run_dir / "config.yaml").is_file():
+    if not RunFolder(run_dir).is_run():
         raise UserError(
             f"{run_dir} is not a run folder (no config.yaml); give a folder under runs/<experiment>/"
         )
@@ -186,7 +179,11 @@ def resumed_args(args: list[str], point: ResumePoint) -> list[str]:
 def check_more_to_train(trainer: Trainer, point: ResumePoint) -> None:
     """A completed run resumes only to train longer than it did."""
     max_epochs = trainer.max_epochs
-    if run_status(point.run_dir) == "completed" and max_epochs is not None and point.epoch + 1 >= max_epochs:
+    if (
+        status_of(point.run_dir) == Status.COMPLETED
+        and max_epochs is not None
+        and point.epoch + 1 >= max_epochs
+    ):
         raise UserError(
             f"{point.run_dir} already completed its {point.epoch + 1} epochs; give a larger "
             "--trainer.max_epochs to train it longer"
@@ -215,7 +212,7 @@ def continue_metrics(trainer: Trainer, point: ResumePoint) -> None:
     """
     for logger in trainer.loggers:
         if isinstance(logger, CSVLogger) and trainer.is_global_zero:
-            rows = kept_rows(Path(logger.log_dir) / "metrics.csv", point)
+            rows = kept_rows(RunFolder(Path(logger.log_dir)).metrics, point)
             writer = logger.experiment
             writer.metrics[:0] = [{key: value for key, value in row.items() if value != ""} for row in rows]
             writer.save()

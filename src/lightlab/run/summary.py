@@ -1,4 +1,5 @@
-"""What a finished run leaves behind: ``summary.json`` and a metrics table on the console."""
+"""``summary.json``: its one reader and writer, the record every run's summary starts from, and the
+metrics table a finished run prints."""
 
 from __future__ import annotations
 
@@ -6,12 +7,16 @@ import json
 import subprocess
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from lightning.pytorch import Trainer
 
 from rich.console import Console
 from rich.table import Table
 
 from lightlab.atomic import atomic_write_text
+from lightlab.run.folder import RunFolder, Status
 
 
 def git_commit() -> str | None:
@@ -37,9 +42,54 @@ def plain_numbers(metrics: Mapping[str, Any]) -> dict[str, float]:
     return {name: float(value) for name, value in sorted(metrics.items())}
 
 
+def read_summary(run_dir: Path) -> dict[str, Any] | None:
+    """A run's summary, or None when it has none yet or the file cannot be read (cut short)."""
+    try:
+        summary = json.loads(RunFolder(run_dir).summary.read_text())
+    except (OSError, ValueError):
+        return None
+    return summary if isinstance(summary, dict) else None
+
+
 def write_summary(run_dir: Path, summary: dict[str, Any]) -> Path:
     """Write ``summary.json`` atomically, so a reader never sees half a file."""
-    return atomic_write_text(run_dir / "summary.json", json.dumps(summary, indent=2, sort_keys=True) + "\n")
+    text = json.dumps(summary, indent=2, sort_keys=True, default=str) + "\n"
+    return atomic_write_text(RunFolder(run_dir).summary, text)
+
+
+def update_summary(run_dir: Path, **changes: Any) -> Path:
+    """The summary with ``changes`` (a summary that cannot be read starts empty)."""
+    return write_summary(run_dir, {**(read_summary(run_dir) or {}), **changes})
+
+
+def status_of(run_dir: Path) -> Status:
+    """What became of the run: its summary's status; without a summary, interrupted if a
+    ``last*.ckpt`` was written (a killed process), else running. A summary that names no status
+    (none is written without one) counts as completed."""
+    summary = read_summary(run_dir)
+    if summary is not None:
+        return Status(summary.get("status", Status.COMPLETED.value))
+    if any(RunFolder(run_dir).checkpoints.glob("last*.ckpt")):
+        return Status.INTERRUPTED
+    return Status.RUNNING
+
+
+def summary_record(
+    trainer: Trainer, run_dir: Path, facts: Mapping[str, Any], status: Status
+) -> dict[str, Any]:
+    """What every summary holds: the run's facts (experiment, seed, fit time…), its status, how far
+    it trained, and its best checkpoint (relative to the folder) by the monitored metric."""
+    from lightlab.run.checkpoints import best_checkpoint_callback, in_run_folder  # imports torch
+
+    checkpoint = best_checkpoint_callback(trainer)
+    return {
+        **facts,
+        "status": status.value,
+        "epochs": trainer.current_epoch,
+        "global_step": trainer.global_step,
+        "best_checkpoint": in_run_folder(checkpoint.best_model_path, run_dir) if checkpoint else None,
+        "monitor": checkpoint.monitor if checkpoint is not None else None,
+    }
 
 
 def metrics_table(title: str, columns: Mapping[str, Mapping[str, float]]) -> Table:

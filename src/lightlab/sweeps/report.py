@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from lightlab.atomic import atomic_write_text
+from lightlab.run.folder import RunFolder
 
 
 def trials_table(study: optuna.Study, metric: str) -> Table:
@@ -81,7 +82,7 @@ def report(study: optuna.Study, folder: Path, metric: str) -> None:
     best = study.best_trial
     best_dir = Path(best.user_attrs["run_dir"])
     # Atomic: several workers of one study may each finish with this report.
-    atomic_write_text(folder / "best.yaml", (best_dir / "config.yaml").read_text())
+    atomic_write_text(folder / "best.yaml", RunFolder(best_dir).config.read_text())
     save_plots(study, folder)
     print(f"best: trial {best.number}, {metric} = {best.value:.4f}, {best_dir}")
     print(f"rerun it: python -m lightlab fit --config {folder / 'best.yaml'}")

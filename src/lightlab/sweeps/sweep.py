@@ -35,8 +35,8 @@ from optuna.trial import TrialState
 
 from lightlab.argv_checks import flag_value
 from lightlab.errors import UserError, command
-from lightlab.run.folder import RUN_DIR_ENV
-from lightlab.run.summary import write_summary
+from lightlab.run.folder import RUN_DIR_ENV, Status
+from lightlab.run.summary import read_summary, update_summary
 from lightlab.sweeps.report import report
 from lightlab.sweeps.space import SweepSpace, flatten, read_space
 from lightlab.tasks.classification import classification_metrics
@@ -225,10 +225,10 @@ class Sweep:
             os.environ.update(environment)
             if torch.distributed.is_available() and torch.distributed.is_initialized():
                 torch.distributed.destroy_process_group()  # the next trial's processes form their own
-        summary = json.loads((run_dir / "summary.json").read_text())
+        summary = read_summary(run_dir) or {}
         trial.set_user_attr("epochs", summary.get("epochs"))
         if reporter.pruned_at is not None:
-            write_summary(run_dir, {**summary, "status": "pruned", "pruned_at_epoch": reporter.pruned_at})
+            update_summary(run_dir, status=Status.PRUNED.value, pruned_at_epoch=reporter.pruned_at)
             raise optuna.TrialPruned(f"pruned after epoch {reporter.pruned_at}")
         return float(summary["val"][self.metric])
 
@@ -293,7 +293,7 @@ def recover_dead_trials(study: optuna.Study, folder: Path) -> None:
         run_dir = Path(trial.user_attrs.get("run_dir", folder / f"trial-{trial.number:03d}"))
         if run_dir.is_dir():
             reason = "its worker process died during the trial; its parameters run again as a new trial"
-            write_summary(run_dir, {"run_dir": str(run_dir), "status": "failed", "reason": reason})
+            update_summary(run_dir, status=Status.FAILED.value, reason=reason)
 
 
 def spawn_workers(argv: list[str], jobs: int) -> None:
