@@ -27,8 +27,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from lightlab.nets import CNN, MLP, BiLSTM
 from lightlab.deploy.export import ProbabilityNet, export_onnx, onnx_session
+from lightlab.nets import CNN, MLP, BiLSTM
 
 
 def image_batch(size: int) -> dict[str, torch.Tensor]:

@@ -1,4 +1,11 @@
-"""Fixtures: a temporary runs directory and small generated data in each real on-disk format."""
+"""Fixtures: a temporary runs directory and small generated data in each real on-disk format.
+
+Where a test goes: ``test_<package>_<topic>.py`` for the code of one package (``run``,
+``cluster``, ``callbacks``, ``inference``, ``deploy``, ``sweeps``, ``data``, ``nets``, ``tasks``),
+``test_<module>.py`` for a top-level module (``cli``, ``internals``, ``atomic_writes``), and no
+prefix for the template as a whole (every command's bad input, the experiments, the README, the
+lock, ``make new-project``). ``helpers.py`` and ``synthetic_data.py`` hold what tests share.
+"""
 
 from __future__ import annotations
 

@@ -160,8 +160,8 @@ def test_the_renamed_tree_collects_its_tests_and_passes_the_fast_ones(renamed):
     assert "tests/test_experiments.py::test_experiment_smoke" in collected.stdout
     fast = [
         "tests/test_experiments.py",
-        "tests/test_mlp.py",
-        "tests/test_iris_data.py",
+        "tests/test_nets_mlp.py",
+        "tests/test_data_iris.py",
         "tests/test_readme_example.py",
     ]
     tests = run_in(

@@ -8,7 +8,6 @@ a user mistake into one line. What happens around a run lives in modules named f
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import sys
@@ -35,7 +34,6 @@ from lightlab.cluster.requeue import (
     already_completed,
     continuation,
     continued_args,
-    requeue,
     slurm_job_id,
 )
 from lightlab.cluster.signals import StoppedBySignal
@@ -53,7 +51,7 @@ from lightlab.run.config import (
     write_run_files,
 )
 from lightlab.run.evaluation import summarize_fit
-from lightlab.run.failures import discard, discarded_on_failure, interrupted, record_failure
+from lightlab.run.failures import after_failed_fit, discard, discarded_on_failure
 from lightlab.run.folder import RunFolder, release_run_dir, resolve_run_dir, shown
 from lightlab.run.resume import (
     ResumePoint,
@@ -207,21 +205,8 @@ class LabCLI(LightningCLI):
         try:
             self.trainer.fit(**kwargs)
         except BaseException as error:
-            # A resumed run that failed before training further keeps its folder as it was.
-            trained = self.resume is None or self.trainer.global_step > self.resume.global_step
-            with contextlib.suppress(UserError):  # e.g. the disk that failed the run is still full
-                if trained:
-                    record_failure(self.trainer, self.run_dir, self.facts(), error)
-            end_wandb_run(exit_code=1)
-            main = self.trainer.is_global_zero
-            if isinstance(error, StoppedBySignal) and error.requeue and slurm_job_id():
-                if main:
-                    requeue()
-                with contextlib.suppress(Exception):  # the others wait until the job is requeued
-                    self.trainer.strategy.barrier()
-            elif interrupted(error) and main and RunFolder(self.run_dir).summary.is_file():
-                resume = f"make train RESUME={shown(self.run_dir)}"
-                print(f"interrupted: continue it with {resume}", file=sys.stderr)
+            resumed_at = self.resume.global_step if self.resume is not None else None
+            after_failed_fit(self.trainer, self.run_dir, self.facts(), error, resumed_at)
             raise
 
     def after_fit(self) -> None:

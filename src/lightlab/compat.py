@@ -13,6 +13,7 @@ import sys
 from types import ModuleType
 
 MOVED = {
+    "lightlab.lightning_internals": "lightlab.internals",
     "lightlab.checkpoint_io": "lightlab.callbacks.checkpoint_io",
     "lightlab.checkpoints": "lightlab.run.checkpoints",
     "lightlab.environment": "lightlab.cluster.environment",

@@ -11,7 +11,7 @@ from lightning.pytorch import Callback, LightningModule, Trainer
 from lightning.pytorch.utilities.seed import isolate_rng
 
 from lightlab.data.base import LabDataModule
-from lightlab.lightning_internals import LayerSummary
+from lightlab.internals import LayerSummary
 from lightlab.plots import save_confusion_matrix, save_learning_curves, save_sample_grid, spread_batch
 from lightlab.run.folder import RunFolder
 from lightlab.tasks import ClassificationTask

@@ -10,13 +10,17 @@ run's own ``config.yaml`` (the command line is the one the first start already r
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import subprocess
 import sys
 from pathlib import Path
 
+from lightning.pytorch import Trainer
+
 from lightlab.cluster.ranks import requeued_job
+from lightlab.cluster.signals import StoppedBySignal
 from lightlab.errors import UserError
 from lightlab.run.folder import RUN_DIR_ENV, RunFolder, Status, shown
 from lightlab.run.resume import (
@@ -88,6 +92,18 @@ def continued_args(point: ResumePoint) -> list[str]:
 
 def already_completed(point: ResumePoint) -> bool:
     return status_of(point.run_dir) == Status.COMPLETED
+
+
+def requeue_after(trainer: Trainer, error: BaseException) -> bool:
+    """After a run stopped by the requeue signal inside a SLURM job: the main process requeues the
+    job and every process waits for it. Whether it did."""
+    if not (isinstance(error, StoppedBySignal) and error.requeue and slurm_job_id()):
+        return False
+    if trainer.is_global_zero:
+        requeue()
+    with contextlib.suppress(Exception):  # the others wait until the job is requeued
+        trainer.strategy.barrier()
+    return True
 
 
 def requeue() -> None:

@@ -9,27 +9,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import yaml
-from jsonargparse import ArgumentParser
-
-from lightlab.data.base import LabDataModule
+from lightlab.data.build import build_datamodule
 from lightlab.errors import UserError, command
 from lightlab.plots import save_sample_grid, spread_batch
-
-
-def build_datamodule(experiment: Path) -> LabDataModule:
-    if not experiment.is_file():
-        raise UserError(f"experiment file not found: {experiment}")
-    node = (yaml.safe_load(experiment.read_text()) or {}).get("data")
-    if node is None:
-        raise UserError(f"{experiment} has no data section")
-    parser = ArgumentParser(exit_on_error=False)
-    parser.add_subclass_arguments(LabDataModule, "data")
-    try:
-        config = parser.parse_object({"data": node})
-    except Exception as error:  # jsonargparse reports bad config this way
-        raise UserError(f"{experiment}: {' '.join(str(error).split())}") from None
-    return parser.instantiate(config).data
 
 
 @command

@@ -31,6 +31,7 @@ from torch.export import Dim
 from lightlab.atomic import atomic_write_text, current_umask
 from lightlab.errors import UserError, command, exit_with
 from lightlab.inference.predict import RunPredictor, load_run
+from lightlab.internals import forget_rnn_kernels
 from lightlab.quiet import silence_known_noise
 from lightlab.run.checkpoints import add_checkpoint_flag
 from lightlab.run.folder import RunFolder
@@ -94,22 +95,10 @@ def _quiet_exporter() -> Iterator[None]:
         yield
 
 
-def _forget_rnn_kernels() -> None:
-    """Let the exporter's dynamic-length LSTM/GRU decompositions take effect again.
-
-    The exporter registers them for the duration of each export, but the kernel an operator
-    resolved during an earlier export stays cached on it, so a second export in the same process
-    unrolled the LSTM over the example's length (a fixed sequence length). Clearing the operators'
-    dispatch caches (no public call does it) makes every export resolve the kernels afresh.
-    """
-    for op in (torch.ops.aten.lstm.input, torch.ops.aten.gru.input):
-        op._dispatch_cache.clear()
-
-
 def export_onnx(model: ProbabilityNet, example: dict[str, torch.Tensor], kind: str, path: Path) -> None:
     """Write ``model`` as ONNX to ``path``; an ``ExportError`` names the operator or construct that
     failed, in one line."""
-    _forget_rnn_kernels()
+    forget_rnn_kernels()
     try:
         with _quiet_exporter():
             program = torch.onnx.export(

@@ -18,7 +18,7 @@ import numpy as np
 
 from lightlab.data.input_encoding import InputEncoding, input_encoding_from_dict
 from lightlab.errors import UserError, command
-from lightlab.inference.predictions_csv import labelled, prediction_rows, write_predictions
+from lightlab.inference.predictions_csv import Predictor
 
 
 def read_export(folder: Path) -> tuple[Path, dict[str, Any]]:
@@ -42,7 +42,7 @@ def read_export(folder: Path) -> tuple[Path, dict[str, Any]]:
     return model, spec
 
 
-class OnnxPredictor:
+class OnnxPredictor(Predictor):
     """An exported run that takes raw inputs: feature rows (tabular), image paths or PIL images
     (images), strings (text), encoded as ``make predict`` encodes them.
 
@@ -78,28 +78,15 @@ class OnnxPredictor:
         """``(N, classes)`` probabilities of one encoded batch."""
         return self.session.run(None, {name: arrays[name] for name in self.input_names})[0]
 
+    def read_inputs(self, source: Path) -> tuple[Sequence[Any], list[str]]:
+        return self.encoding.read(source)
+
+    def batch_probabilities(self, items: Sequence[Any]) -> np.ndarray:
+        return self.encoded_probabilities(self.encoding.encode(items))
+
     def probabilities(self, items: Sequence[Any]) -> np.ndarray:
-        """``(len(items), num_classes)`` class probabilities, computed a batch at a time."""
-        if not len(items):
-            raise UserError("nothing to predict: no inputs given")
-        size = self.batch_size
-        return np.concatenate(
-            [
-                self.encoded_probabilities(self.encoding.encode(items[start : start + size]))
-                for start in range(0, len(items), size)
-            ]
-        )
-
-    def predict(self, items: Sequence[Any]) -> list[dict[str, Any]]:
-        """For each input: the predicted class name, its probability and every class's."""
-        return [labelled(p, self.class_names) for p in self.probabilities(items).tolist()]
-
-    def predict_file(self, source: str | Path, out: str | Path) -> tuple[Path, list[list[str]]]:
-        """Classify what ``source`` holds into CSV ``out``; its path and rows (header first)."""
-        items, names = self.encoding.read(Path(source))
-        probs = self.probabilities(items).tolist()
-        path = write_predictions(Path(out), names, probs, self.class_names)
-        return path, prediction_rows(names, probs, self.class_names)
+        """``(len(items), num_classes)`` class probabilities, an array."""
+        return np.concatenate(self.batches(items))
 
 
 @command

@@ -18,18 +18,18 @@ from rich.console import Console
 from rich.table import Table
 
 from lightlab.data.base import LabDataModule
-from lightlab.data.show import build_datamodule
+from lightlab.data.build import build_datamodule
 from lightlab.errors import UserError, command
-from lightlab.inference.predictions_csv import labelled, prediction_rows, write_predictions
+from lightlab.inference.predictions_csv import Predictor
 from lightlab.quiet import silence_known_noise
 from lightlab.run.checkpoints import add_checkpoint_flag, run_folder_files
 from lightlab.run.folder import RunFolder
 from lightlab.tasks import ClassificationTask
 
 
-class RunPredictor:
-    """A trained run that takes raw inputs: feature rows (tabular), image paths or PIL images
-    (images), strings (text).
+class RunPredictor(Predictor):
+    """A trained run, in torch, that takes raw inputs: feature rows (tabular), image paths or PIL
+    images (images), strings (text).
 
     Example::
 
@@ -45,29 +45,22 @@ class RunPredictor:
     def class_names(self) -> list[str]:
         return list(self.datamodule.class_names)
 
+    @property
+    def batch_size(self) -> int:
+        return self.datamodule.batch_size
+
+    def read_inputs(self, source: Path) -> tuple[Sequence[Any], list[str]]:
+        return self.datamodule.read_inputs(source)
+
     @torch.inference_mode()
+    def batch_probabilities(self, items: Sequence[Any]) -> torch.Tensor:
+        batch = self.datamodule.collate_inputs(items)
+        batch = {key: value.to(self.task.device) for key, value in batch.items()}
+        return self.task.predict_step(batch, 0)["probs"].float().cpu()
+
     def probabilities(self, items: Sequence[Any]) -> torch.Tensor:
-        """``(len(items), num_classes)`` class probabilities, computed a batch at a time."""
-        if not len(items):
-            raise UserError("nothing to predict: no inputs given")
-        size, outputs = self.datamodule.batch_size, []
-        for start in range(0, len(items), size):
-            batch = self.datamodule.collate_inputs(items[start : start + size])
-            batch = {key: value.to(self.task.device) for key, value in batch.items()}
-            outputs.append(self.task.predict_step(batch, 0)["probs"].float().cpu())
-        return torch.cat(outputs)
-
-    def predict(self, items: Sequence[Any]) -> list[dict[str, Any]]:
-        """For each input: the predicted class name, its probability and every class's."""
-        return [labelled(p, self.class_names) for p in self.probabilities(items).tolist()]
-
-    def predict_file(self, source: str | Path, out: str | Path) -> tuple[Path, list[list[str]]]:
-        """Classify what ``source`` holds (a file or folder the DataModule reads) into CSV ``out``;
-        its path and rows (header first)."""
-        items, names = self.datamodule.read_inputs(Path(source))
-        probs = self.probabilities(items).tolist()
-        path = write_predictions(Path(out), names, probs, self.class_names)
-        return path, prediction_rows(names, probs, self.class_names)
+        """``(len(items), num_classes)`` class probabilities, a tensor on the CPU."""
+        return torch.cat(self.batches(items))
 
 
 def load_run(run_dir: str | Path, checkpoint: str = "best", device: str = "cpu") -> RunPredictor:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import shutil
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,9 +21,11 @@ from lightning.pytorch import Trainer
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 from lightlab.argv_checks import one_line
+from lightlab.cluster.requeue import requeue_after
 from lightlab.cluster.signals import StoppedBySignal, signal_name
+from lightlab.errors import UserError
 from lightlab.run.config import end_wandb_run
-from lightlab.run.folder import Status, reserved_here, shown
+from lightlab.run.folder import RunFolder, Status, reserved_here, shown
 from lightlab.run.summary import summary_record, write_summary
 
 
@@ -65,6 +68,22 @@ def _reason(error: BaseException, run_dir: Path) -> str:
     else:
         how = "stopped with Ctrl-C"
     return f"{how}; continue it with make train RESUME={shown(run_dir)}"
+
+
+def after_failed_fit(
+    trainer: Trainer, run_dir: Path, facts: dict[str, Any], error: BaseException, resumed_at: int | None
+) -> None:
+    """Everything a ``fit`` that raised leaves: its folder removed or its failed summary (a resumed
+    run that trained no further keeps its folder as it was), its wandb run ended, and either the
+    SLURM job requeued or the line that continues the run."""
+    if resumed_at is None or trainer.global_step > resumed_at:
+        with contextlib.suppress(UserError):  # e.g. the disk that failed the run is still full
+            record_failure(trainer, run_dir, facts, error)
+    end_wandb_run(exit_code=1)
+    if requeue_after(trainer, error):
+        return
+    if interrupted(error) and trainer.is_global_zero and RunFolder(run_dir).summary.is_file():
+        print(f"interrupted: continue it with make train RESUME={shown(run_dir)}", file=sys.stderr)
 
 
 def record_failure(trainer: Trainer, run_dir: Path, facts: dict[str, Any], error: BaseException) -> None:

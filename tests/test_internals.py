@@ -1,4 +1,4 @@
-"""The private Lightning API that ``lightlab.lightning_internals`` relies on is still there and works."""
+"""The private Lightning API that ``lightlab.internals`` relies on is still there and works."""
 
 import inspect
 
@@ -6,7 +6,7 @@ import torch
 from lightning.pytorch.callbacks import RichModelSummary
 from lightning.pytorch.utilities.model_summary import ModelSummary
 
-from lightlab.lightning_internals import LayerSummary
+from lightlab.internals import LayerSummary
 from lightlab.nets import MLP
 from lightlab.tasks import ClassificationTask
 
@@ -31,3 +31,13 @@ def test_layer_summary_lists_the_net_and_no_metrics():
     assert "net" in names and "net.layers.1" in names
     assert not any("metrics" in name or "loss" in name or "confusion" in name for name in names)
     assert summary.out_sizes[names.index("net")] == [2, 3]
+
+
+def test_torch_operators_still_cache_their_kernels_in_dispatch_cache():
+    from lightlab.internals import forget_rnn_kernels
+
+    for op in (torch.ops.aten.lstm.input, torch.ops.aten.gru.input):
+        cache = getattr(op, "_dispatch_cache", None)
+        assert hasattr(cache, "clear"), f"{op}._dispatch_cache is gone: update forget_rnn_kernels"
+    forget_rnn_kernels()
+    assert not torch.ops.aten.lstm.input._dispatch_cache

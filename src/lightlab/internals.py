@@ -1,11 +1,12 @@
-"""The one place that uses Lightning's private API, where no public hook does the job.
+"""The one place that uses Lightning's and torch's private API, where no public hook does the job.
 
-``tests/test_lightning_internals.py`` checks each use against the installed Lightning, so an
-upgrade that changes one fails there, by name, rather than somewhere in a training run.
+``tests/test_internals.py`` checks each use against the installed Lightning and torch, so an
+upgrade that changes one fails there, by name, rather than somewhere in a training run or export.
 """
 
 from __future__ import annotations
 
+import torch
 from lightning.pytorch import LightningModule, Trainer
 from lightning.pytorch.callbacks import RichModelSummary
 from lightning.pytorch.utilities.model_summary import ModelSummary
@@ -35,3 +36,15 @@ class LayerSummary(RichModelSummary):
     # Private: RichModelSummary builds its table from the ModelSummary this returns.
     def _summary(self, trainer: Trainer, pl_module: LightningModule) -> ModelSummary:
         return _WithoutMetrics(pl_module, max_depth=self._max_depth)
+
+
+def forget_rnn_kernels() -> None:
+    """Let the exporter's dynamic-length LSTM/GRU decompositions take effect again.
+
+    The exporter registers them for the duration of each export, but the kernel an operator
+    resolved during an earlier export stays cached on it, so a second export in the same process
+    unrolled the LSTM over the example's length (a fixed sequence length). Clearing the operators'
+    dispatch caches (no public call does it) makes every export resolve the kernels afresh.
+    """
+    for op in (torch.ops.aten.lstm.input, torch.ops.aten.gru.input):
+        op._dispatch_cache.clear()  # Private: the kernels an operator has resolved

@@ -1,7 +1,7 @@
 """Signals stop a run after a step with a checkpoint; a requeued SLURM job continues only its own run.
 
 The SLURM cases here set the variables a one-task batch job sees, so they need no SLURM; the real
-thing is in ``test_slurm.py``.
+thing is in ``test_cluster_slurm.py``.
 """
 
 from __future__ import annotations
