@@ -138,7 +138,7 @@ ROWS = [
     ("duplicate header names", ["fit", "--config", IRIS, "--data.init_args.csv_path", "{files}/duplicate_header.csv"],
      ["duplicate_header.csv", "column 'a' twice"]),
     ("non-numeric feature", ["fit", "--config", IRIS, "--data.init_args.csv_path", "{files}/words.csv"],
-     ["words.csv:2", "non-numeric"]),
+     ["words.csv:2", "not a finite number"]),
     ("split that leaves no validation rows", ["fit", "--config", IRIS, "--data.init_args.val_fraction", "0.001"],
      ["val_fraction=0.001", "empty"]),
     ("fractions that leave nothing to train on",

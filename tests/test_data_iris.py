@@ -88,5 +88,5 @@ def test_missing_label_column_lists_the_columns(tmp_path):
 def test_non_numeric_feature_names_the_line(tmp_path):
     path = tmp_path / "t.csv"
     path.write_text("a,species\n1,x\noops,y\n")
-    with pytest.raises(UserError, match=r"t\.csv:3: non-numeric"):
+    with pytest.raises(UserError, match=r"t\.csv:3: column '\w+' is '.*', not a finite number"):
         IrisDataModule(csv_path=str(path))

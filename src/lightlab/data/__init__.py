@@ -14,6 +14,7 @@ _MODULES = {
     "ImageFolderDataModule": "lightlab.data.image_folder",
     "IrisDataModule": "lightlab.data.iris",
     "NegationDataModule": "lightlab.data.negation",
+    "NumericCsvDataModule": "lightlab.data.numeric_csv",
     "ShapesDataModule": "lightlab.data.shapes",
     "TextDataModule": "lightlab.data.text",
 }

@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from lightlab.data.feature_rows import is_feature_value, read_feature_rows
+from lightlab.data.feature_rows import feature_values, read_feature_rows
 from lightlab.data.image_inputs import find_images
 from lightlab.data.text_files import read_texts
 from lightlab.data.vocab import SimpleTokenizer
@@ -64,11 +64,7 @@ class TabularInputs:
         """A JSON value: a list of numbers, an object by feature name, or a CSV row as a string."""
         if isinstance(value, str):
             value = [cell.strip() for cell in value.split(",")]
-        row = self._row(value)
-        bad = [name for name, cell in zip(self.feature_names, row, strict=True) if not is_feature_value(cell)]
-        if bad:
-            raise UserError(f"feature {bad[0]!r} is not a finite number")
-        return [float(cell) for cell in row]
+        return feature_values("", self._row(value), self.feature_names, fix="send a number for each feature")
 
     def _row(self, item: Any) -> list[Any]:
         if isinstance(item, Mapping):

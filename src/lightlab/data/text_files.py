@@ -8,6 +8,7 @@ import json
 import warnings
 from pathlib import Path
 
+from lightlab.data.csv_files import check_unique_columns, column_list, decode
 from lightlab.errors import UserError
 
 FORMATS = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".json": "jsonl"}
@@ -84,37 +85,6 @@ def read_texts(path: str | Path, text_column: str, encoding: str = "utf-8") -> l
     if not texts:
         raise UserError(f"{path} holds no text to classify")
     return texts
-
-
-def column_list(names: object) -> str:
-    """Column names for a one-line message: plain where printable, quoted where not."""
-    shown = [name if isinstance(name, str) and name.isprintable() else repr(name) for name in names]
-    return ", ".join(shown) or "none"
-
-
-def check_unique_columns(path: Path, header: list[str]) -> None:
-    """A header naming a column twice would silently keep only the last one's values."""
-    seen = set()
-    for name in header:
-        if name in seen:
-            raise UserError(f"{path}: the header names column {name!r} twice; rename one of them")
-        seen.add(name)
-
-
-def decode(path: Path, encoding: str) -> str:
-    """The file's text; bytes that are not ``encoding`` are an error naming the row they are on."""
-    data = path.read_bytes()
-    try:
-        text = data.decode(encoding)
-    except LookupError:
-        raise UserError(f"unknown encoding {encoding!r}; use e.g. utf-8, latin-1 or cp1252") from None
-    except UnicodeDecodeError as error:
-        row = data[: error.start].count(b"\n") + 1
-        raise UserError(
-            f"{path}: row {row} is not valid {encoding} (byte 0x{data[error.start]:02x}); give the file's "
-            "encoding with --data.init_args.encoding, e.g. latin-1 or cp1252"
-        ) from None
-    return text.removeprefix("\ufeff")  # a byte-order mark is not part of the first column's name
 
 
 def _rows(path: Path, kind: str, text: str):
