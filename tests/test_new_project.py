@@ -110,8 +110,9 @@ def test_the_old_name_and_the_dropped_demos_are_gone(renamed):
     package = renamed / "src" / NAME
     for dropped in ("data/text.py", "data/fashion_mnist.py", "nets/bilstm.py", "losses/smoothed_nll.py"):
         assert not (package / dropped).exists(), dropped
-    for kept in ("data/iris.py", "data/iris.csv", "data/shapes.py", "nets/mlp.py", "nets/cnn.py", "serve.py"):
+    for kept in ("data/iris.py", "data/iris.csv", "data/shapes.py", "nets/mlp.py", "nets/cnn.py"):
         assert (package / kept).exists(), kept
+    assert (package / "deploy" / "serve.py").exists()
     # The command is gone with its test and its README section.
     assert not (renamed / ".github" / "scripts" / "new_project.py").exists()
     assert not (renamed / "tests" / "test_new_project.py").exists()
