@@ -11,7 +11,7 @@ from pathlib import Path
 
 import yaml
 
-from lightlab.errors import UserError
+from lightlab.errors import UserError, one_line
 
 SUBCOMMANDS = ("fit", "validate", "test", "predict")
 
@@ -43,13 +43,10 @@ def bad_value_message(message: str) -> str | None:
     return f"{key.group(1)}: {given.group(1).strip()!r} is not valid (expected {kinds})"
 
 
-def one_line(message: str, limit: int = 400) -> str:
-    """A multi-line library message as one line, without jsonargparse's echo of the whole value."""
-    text = bad_value_message(message) or " ".join(
-        part.strip() for part in message.splitlines() if part.strip()
-    )
-    text = text.split(" Given value type:", 1)[0]
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+def parser_message(message: str, limit: int = 400) -> str:
+    """A parser's multi-line report as one line, without jsonargparse's echo of the whole value."""
+    text = bad_value_message(message) or one_line(message, limit=10**6)
+    return one_line(text.split(" Given value type:", 1)[0], limit)
 
 
 def flag_values(args: list[str], flag: str) -> list[str]:
@@ -94,5 +91,5 @@ def check_config_files(args: list[str]) -> None:
         except yaml.YAMLError as error:
             mark = getattr(error, "problem_mark", None)
             where = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
-            problem = getattr(error, "problem", None) or one_line(str(error))
+            problem = getattr(error, "problem", None) or parser_message(str(error))
             raise UserError(f"{path}{where}: invalid YAML: {problem}") from None

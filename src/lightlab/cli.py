@@ -25,7 +25,7 @@ from lightlab.argv_checks import (
     check_experiment_given,
     flag_value,
     flag_values,
-    one_line,
+    parser_message,
 )
 from lightlab.callbacks.last_checkpoint import LastCheckpoint
 from lightlab.cluster.environment import check_accelerator, nodes_from_environment
@@ -81,7 +81,7 @@ class OneLineErrorParser(LightningArgumentParser):
     """Reports a bad config or flag as a single line instead of the full usage text."""
 
     def error(self, message: str, ex: Exception | None = None) -> NoReturn:
-        raise UserError(f"{one_line(message)} (run with --help to list the options)") from ex
+        raise UserError(f"{parser_message(message)} (run with --help to list the options)") from ex
 
 
 class LabCLI(LightningCLI):
@@ -161,7 +161,7 @@ class LabCLI(LightningCLI):
             cause = user_error_in(error)
             if cause is not None:
                 raise cause from None
-            raise UserError(f"could not build the experiment: {one_line(str(error))}") from error
+            raise UserError(f"could not build the experiment: {parser_message(str(error))}") from error
         except BaseException:
             discard(self.run_dir)
             raise

@@ -35,6 +35,12 @@ def user_error_in(error: BaseException | None) -> UserError | None:
 DEBUG_ENV = "LIGHTLAB_DEBUG"  # set to 1: a user mistake shows its traceback instead of one line
 
 
+def one_line(message: str, limit: int = 400) -> str:
+    """A multi-line message as one line, cut at ``limit`` characters."""
+    text = " ".join(part.strip() for part in message.splitlines() if part.strip())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def exit_with(error: BaseException, status: int = 2) -> NoReturn:
     """The command error boundary: ``error: <message>`` on stderr and exit ``status`` (2 for a user
     mistake), or the traceback with ``LIGHTLAB_DEBUG=1``."""

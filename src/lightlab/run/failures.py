@@ -20,10 +20,9 @@ from typing import Any
 from lightning.pytorch import Trainer
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
-from lightlab.argv_checks import one_line
 from lightlab.cluster.requeue import requeue_after
 from lightlab.cluster.signals import StoppedBySignal, signal_name
-from lightlab.errors import UserError
+from lightlab.errors import UserError, one_line
 from lightlab.run.config import end_wandb_run
 from lightlab.run.folder import RunFolder, Status, reserved_here, shown
 from lightlab.run.summary import summary_record, write_summary
