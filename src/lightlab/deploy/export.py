@@ -29,6 +29,7 @@ from torch import nn
 from torch.export import Dim
 
 from lightlab.atomic import atomic_write_text, current_umask
+from lightlab.deploy.onnx_predictor import onnx_session
 from lightlab.errors import UserError, command, exit_with
 from lightlab.inference.predict import RunPredictor, load_run
 from lightlab.internals import forget_rnn_kernels
@@ -115,12 +116,6 @@ def export_onnx(model: ProbabilityNet, example: dict[str, torch.Tensor], kind: s
             f"{type(model.net).__name__} cannot be exported to ONNX: {_root_cause(error)[:400]} "
             "(rewrite that part of the net's forward with exportable torch operations)"
         ) from error
-
-
-def onnx_session(path: Path) -> ort.InferenceSession:
-    options = ort.SessionOptions()
-    options.log_severity_level = 3  # errors only
-    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
 @torch.inference_mode()

@@ -42,6 +42,15 @@ def read_export(folder: Path) -> tuple[Path, dict[str, Any]]:
     return model, spec
 
 
+def onnx_session(path: Path, providers: Sequence[str] | None = None) -> Any:
+    """An ONNX Runtime session on ``path`` that logs only errors (the CPU unless ``providers``)."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.log_severity_level = 3  # errors only
+    return ort.InferenceSession(str(path), options, providers=list(providers or ["CPUExecutionProvider"]))
+
+
 class OnnxPredictor(Predictor):
     """An exported run that takes raw inputs: feature rows (tabular), image paths or PIL images
     (images), strings (text), encoded as ``make predict`` encodes them.
@@ -55,7 +64,7 @@ class OnnxPredictor(Predictor):
 
     def __init__(self, folder: str | Path, providers: Sequence[str] | None = None) -> None:
         try:
-            import onnxruntime as ort
+            import onnxruntime  # noqa: F401  (a clear line when it is missing)
         except ImportError:
             raise UserError(
                 "onnxruntime is not installed: pip install onnxruntime (or the project's serve extra)"
@@ -64,12 +73,8 @@ class OnnxPredictor(Predictor):
         self.class_names: list[str] = list(spec["class_names"])
         self.encoding: InputEncoding = input_encoding_from_dict(spec["input"])
         self.batch_size = int(spec.get("batch_size", 64))
-        options = ort.SessionOptions()
-        options.log_severity_level = 3
         try:
-            self.session = ort.InferenceSession(
-                str(model), options, providers=list(providers or ["CPUExecutionProvider"])
-            )
+            self.session = onnx_session(model, providers)
         except Exception as error:  # onnxruntime raises its own types for a damaged file
             raise UserError(f"{model} cannot be loaded ({str(error).splitlines()[0][:200]})") from None
         self.input_names = [value.name for value in self.session.get_inputs()]
