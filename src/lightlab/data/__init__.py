@@ -1,7 +1,9 @@
 """LightningDataModules: each knows its sizes (``num_classes`` and the like) and tells the net.
 
-The DataModules are imported on first use, so the torch-free modules of this package (input
-reading and encoding, which the ONNX predictor uses) import without torch.
+The DataModules are imported on first use, so the torch-free modules of this package (CSV and
+input reading and encoding, which the ONNX predictor uses) import without torch. May import
+``nets`` (a net's declared preprocessing) and the shared top-level modules; nothing of ``run``,
+``tasks`` or the packages above them.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Losses written with tensor operations; select one with ``model.loss`` in an experiment file."""
+"""Losses written with tensor operations; select one with ``model.loss`` in an experiment file.
+They import torch only."""
 
 from lightlab.losses.smoothed_nll import SmoothedNLLLoss
 

@@ -1,4 +1,5 @@
-"""Plain ``nn.Module`` nets. They know nothing of Lightning; the task module wraps any of them."""
+"""Plain ``nn.Module`` nets. They know nothing of Lightning; the task module wraps any of them.
+They import torch, torchvision, ``lightlab.batch`` and ``lightlab.errors`` only (and each other)."""
 
 from lightlab.nets.bilstm import BiLSTM
 from lightlab.nets.cnn import CNN
