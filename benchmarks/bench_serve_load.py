@@ -72,7 +72,8 @@ def server(run: Path, max_batch: int) -> Iterator[str]:
     command = [
         sys.executable,
         "-m",
-        "lightlab.deploy.serve",
+        "lightlab",
+        "serve",
         str(run),
         "--port",
         str(port),

@@ -38,7 +38,8 @@ def sweep(runs: Path, trials: int, epochs: int) -> tuple[float, list[dict]]:
         [
             sys.executable,
             "-m",
-            "lightlab.sweeps.sweep",
+            "lightlab",
+            "sweep",
             "iris_mlp",
             "--trials",
             str(trials),

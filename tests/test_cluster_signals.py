@@ -75,6 +75,30 @@ def test_sigterm_stops_a_run_whose_epochs_are_one_step_at_the_next_epoch(tmp_pat
     assert (last["epoch"], last["global_step"]) == (1, 2)  # the end of the epoch the signal came in
 
 
+def test_sigterm_in_the_last_epoch_stops_before_the_evaluation_as_interrupted(tmp_path):
+    runs = tmp_path / "runs"
+    one_batch = ["--data.init_args.batch_size=128", "--trainer.max_epochs=2"]
+    run = lightlab(runs, *slow_marked_steps(tmp_path / "steps", 0.3), *one_batch)
+    wait_for_file(tmp_path / "steps" / "step-2")  # the last epoch's only step, sleeping
+    run.send_signal(signal.SIGTERM)
+    _, err = run.communicate(timeout=120)
+    assert run.returncode == 128 + signal.SIGTERM, err[-2000:]
+    (run_dir,) = run_dirs(runs, "iris_mlp")
+    summary = read_summary(run_dir)
+    assert summary["status"] == "interrupted" and summary["global_step"] == 2
+    resumed = subprocess.run(  # nothing left to train: it is evaluated and completes
+        ["make", "--no-print-directory", "train", f"RESUME={run_dir}"],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "tests")},
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    summary = read_summary(run_dir)
+    assert summary["status"] == "completed" and summary["global_step"] == 2
+
+
 def test_a_second_ctrl_c_stops_at_once(tmp_path):
     runs = tmp_path / "runs"
     run = lightlab(runs, *slow(tmp_path, 2.0))

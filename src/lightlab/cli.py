@@ -1,9 +1,10 @@
 """``python -m lightlab {fit,validate,test,predict} --config experiments/<name>.yaml``.
 
 The LightningCLI wiring: shared defaults from ``configs/defaults.yaml``, DataModule sizes linked
-into the net, the run folder set up before anything is built, and one error boundary that turns
-a user mistake into one line. What happens around a run lives in modules named for it:
-``run_dir``/``run_config`` (the folder), ``evaluation`` (after ``fit``), ``prediction``.
+into the net, the run folder set up before anything is built, and the training verbs' side of
+the error boundary (``errors.exit_with``). What happens around a run lives in the packages named
+for it: ``run`` (the folder, the summary after ``fit``, a failed fit, resuming), ``cluster``
+(signals, SLURM), ``inference`` (the predict subcommand's file).
 """
 
 from __future__ import annotations
@@ -210,7 +211,11 @@ class LabCLI(LightningCLI):
             raise
 
     def after_fit(self) -> None:
-        summarize_fit(self.trainer, self.model, self.datamodule, self.run_dir, self.facts())
+        try:
+            summarize_fit(self.trainer, self.model, self.datamodule, self.run_dir, self.facts())
+        except BaseException:
+            end_wandb_run(exit_code=1)  # a sweep's next trial must not log into this run
+            raise
         end_wandb_run(exit_code=0)
 
     def validate(self, **kwargs: Any) -> None:

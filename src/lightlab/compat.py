@@ -44,7 +44,8 @@ MOVED = {
 
 
 class _Alias(importlib.abc.MetaPathFinder, importlib.abc.Loader):
-    """Finds an old module name and loads it as the module it moved to."""
+    """Finds an old module name and loads it as the module it moved to (whose own ``__spec__`` is
+    put back: the import system sets the alias's on the module it is given)."""
 
     def find_spec(self, fullname: str, path: object = None, target: object = None):
         if fullname not in MOVED:
@@ -52,10 +53,13 @@ class _Alias(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         return importlib.machinery.ModuleSpec(fullname, self)
 
     def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType:
-        return importlib.import_module(MOVED[spec.name])
+        module = importlib.import_module(MOVED[spec.name])
+        spec.loader_state = module.__spec__
+        return module
 
     def exec_module(self, module: ModuleType) -> None:
-        pass  # the module it moved to ran when it was imported
+        # The module it moved to ran when it was imported; only its spec needs putting back.
+        module.__spec__ = module.__spec__.loader_state
 
 
 def install() -> None:

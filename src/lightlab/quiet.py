@@ -42,7 +42,7 @@ def silence_known_noise() -> None:
     warnings.filterwarnings("ignore", ".*treespec.*LeafSpec.*")
     # Run directories are always fresh; the only other file in one is wandb's folder, so CSVLogger's
     # "directory exists and is not empty" warning (it would remove an old metrics.csv) never applies.
-    # A resumed run's metrics.csv is read back and rewritten before the logger starts (resume.py).
+    # A resumed run's metrics.csv is read back and rewritten before the logger starts (run/resume.py).
     warnings.filterwarnings("ignore", ".*Experiment logs directory .* exists and is not empty.*")
     # Only a resumed run finds checkpoints in its folder, and it continues from them.
     warnings.filterwarnings("ignore", ".*Checkpoint directory .* exists and is not empty.*")

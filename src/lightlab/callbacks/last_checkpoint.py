@@ -6,7 +6,7 @@ a resume goes back to the best epoch. Here the best checkpoints stay Lightning's
 has its own writer: at every epoch end, after validation (so it always holds the newest completed
 epoch), optionally every few minutes or steps inside long epochs
 (``--save_last_every.minutes 10`` or ``--save_last_every.steps 500``), and at a signal stop
-(``stop_signals``). The CLI switches ``save_last`` off on every configured ``ModelCheckpoint``,
+(``cluster.signals``). The CLI switches ``save_last`` off on every configured ``ModelCheckpoint``,
 so no second writer can make a ``last-v1.ckpt``.
 """
 

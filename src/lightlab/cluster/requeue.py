@@ -1,11 +1,12 @@
 """SLURM requeue: a job that stopped for its time limit continues as the same job, in the same folder.
 
 A run under SLURM lives in ``runs/<experiment>/job-<SLURM_JOB_ID>`` (or ``LIGHTLAB_RUN_DIR``).
-When the job's warning signal arrives, the run stops with a checkpoint (``stop_signals``) and
+When the job's warning signal arrives, the run stops with a checkpoint (``cluster.signals``) and
 the main process asks SLURM to requeue the job. The requeued job keeps its id and sees
 ``SLURM_RESTART_COUNT`` > 0: it is recognised here as the continuation of that run and resumes
-from the newest intact checkpoint in the folder (``resume.newest_resume_point``, as ``--resume``), with the
-run's own ``config.yaml`` (the command line is the one the first start already recorded).
+from the newest intact checkpoint in the folder (``run.resume.newest_resume_point``, as
+``--resume``), with the run's own ``config.yaml`` (the command line is the one the first start
+already recorded).
 """
 
 from __future__ import annotations

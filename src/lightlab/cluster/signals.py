@@ -97,9 +97,6 @@ class StopOnSignal(Callback):
             signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
         self._previous.clear()
 
-    def on_train_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
-        self._restore()
-
     def on_exception(self, trainer: Trainer, pl_module: LightningModule, exception: BaseException) -> None:
         self._restore()
 
@@ -124,6 +121,12 @@ class StopOnSignal(Callback):
     ) -> None:
         if step_boundary_inside_epoch(trainer, batch_idx):
             self._stop(trainer)
+
+    def on_train_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        # A signal during the last epoch's last step or its validation: the run stops before its
+        # evaluation, as interrupted, instead of going on as if nothing had been asked.
+        self._stop(trainer)
+        self._restore()
 
     def on_train_epoch_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
         # A signal that came during an epoch's last step or its validation: the epoch's end has

@@ -13,8 +13,11 @@ FLOAT32_MAX = 3.4028234663852886e38  # the largest finite float32: larger values
 
 
 def is_number(text: object) -> bool:
+    """A number, or text that reads as one (an empty cell is not)."""
+    if text is None or text == "":
+        return False
     try:
-        float(text or "")  # type: ignore[arg-type]
+        float(text)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return False
     return True
@@ -53,7 +56,7 @@ def _feature_table(
     return [feature_values(f"{path}:{line}: ", [row[c] for c in columns], columns) for line, row in records]
 
 
-def read_labelled_csv(path: Path, label_column: str) -> tuple[list[list[float]], list[str], list[str]]:
+def read_labelled_rows(path: Path, label_column: str) -> tuple[list[list[float]], list[str], list[str]]:
     """A CSV of numeric feature columns plus one label column: ``(rows, labels, feature_names)``,
     the labels as their strings."""
     if not path.is_file():

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lightlab.data.feature_rows import read_labelled_csv
-from lightlab.data.numeric_csv import NumericCsvDataModule
+from lightlab.data.numeric_csv import NumericCsvDataModule, read_labelled_csv
 
 BUNDLED_CSV = Path(__file__).with_name("iris.csv")
 

@@ -7,10 +7,21 @@ from pathlib import Path
 import torch
 
 from lightlab.batch import Batch
-from lightlab.data.feature_rows import read_labelled_csv
+from lightlab.data.feature_rows import read_labelled_rows
 from lightlab.data.in_memory import InMemoryDataModule, InMemoryDataset
 from lightlab.data.input_encoding import TabularInputs
 from lightlab.data.splits import stratified_split
+
+
+def read_labelled_csv(path: Path, label_column: str) -> tuple[torch.Tensor, list[str], list[str]]:
+    """``(features, labels, feature_names)`` of a numeric CSV with a label column: the features a
+    float32 tensor, the labels their strings (``feature_rows.read_labelled_rows`` checks it)."""
+    rows, labels, feature_names = read_labelled_rows(path, label_column)
+    return (
+        torch.tensor(rows, dtype=torch.float32).reshape(len(rows), len(feature_names)),
+        labels,
+        feature_names,
+    )
 
 
 class NumericCsvDataModule(InMemoryDataModule):
@@ -35,8 +46,7 @@ class NumericCsvDataModule(InMemoryDataModule):
     ) -> None:
         super().__init__()
         self.save_arguments(locals())
-        rows, labels, self.feature_names = read_labelled_csv(Path(csv_path), label_column)
-        features = torch.tensor(rows, dtype=torch.float32)
+        features, labels, self.feature_names = read_labelled_csv(Path(csv_path), label_column)
         self.class_names = sorted(set(labels))
         index_of = {name: i for i, name in enumerate(self.class_names)}
         targets = torch.tensor([index_of[name] for name in labels])
