@@ -29,6 +29,19 @@ def lightlab(runs: Path, *flags: str, env: dict[str, str] | None = None) -> subp
         )
 
 
+def resume(run_dir: Path) -> None:
+    """``make train RESUME=<run_dir>``, as a user continues a stopped run; it must succeed."""
+    resumed = subprocess.run(
+        ["make", "--no-print-directory", "train", f"RESUME={run_dir}"],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "tests")},
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+
+
 def slow(tmp_path: Path, seconds: float) -> list[str]:
     return ["--trainer.max_epochs=6", *slow_marked_steps(tmp_path / "steps", seconds)]
 
@@ -47,15 +60,7 @@ def test_sigterm_stops_after_a_step_and_resume_finishes(tmp_path):
     assert f"continue it with make train RESUME={run_dir}" in err
     assert "Traceback" not in err
 
-    resumed = subprocess.run(
-        ["make", "--no-print-directory", "train", f"RESUME={run_dir}"],
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT / "tests")},
-        capture_output=True,
-        text=True,
-        timeout=240,
-    )
-    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    resume(run_dir)
     summary = read_summary(run_dir)
     assert summary["status"] == "completed" and summary["epochs"] == 6
 
@@ -86,15 +91,7 @@ def test_sigterm_in_the_last_epoch_stops_before_the_evaluation_as_interrupted(tm
     (run_dir,) = run_dirs(runs, "iris_mlp")
     summary = read_summary(run_dir)
     assert summary["status"] == "interrupted" and summary["global_step"] == 2
-    resumed = subprocess.run(  # nothing left to train: it is evaluated and completes
-        ["make", "--no-print-directory", "train", f"RESUME={run_dir}"],
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT / "tests")},
-        capture_output=True,
-        text=True,
-        timeout=240,
-    )
-    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    resume(run_dir)  # nothing left to train: it is evaluated and completes
     summary = read_summary(run_dir)
     assert summary["status"] == "completed" and summary["global_step"] == 2
 
