@@ -219,6 +219,9 @@ def test_resume_explains_what_is_wrong(completed_run, tmp_path, capsys):
     no_checkpoint.mkdir(parents=True)
     (no_checkpoint / "config.yaml").write_text((completed_run / "config.yaml").read_text())
     assert "has no checkpoints/last.ckpt" in resume_error(capsys, "--resume", str(no_checkpoint))
+    (no_checkpoint / "checkpoints").mkdir()
+    (no_checkpoint / "checkpoints" / "last.ckpt").write_bytes(b"cut short")  # the only one, damaged
+    assert "can be read; start a new run" in resume_error(capsys, "--resume", str(no_checkpoint))
 
 
 def test_a_completed_run_trains_longer_in_its_own_folder(completed_run, capsys):

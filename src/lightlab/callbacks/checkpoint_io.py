@@ -27,10 +27,9 @@ class AtomicCheckpointIO(TorchCheckpointIO):
             return
         atomic_write(path, lambda f: torch.save(checkpoint, f))
 
-    def load_checkpoint(
-        self, path: Any, map_location: Any | None = None, weights_only: bool | None = None
-    ) -> Any:
-        checkpoint = super().load_checkpoint(path, map_location=map_location, weights_only=weights_only)
+    def load_checkpoint(self, path: Any, *args: Any, **kwargs: Any) -> Any:
+        # Lightning's own defaults (map_location keeps tensors on the CPU) pass through unchanged.
+        checkpoint = super().load_checkpoint(path, *args, **kwargs)
         states = checkpoint.get("callbacks") if isinstance(checkpoint, dict) else None
         for key in [k for k in states or {} if str(k).startswith(RETIRED_CALLBACK_STATES)]:
             del states[key]  # else Lightning asks for the callback to be added back

@@ -21,9 +21,7 @@ from lightning.pytorch.callbacks import Checkpoint, ModelCheckpoint
 from lightning.pytorch.trainer.states import TrainerFn
 
 from lightlab.errors import UserError
-from lightlab.run.folder import RunFolder
-
-LAST_NAME = "last.ckpt"
+from lightlab.run.folder import LAST_NAME, RunFolder
 
 
 def step_boundary_inside_epoch(trainer: Trainer, batch_idx: int) -> bool:
@@ -56,8 +54,9 @@ class LastCheckpoint(Checkpoint):
         self._saved_at = time.monotonic()
 
     def path(self, trainer: Trainer) -> Path:
-        folder = Path(self.dirpath) if self.dirpath else RunFolder(Path(trainer.default_root_dir)).checkpoints
-        return folder / LAST_NAME
+        if self.dirpath:
+            return Path(self.dirpath) / LAST_NAME
+        return RunFolder(Path(trainer.default_root_dir)).last
 
     def save(self, trainer: Trainer) -> Path:
         """Write ``last.ckpt`` now (every process calls it; the main one writes)."""

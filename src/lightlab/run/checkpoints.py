@@ -59,10 +59,16 @@ def training_progress(path: Path) -> CheckpointProgress | None:
         return None
 
 
+def furthest(found: Iterable[CheckpointProgress | None]) -> CheckpointProgress | None:
+    """Of intact checkpoints (None for the others), the one furthest into training (by step, then
+    epoch, then the newest file)."""
+    intact = [p for p in found if p is not None]
+    return max(intact, key=lambda p: (p.global_step, p.epoch, p.path.stat().st_mtime), default=None)
+
+
 def newest_intact_checkpoint(paths: Iterable[Path]) -> CheckpointProgress | None:
-    """Of ``paths``, the intact checkpoint furthest into training (by step, then epoch)."""
-    found = [progress for path in paths if (progress := training_progress(path)) is not None]
-    return max(found, key=lambda p: (p.global_step, p.epoch, p.path.stat().st_mtime), default=None)
+    """Of ``paths``, the intact checkpoint furthest into training."""
+    return furthest(training_progress(path) for path in paths)
 
 
 def best_checkpoint_callback(trainer: Trainer) -> ModelCheckpoint | None:
@@ -110,7 +116,7 @@ def find_checkpoint(run_dir: Path, which: str) -> Path:
     """``best`` (the summary's, else the newest ``best-*.ckpt``), ``last``, or a path."""
     folder = RunFolder(run_dir).checkpoints
     if which == "last":
-        path = folder / "last.ckpt"
+        path = RunFolder(run_dir).last
     elif which == "best":
         # By name inside this folder (summaries written by older versions hold absolute paths).
         named = (read_summary(run_dir) or {}).get("best_checkpoint")

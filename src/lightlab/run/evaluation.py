@@ -49,15 +49,12 @@ def summarize_fit(
     best, evaluated = evaluate_best(trainer, model, datamodule)
     if not trainer.is_global_zero:
         return None
-    checkpoint = best_checkpoint_callback(trainer)
-    score = checkpoint.best_model_score if best and checkpoint is not None else None
     confusion = model.test_confusion_matrix
     summary = {
         **summary_record(trainer, run_dir, facts, Status.COMPLETED),
         "git_commit": git_commit(),
         "class_names": list(datamodule.class_names),
         "confusion_matrix": confusion.tolist() if confusion is not None else None,
-        "best_score": float(score) if score is not None else None,
         **evaluated,
     }
     path = write_summary(run_dir, summary)

@@ -29,6 +29,9 @@ RUN_DIR_ENV = "LIGHTLAB_RUN_DIR"
 _exported_here: str | None = None
 
 
+LAST_NAME = "last.ckpt"
+
+
 class Status(str, Enum):
     """What became of a run, one meaning per value (``summary.json``'s ``status``)."""
 
@@ -60,6 +63,11 @@ class RunFolder:
     @property
     def checkpoints(self) -> Path:
         return self.path / "checkpoints"
+
+    @property
+    def last(self) -> Path:
+        """The newest state of training (``callbacks.last_checkpoint`` writes it)."""
+        return self.checkpoints / LAST_NAME
 
     @property
     def predictions(self) -> Path:

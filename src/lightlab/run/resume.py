@@ -21,15 +21,14 @@ from pathlib import Path
 from lightning.pytorch import Trainer
 from lightning.pytorch.loggers import CSVLogger
 
-from lightlab.callbacks.last_checkpoint import LAST_NAME
 from lightlab.cluster.ranks import global_rank
 from lightlab.errors import UserError
-from lightlab.run.checkpoints import CheckpointProgress, newest_intact_checkpoint, training_progress
-from lightlab.run.folder import RunFolder, Status, shown
+from lightlab.run.checkpoints import CheckpointProgress, furthest, training_progress
+from lightlab.run.folder import LAST_NAME, RunFolder, Status, shown
 from lightlab.run.summary import status_of
 
 RESUME_FLAG = "--resume"
-LAST = Path(RunFolder(Path()).checkpoints) / LAST_NAME  # as messages name it
+LAST = RunFolder(Path()).last  # as messages name it: checkpoints/last.ckpt
 
 
 @dataclass(frozen=True)
@@ -74,22 +73,23 @@ def resume_candidates(run_dir: Path) -> list[Path]:
     """The files a run could continue from: ``last.ckpt``, the ``last-v<n>.ckpt`` that older
     versions left beside it, and Lightning's SLURM ``hpc_ckpt_<n>.ckpt``."""
     folder = RunFolder(run_dir).checkpoints
-    found = [*folder.glob("last.ckpt"), *folder.glob("last-v*.ckpt")]
+    found = [*folder.glob(LAST_NAME), *folder.glob("last-v*.ckpt")]
     found += [*run_dir.glob("hpc_ckpt_*.ckpt"), *folder.glob("hpc_ckpt_*.ckpt")]
     return sorted(found)
 
 
 def newest_resume_point(run_dir: Path) -> ResumePoint | None:
-    """Where the run continues: its intact checkpoint furthest into training; the files that
-    cannot be read are named in a warning. None if there is none."""
-    candidates = resume_candidates(run_dir)
-    newest = newest_intact_checkpoint(candidates)
-    damaged = [path for path in candidates if training_progress(path) is None]
+    """Where the run continues: its intact checkpoint furthest into training (a warning names the
+    candidates skipped because they cannot be read). None if none can be read."""
+    progress = {path: training_progress(path) for path in resume_candidates(run_dir)}
+    newest = furthest(progress.values())
+    damaged = [path for path, p in progress.items() if p is None]
+    if newest is None:
+        return None
     if damaged:
         names = ", ".join(shown(path) for path in damaged)
-        outcome = f"continuing from {newest.path.name}" if newest else "none is left to continue from"
-        say(f"warning: {names} cannot be read; {outcome}", warning=True)
-    return as_resume_point(run_dir, newest) if newest else None
+        say(f"warning: {names} cannot be read; continuing from {newest.path.name}", warning=True)
+    return as_resume_point(run_dir, newest)
 
 
 def as_resume_point(run_dir: Path, progress: CheckpointProgress) -> ResumePoint:
@@ -141,7 +141,9 @@ def find_resume_point(target: str, runs_root: Path, experiment: str | None) -> R
         )
     point = newest_resume_point(run_dir)
     if point is None:
-        raise UserError(f"no checkpoint in {run_dir / 'checkpoints'} can be read; start a new run instead")
+        raise UserError(
+            f"no checkpoint in {RunFolder(run_dir).checkpoints} can be read; start a new run instead"
+        )
     return point
 
 

@@ -82,12 +82,14 @@ def summary_record(
     from lightlab.run.checkpoints import best_checkpoint_callback, in_run_folder  # imports torch
 
     checkpoint = best_checkpoint_callback(trainer)
+    score = checkpoint.best_model_score if checkpoint is not None else None
     return {
         **facts,
         "status": status.value,
         "epochs": trainer.current_epoch,
         "global_step": trainer.global_step,
         "best_checkpoint": in_run_folder(checkpoint.best_model_path, run_dir) if checkpoint else None,
+        "best_score": float(score) if score is not None else None,
         "monitor": checkpoint.monitor if checkpoint is not None else None,
     }
 
