@@ -65,10 +65,12 @@ def test_sigterm_stops_after_a_step_and_resume_finishes(tmp_path):
     assert summary["status"] == "completed" and summary["epochs"] == 6
 
 
-def test_sigterm_stops_a_run_whose_epochs_are_one_step_at_the_next_epoch(tmp_path):
+def sigterm_in_step_two_of_one_step_epochs(tmp_path: Path, epochs: int) -> Path:
+    """A run whose epochs are one step each (all 90 training rows in one batch), sent SIGTERM
+    during step 2: it must exit 143, interrupted at step 2. Its folder."""
     runs = tmp_path / "runs"
-    one_batch = ["--data.init_args.batch_size=128"]  # all 90 training rows in one step per epoch
-    run = lightlab(runs, *slow(tmp_path, 0.3), *one_batch)
+    flags = ["--data.init_args.batch_size=128", f"--trainer.max_epochs={epochs}"]
+    run = lightlab(runs, *slow_marked_steps(tmp_path / "steps", 0.3), *flags)
     wait_for_file(tmp_path / "steps" / "step-2")  # the second epoch's only step, sleeping
     run.send_signal(signal.SIGTERM)
     _, err = run.communicate(timeout=120)
@@ -76,21 +78,17 @@ def test_sigterm_stops_a_run_whose_epochs_are_one_step_at_the_next_epoch(tmp_pat
     (run_dir,) = run_dirs(runs, "iris_mlp")
     summary = read_summary(run_dir)
     assert summary["status"] == "interrupted" and summary["global_step"] == 2
+    return run_dir
+
+
+def test_sigterm_stops_a_run_whose_epochs_are_one_step_at_the_next_epoch(tmp_path):
+    run_dir = sigterm_in_step_two_of_one_step_epochs(tmp_path, epochs=6)
     last = torch.load(run_dir / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
     assert (last["epoch"], last["global_step"]) == (1, 2)  # the end of the epoch the signal came in
 
 
 def test_sigterm_in_the_last_epoch_stops_before_the_evaluation_as_interrupted(tmp_path):
-    runs = tmp_path / "runs"
-    one_batch = ["--data.init_args.batch_size=128", "--trainer.max_epochs=2"]
-    run = lightlab(runs, *slow_marked_steps(tmp_path / "steps", 0.3), *one_batch)
-    wait_for_file(tmp_path / "steps" / "step-2")  # the last epoch's only step, sleeping
-    run.send_signal(signal.SIGTERM)
-    _, err = run.communicate(timeout=120)
-    assert run.returncode == 128 + signal.SIGTERM, err[-2000:]
-    (run_dir,) = run_dirs(runs, "iris_mlp")
-    summary = read_summary(run_dir)
-    assert summary["status"] == "interrupted" and summary["global_step"] == 2
+    run_dir = sigterm_in_step_two_of_one_step_epochs(tmp_path, epochs=2)  # step 2 ends the last epoch
     resume(run_dir)  # nothing left to train: it is evaluated and completes
     summary = read_summary(run_dir)
     assert summary["status"] == "completed" and summary["global_step"] == 2
