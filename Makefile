@@ -9,6 +9,7 @@ LOCK      ?= constraints.txt
 PIP_ARGS  ?=
 UPGRADE_VENV ?= .venv-upgrade
 TESTS     ?=
+TEST_WORKERS ?= auto
 EXPERIMENTS := $(sort $(basename $(notdir $(wildcard experiments/*.yaml))))
 PRESETS     := $(sort $(basename $(notdir $(wildcard experiments/trainer/*.yaml))))
 DEBUGS      := $(sort $(basename $(notdir $(wildcard experiments/debug/*.yaml))))
@@ -26,7 +27,7 @@ TRAIN_FLAGS := $(if $(TRAINER),--config experiments/trainer/$(TRAINER).yaml) \
                $(if $(DEBUG),--config experiments/debug/$(DEBUG).yaml) $(if $(PRECISION),--trainer.precision $(PRECISION))
 
 .DEFAULT_GOAL := help
-.PHONY: help install upgrade train sweep sweep-results eval predict export predict-onnx serve results show-data smoke test test-fast lint format bench bench-fashion clean check-exp new-project
+.PHONY: help install upgrade train sweep sweep-results eval predict export predict-onnx serve results show-data smoke test test-all lint format bench bench-fashion clean check-exp new-project
 
 help: ## List the targets and the experiments
 	@echo "Targets:"
@@ -40,9 +41,9 @@ help: ## List the targets and the experiments
 	@echo "Debug presets (make train EXP=<name> DEBUG=<preset>):"
 	@for p in $(DEBUGS); do printf "  %-22s %s\n" "$$p" "$$(head -n1 experiments/debug/$$p.yaml | sed 's/^# *//')"; done
 
-EXTRAS    ?= dev,serve
+EXTRAS    ?= dev,deploy,sweeps
 
-install: ## Create .venv and install the package with its dev and serve extras, at the tested versions in constraints.txt
+install: ## Create .venv and install the package with its extras (EXTRAS=dev,deploy,sweeps), at the tested versions in constraints.txt
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -c $(LOCK) $(PIP_ARGS) -e ".[$(EXTRAS)]"
@@ -107,11 +108,12 @@ smoke: ## Train every experiment for one short epoch exactly as make train does;
 	@set -e; for e in $(EXPERIMENTS); do echo "== $$e"; \
 	  $(MAKE) --no-print-directory train EXP=$$e ARGS="$(SMOKE_ARGS) $(ARGS)"; done
 
-test: ## Run the whole test suite
-	$(PY) -m pytest -q
+test: ## The fast tier: every experiment's smoke run, every command's bad input (about 5 min on 2 cores)
+	$(PY) -m pytest -q -m "not slow" -n $(TEST_WORKERS)
 
-test-fast: ## Run the tests not marked slow
-	$(PY) -m pytest -q -m "not slow"
+test-all: ## Everything: the fast tier, then the slow tier (services, fresh venv, real data, long runs); what CI runs
+	$(PY) -m pytest -q -m "not slow" -n $(TEST_WORKERS)
+	$(PY) -m pytest -q -m slow
 
 lint: ## ruff, and the CI workflows against GitHub's schema
 	$(VENV)/bin/ruff check .
@@ -141,5 +143,5 @@ clean: ## Remove run outputs and caches (keeps .venv)
 	rm -rf runs wandb lightning_logs .pytest_cache .ruff_cache $(UPGRADE_VENV)
 	find . -name __pycache__ -type d -prune -not -path "./$(VENV)/*" -exec rm -rf {} +
 
-new-project: ## Make this clone your own project: NAME=<package> [KEEP="<experiment> ..."] (README: Start your own project)
-	@$(if $(NAME),,$(error no name given: make new-project NAME=<package> [KEEP="<experiment> ..."]))test -x $(PY) || { echo "new-project: no $(PY): run make install first" >&2; exit 2; }; $(PY) .github/scripts/new_project.py $(NAME) $(if $(KEEP),--keep "$(KEEP)") $(if $(FORCE),--force) $(if $(KEEP_COMMAND),--keep-command) $(if $(NO_INSTALL),--no-install)
+new-project: ## Make this clone your own project: NAME=<package> [KEEP="<experiment> ..."] [DROP="deploy sweeps"] (docs/new-project.md)
+	@$(if $(NAME),,$(error no name given: make new-project NAME=<package> [KEEP="<experiment> ..."] [DROP="<capability> ..."]))test -x $(PY) || { echo "new-project: no $(PY): run make install first" >&2; exit 2; }; $(PY) .github/scripts/new_project.py $(NAME) $(if $(KEEP),--keep "$(KEEP)") $(if $(DROP),--drop "$(DROP)") $(if $(FORCE),--force) $(if $(KEEP_COMMAND),--keep-command) $(if $(NO_INSTALL),--no-install)

@@ -3,6 +3,7 @@ input is one line and exit status 2, or its traceback with ``LIGHTLAB_DEBUG=1``.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -56,13 +57,73 @@ def test_bad_input_table_covers_every_verb():
     assert set(BAD_INPUT) == set(VERBS)
 
 
+# Runs each given verb in this one process, as ``python -m lightlab`` would, with file descriptor 2
+# pointed at a file of its own: what any layer (Python, a logging handler, C) writes to stderr is
+# caught. One process for every verb and both modes saves an import of torch and Lightning each.
+EACH_VERB = """
+import json, os, sys, traceback
+from lightlab.__main__ import main
+cases, folder = json.loads(sys.argv[1]), sys.argv[2]
+for index, (verb, arguments, debug) in enumerate(cases):
+    os.environ.pop("LIGHTLAB_DEBUG", None)
+    if debug:
+        os.environ["LIGHTLAB_DEBUG"] = "1"
+    saved = os.dup(2)
+    with open(os.path.join(folder, f"{index}.err"), "w") as err:
+        os.dup2(err.fileno(), 2)
+        try:
+            main([verb, *arguments])
+            code = 0
+        except SystemExit as stop:
+            code = stop.code
+        except BaseException:
+            traceback.print_exc()
+            code = 1
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+    with open(os.path.join(folder, f"{index}.code"), "w") as out:
+        out.write(str(code))
+"""
+
+
+@pytest.fixture(scope="module")
+def bad_input_results(tmp_path_factory) -> dict[tuple[str, bool], tuple[int, str]]:
+    """(verb, debug) -> (exit status, stderr) for every verb's bad input, without and with
+    ``LIGHTLAB_DEBUG=1``."""
+    folder = tmp_path_factory.mktemp("bad_input")
+    missing = str(folder / "missing")
+    cases = [
+        (verb, [a.replace("{missing}", missing) for a in arguments], debug)
+        for verb, (arguments, _) in BAD_INPUT.items()
+        for debug in (False, True)
+    ]
+    env = {**os.environ, "WANDB_MODE": "disabled"}
+    run = [sys.executable, "-c", EACH_VERB, json.dumps(cases), str(folder)]
+    subprocess.run(run, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=True)
+    return {
+        (verb, debug): (int((folder / f"{i}.code").read_text()), (folder / f"{i}.err").read_text())
+        for i, (verb, _, debug) in enumerate(cases)
+    }
+
+
 @pytest.mark.parametrize("verb", list(BAD_INPUT))
-def test_bad_input_is_one_line_and_debug_shows_the_traceback(verb, tmp_path):
-    arguments, words = BAD_INPUT[verb]
-    arguments = [a.replace("{missing}", str(tmp_path / "missing")) for a in arguments]
-    result = lightlab(verb, *arguments)
-    assert result.returncode == 2, result.stderr[-2000:]
-    lines = result.stderr.strip().splitlines()
+def test_bad_input_is_one_line_and_debug_shows_the_traceback(verb, bad_input_results):
+    words = BAD_INPUT[verb][1]
+    status, stderr = bad_input_results[(verb, False)]
+    assert status == 2, stderr[-2000:]
+    lines = stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and words in lines[0], lines
-    debugged = lightlab(verb, *arguments, debug=True)
-    assert debugged.returncode != 0 and "Traceback (most recent call last)" in debugged.stderr
+    status, stderr = bad_input_results[(verb, True)]
+    assert status != 0 and "Traceback (most recent call last)" in stderr
+
+
+def test_a_missing_optional_dependency_names_its_extra():
+    """A project installed without an extra (``pip install -e .``) gets one line that says which."""
+    hide_optuna = "import sys; sys.modules['optuna'] = None; from lightlab.__main__ import main; main()"
+    result = subprocess.run(
+        [sys.executable, "-c", hide_optuna, "sweep", "iris_mlp"], cwd=ROOT, capture_output=True, text=True
+    )
+    assert result.returncode == 2
+    expected = "error: sweep needs optuna, which is not installed: pip install -e '.[sweeps]'"
+    assert result.stderr.strip() == expected

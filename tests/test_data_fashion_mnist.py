@@ -194,7 +194,9 @@ def test_cnn_adapts_to_channels_and_size():
         CNN(num_classes=2, input_shape=(1, 6, 6), channels=[8, 8, 8])
 
 
-@pytest.mark.parametrize("experiment", ["fashion_mnist_mlp", "fashion_mnist_cnn"])
+@pytest.mark.parametrize(
+    "experiment", ["fashion_mnist_mlp", pytest.param("fashion_mnist_cnn", marks=pytest.mark.slow)]
+)
 def test_learns_well_above_chance(experiment, fashion_root, runs_dir):
     run_cli(
         "fit",

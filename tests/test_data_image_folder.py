@@ -161,6 +161,7 @@ def _train_shapes(shapes_root, runs_dir, experiment: str, *extra: str) -> dict:
     return read_summary(run_dir)
 
 
+@pytest.mark.slow
 def test_shapes_cnn_learns_and_draws_its_pictures(shapes_root, runs_dir):
     summary = _train_shapes(shapes_root, runs_dir, "shapes_cnn")
     (run_dir,) = run_dirs(runs_dir, "shapes_cnn")

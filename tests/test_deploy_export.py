@@ -68,7 +68,10 @@ def read_predictions(path: Path) -> tuple[list[tuple[str, str]], np.ndarray]:
     return [(row["input"], row["prediction"]) for row in rows], probabilities
 
 
-@pytest.mark.parametrize("experiment", ALL_EXPERIMENTS)
+# iris_mlp in make test; every experiment in make test-all (about 15 s each).
+@pytest.mark.parametrize(
+    "experiment", [e if e == "iris_mlp" else pytest.param(e, marks=pytest.mark.slow) for e in ALL_EXPERIMENTS]
+)
 def test_every_experiment_exports_with_parity_and_predicts_without_torch(
     experiment, smoke_args, tmp_path, fashion_root, torch_home
 ):

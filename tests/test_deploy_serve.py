@@ -161,6 +161,7 @@ def test_a_tabular_run_answers_as_make_predict_does_and_survives_bad_requests(ir
     assert "Traceback" not in (tmp_path / "serve.log").read_text()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("signal_name", ["SIGINT", "SIGTERM"])
 def test_a_signal_to_the_whole_group_stops_every_process_quietly_and_frees_the_port(
     signal_name, iris_run, tmp_path
@@ -192,7 +193,7 @@ def image_bytes(image: Image.Image, kind: str = "PNG") -> bytes:
     return buffer.getvalue()
 
 
-@pytest.mark.parametrize("backend", ["torch", "onnx"])
+@pytest.mark.parametrize("backend", [pytest.param("torch", marks=pytest.mark.slow), "onnx"])
 def test_an_image_run_takes_uploads_and_base64_in_either_backend(backend, fashion_root, tmp_path):
     runs = tmp_path / "runs"
     data = ["--data.init_args.data_dir", str(fashion_root), "--data.init_args.val_size", "200"]
@@ -226,6 +227,7 @@ def test_an_image_run_takes_uploads_and_base64_in_either_backend(backend, fashio
         assert client.post("/predict", json={"input": encoded[0]}).status_code == 200
 
 
+@pytest.mark.slow
 def test_a_text_run_served_from_its_onnx_export(negation_csv, tmp_path):
     runs = tmp_path / "runs"
     data = ["--data.init_args.path", str(negation_csv)]

@@ -4,6 +4,7 @@ and ``make upgrade`` leaves it alone when the newest releases fail the tests."""
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 from importlib.metadata import packages_distributions
@@ -15,6 +16,9 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 LOCK = ROOT / "constraints.txt"
+sys.path.insert(0, str(ROOT / ".github" / "scripts"))
+
+from update_lock import needed_distributions, project_requirements  # noqa: E402
 
 
 def locked() -> dict[str, str]:
@@ -62,6 +66,17 @@ def test_locked_versions_satisfy_the_declared_ranges():
         assert requirement.specifier.contains(pins[name], prereleases=True), (
             f"constraints.txt pins {name}=={pins[name]}, outside pyproject.toml's {requirement}"
         )
+
+
+def test_every_pin_is_still_needed():
+    """A pin stays only while a declared requirement (of the package or of an extra) needs it, so
+    a dependency removed from pyproject.toml leaves the lock too."""
+    made_on = re.search(r"Python (\d+\.\d+)", LOCK.read_text())
+    if made_on and made_on.group(1) != f"{sys.version_info.major}.{sys.version_info.minor}":
+        pytest.skip(f"the lock was made on Python {made_on.group(1)}; markers differ on this one")
+    needed = needed_distributions(project_requirements(ROOT / "pyproject.toml"))
+    unneeded = sorted(locked().keys() - needed)
+    assert unneeded == [], f"pinned in constraints.txt but no declared requirement needs them: {unneeded}"
 
 
 def test_the_installed_environment_is_the_locked_one():

@@ -1,6 +1,6 @@
 """``make new-project``: run on a committed copy of this repository, it renames the package and
-keeps only the named demos, leaving a tree that lints, trains and passes its own tests; what it
-refuses, it refuses in one line without changing anything."""
+keeps only the named demos, or also drops optional capabilities (DROP=), leaving a tree that lints,
+trains and passes its own tests; what it refuses, it refuses in one line without changing anything."""
 
 from __future__ import annotations
 
@@ -11,10 +11,23 @@ import sys
 from pathlib import Path
 
 import pytest
+import tomllib
 from helpers import ROOT
 
 NAME = "acme_vision"
 KEEP = ["iris_mlp", "shapes_cnn"]
+DROP = ["deploy", "sweeps"]
+# What only the dropped capabilities' extras bring, and what the rest still needs.
+DROPPED_DISTRIBUTIONS = [
+    "onnx",
+    "onnxruntime",
+    "litserve",
+    "uvicorn",
+    "optuna",
+    "sqlalchemy",
+    "psycopg2-binary",
+]
+KEPT_DISTRIBUTIONS = ["torch", "lightning", "torchmetrics", "wandb", "pyyaml", "pytest"]
 VENV = Path(sys.executable).parent.parent
 RUFF = Path(sys.executable).parent / "ruff"
 
@@ -59,6 +72,11 @@ def template_copy(tmp_path_factory) -> Path:
         (["NAME=test"], "would shadow the module 'test'"),
         (["NAME=lightning"], "would shadow the module 'lightning'"),
         (["NAME=acme_vision", "KEEP=iris_mlp nope"], "KEEP names 'nope', not an experiment"),
+        (
+            ["NAME=acme_vision", "DROP=nope"],
+            "not an optional capability; droppable: deploy sweeps",
+        ),
+        (["NAME=acme_vision", "DROP=cluster"], "DROP names 'cluster', which lightlab/cli.py imports"),
         ([], "no name given"),
     ],
 )
@@ -181,3 +199,52 @@ def test_a_second_run_on_the_renamed_tree_is_refused(renamed):
     )
     assert again.returncode == 2 and "already renamed" in again.stderr
     assert len(again.stderr.strip().splitlines()) == 1
+
+
+@pytest.fixture(scope="module")
+def stripped(template_copy, tmp_path_factory) -> Path:
+    """The template renamed, with one experiment and without the deploy and sweeps capabilities."""
+    project = tmp_path_factory.mktemp("stripped") / "project"
+    git("clone", "-q", str(template_copy), str(project), cwd=template_copy.parent)
+    result = new_project(project, f"NAME={NAME}", "KEEP=iris_mlp", f"DROP={' '.join(DROP)}")
+    assert result.returncode == 0, result.stdout + result.stderr
+    git("add", "-A", cwd=project)
+    return project
+
+
+def test_a_dropped_capability_leaves_with_its_tests_docs_commands_and_dependencies(stripped):
+    tracked = git("ls-files", cwd=stripped).split()
+    for capability in DROP:
+        assert not [name for name in tracked if f"/{capability}/" in name or f"test_{capability}" in name]
+        assert f"docs/{capability}.md" not in tracked
+    project = tomllib.loads((stripped / "pyproject.toml").read_text())["project"]
+    assert list(project["optional-dependencies"]) == ["dev"]
+    declared = " ".join([*project["dependencies"], *project["optional-dependencies"]["dev"]]).lower()
+    lock = {line.split("==")[0].lower() for line in (stripped / "constraints.txt").read_text().splitlines()}
+    for name in DROPPED_DISTRIBUTIONS:
+        assert name not in lock and name not in declared, name
+    assert set(KEPT_DISTRIBUTIONS) <= lock
+    makefile = (stripped / "Makefile").read_text()
+    assert not re.findall(r"^(sweep|sweep-results|export|predict-onnx|serve):", makefile, re.M)
+    assert "EXTRAS    ?= dev\n" in makefile and "SPACES" not in makefile
+    usage = run_in(stripped, sys.executable, "-m", NAME, "--help")
+    assert usage.returncode == 0 and re.findall(r"^  (\S+) ", usage.stdout, re.M) == [
+        *("fit", "validate", "test", "predict", "eval", "results")
+    ]
+    pages = [stripped / "README.md", stripped / "AGENTS.md", *(stripped / "docs").glob("*.md")]
+    text = "\n".join(page.read_text() for page in pages)
+    for gone in ("make sweep", "make export", "make serve", "deploy.md", "sweeps.md", "Optuna", "ONNX"):
+        assert gone not in text, gone
+    assert "make train EXP=iris_mlp" in text
+    helped = subprocess.run(["make", "help", f"VENV={VENV}"], cwd=stripped, capture_output=True, text=True)
+    assert helped.returncode == 0 and "make sweep" not in helped.stdout
+
+
+@pytest.mark.slow
+def test_the_stripped_tree_lints_and_passes_its_own_make_test(stripped):
+    for check in (["check", "--no-cache", "."], ["format", "--check", "--no-cache", "."]):
+        lint = run_in(stripped, str(RUFF), *check)
+        assert lint.returncode == 0, lint.stdout + lint.stderr
+    tests = run_in(stripped, "make", "--no-print-directory", "test", f"VENV={VENV}", timeout=900)
+    assert tests.returncode == 0, tests.stdout[-3000:] + tests.stderr[-3000:]
+    assert " passed" in tests.stdout and " failed" not in tests.stdout

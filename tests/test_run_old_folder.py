@@ -40,7 +40,7 @@ def test_the_fixture_names_the_old_class_paths():
         assert old in config
 
 
-def test_an_old_run_folder_resumes_evaluates_predicts_and_exports(old_run, tmp_path):
+def test_an_old_run_folder_resumes_evaluates_and_predicts(old_run, tmp_path):
     resumed = make("train", f"RESUME={old_run}", "ARGS=--trainer.max_epochs 4")
     assert "from checkpoints/last.ckpt (epoch 2, step 18)" in resumed.stdout
     summary = read_summary(old_run)
@@ -57,6 +57,8 @@ def test_an_old_run_folder_resumes_evaluates_predicts_and_exports(old_run, tmp_p
     rows = (old_run / "predictions.csv").read_text().splitlines()
     assert len(rows) == 2 and rows[1].split(",")[1] in {"setosa", "versicolor", "virginica"}
 
+
+def test_an_old_run_folder_exports(old_run):
     make("export", f"RUN={old_run}")
     assert (old_run / "export" / "model.onnx").is_file()
     assert json.loads((old_run / "export" / "parity.json").read_text())

@@ -127,6 +127,7 @@ def test_bad_sweep_input_stops_before_any_trial(changes, more, words, tmp_path, 
     assert not runs.exists()  # no study, no folder
 
 
+@pytest.mark.slow
 def test_a_killed_sweep_resumes_to_exactly_its_trials(tmp_path):
     runs, space = tmp_path / "runs", space_file(tmp_path, trials=3)
     env = {**os.environ, "WANDB_MODE": "disabled"}
@@ -177,6 +178,7 @@ def test_a_killed_sweep_resumes_to_exactly_its_trials(tmp_path):
     assert all(f"sweep-space/trial-00{n}" in listed for n in range(4))
 
 
+@pytest.mark.slow
 def test_two_processes_share_one_study(tmp_path):
     runs, space = tmp_path / "runs", space_file(tmp_path, trials=4)
     journal = tmp_path / "shared.journal"
@@ -242,12 +244,14 @@ def postgres() -> Iterator[str]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+@pytest.mark.slow
 def test_two_processes_share_a_study_in_postgresql(postgres, tmp_path):
     runs, space = tmp_path / "runs", space_file(tmp_path, trials=3)
     run_two_workers(sweep_command(space, runs, "--storage", postgres))
     assert_shared(optuna.load_study(study_name="iris_mlp-space", storage=postgres), expected=3)
 
 
+@pytest.mark.slow
 def test_hopeless_trials_are_pruned_and_keep_their_history(tmp_path, capsys):
     runs = tmp_path / "runs"
     space = space_file(
@@ -327,6 +331,7 @@ def test_trials_under_the_ddp_cpu_preset_report_and_prune(tmp_path):
     assert all(read_summary(Path(t.user_attrs["run_dir"]))["status"] == "pruned" for t in pruned)
 
 
+@pytest.mark.slow
 def test_workers_started_together_on_a_new_database_all_open_it(postgres):
     """Optuna creates its tables when a storage opens; workers starting at the same instant race
     to do it (seen in CI as a UniqueViolation). Each must open the study storage all the same."""

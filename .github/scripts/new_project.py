@@ -1,12 +1,14 @@
 """Turn a fresh clone of the template into your own project, in place:
-``make new-project NAME=<package> [KEEP="<experiment> ..."] [FORCE=1] [KEEP_COMMAND=1]``.
+``make new-project NAME=<package> [KEEP="<experiment> ..."] [DROP="<capability> ..."] [FORCE=1]
+[KEEP_COMMAND=1]``.
 
 It renames the package everywhere (folder, imports, entry points, config class paths,
 environment variables, wandb project, Makefile, workflows, README, tests, benchmarks). With KEEP,
 it also drops every other demo experiment and what only those used: DataModules, nets, losses,
-tests (down to a parametrize row), fixtures, benchmarks, Makefile lines and README rows. Unless
-KEEP_COMMAND=1, the command itself goes too. Every check runs before anything changes; a refusal
-is one line and exit status 2.
+tests (down to a parametrize row), fixtures, benchmarks, Makefile lines and README and docs rows. Unless
+KEEP_COMMAND=1, the command itself goes too. DROP removes optional capabilities (deploy, sweeps)
+with their commands, tests, docs and dependencies (``capability_pruning``). Every check runs
+before anything changes; a refusal is one line and exit status 2.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from capability_pruning import dead_words, drop_extras, drop_refusal, files_of, verbs
 from demo_graph import defined_names, module_names, needed_modules
 from source_pruning import Dropped, prune_source
 from text_pruning import prune_makefile, prune_markdown
@@ -34,9 +37,10 @@ COMMAND_FILES = [
     ".github/scripts/demo_graph.py",
     ".github/scripts/source_pruning.py",
     ".github/scripts/text_pruning.py",
+    ".github/scripts/capability_pruning.py",
+    "docs/new-project.md",
     "tests/test_new_project.py",
 ]
-COMMAND_SECTION = "## Start your own project"
 
 
 class Refusal(Exception):
@@ -93,20 +97,27 @@ def experiment_names(root: Path) -> list[str]:
     return sorted(p.stem for p in (root / "experiments").glob("*.yaml"))
 
 
-def plan_drops(root: Path, keep: list[str]) -> tuple[Dropped, list[Path]]:
-    """What keeping only ``keep`` drops, and the files to delete outright."""
+def plan_drops(root: Path, keep: list[str], drop: list[str]) -> tuple[Dropped, list[Path]]:
+    """What keeping only the experiments ``keep`` (all when empty) and dropping the capabilities
+    ``drop`` removes, and the files to delete outright."""
     experiments = experiment_names(root)
-    gone = set(experiments) - set(keep)
+    gone = set(experiments) - set(keep or experiments)
     files = [root / "experiments" / f"{e}.yaml" for e in gone]
     files += [p for e in gone if (p := root / "experiments" / "sweeps" / f"{e}.yaml").exists()]
-    configs = [(root / "experiments" / f"{e}.yaml").read_text() for e in keep]
-    configs += [p.read_text() for e in keep if (p := root / "experiments" / "sweeps" / f"{e}.yaml").exists()]
+    kept = keep or experiments
+    configs = [(root / "experiments" / f"{e}.yaml").read_text() for e in kept]
+    configs += [p.read_text() for e in kept if (p := root / "experiments" / "sweeps" / f"{e}.yaml").exists()]
     configs += [p.read_text() for p in (root / "src").rglob("*.yaml")]
     configs += [p.read_text() for p in (root / "experiments").glob("*/*.yaml") if p.parent.name != "sweeps"]
     src = root / "src"
     modules = module_names(src, OLD)
-    dropped_modules = set(modules) - needed_modules(src, OLD, configs, root / "tests" / "conftest.py")
-    dropped = Dropped(modules=dropped_modules, experiments=gone)
+    dropped_modules = set()
+    if keep:
+        dropped_modules = set(modules) - needed_modules(src, OLD, configs, root / "tests" / "conftest.py")
+    packages = [f"{OLD}.{c}" for c in drop]
+    dropped_modules |= {m for m in modules if any(m == p or m.startswith(p + ".") for p in packages)}
+    dropped = Dropped(modules=dropped_modules, experiments=gone, names=verbs(root, OLD, dropped_modules))
+    files += files_of(root, OLD, drop)
     for module in dropped_modules:
         path = modules[module]
         files.append(path)
@@ -122,12 +133,15 @@ def prune_python(root: Path, dropped: Dropped, deleted: set[Path]) -> None:
     Test files left without tests, and changed benchmarks, join ``deleted``."""
     targets = [p for p in sorted((root / "tests").glob("*.py")) + sorted((root / "benchmarks").glob("*.py"))]
     targets += [root / "src" / OLD / part / "__init__.py" for part in ("data", "nets", "losses")]
+    targets += [root / "src" / OLD / "__main__.py", root / "src" / OLD / "compat.py"]  # verbs, old paths
     while True:
         progress = False
         for path in targets:
             if path in deleted or not path.exists():
                 continue
             module = path.stem if path.parent.name in ("tests", "benchmarks") else f"{OLD}.{path.parent.name}"
+            if path.parent.name == OLD:
+                module = f"{OLD}.{path.stem}"
             before = path.read_text()
             after, lost = prune_source(before, module, dropped)
             if after == before:
@@ -146,7 +160,9 @@ def prune_python(root: Path, dropped: Dropped, deleted: set[Path]) -> None:
             return
 
 
-def dead_text(dropped: Dropped, deleted: set[Path], targets: set[str]) -> Callable[[str], bool]:
+def dead_text(
+    dropped: Dropped, deleted: set[Path], targets: set[str], words: list[str]
+) -> Callable[[str], bool]:
     classes = [n for m in dropped.modules for n in dropped.exports.get(m, ()) if n[:1].isupper()]
     paths = [m.replace(".", "/") + ".py" for m in dropped.modules]
     paths += [m.split(".", 1)[1].replace(".", "/") + ".py" for m in dropped.modules]
@@ -162,6 +178,8 @@ def dead_text(dropped: Dropped, deleted: set[Path], targets: set[str]) -> Callab
         + [rf"\bmake {re.escape(t)}\b" for t in targets]
         + [re.escape(p) for p in paths]
         + [rf"\b{re.escape(m)}\b" for m in dropped.modules]
+        + [rf"(?<![\w-]){re.escape(p.name)}\b" for p in deleted if p.suffix == ".md"]
+        + words
     )
     regex = re.compile(pattern) if pattern else None
     return lambda text: bool(regex and regex.search(text))
@@ -184,33 +202,40 @@ def tidy(root: Path) -> None:
         subprocess.run([ruff, "format", "--quiet", "."], cwd=root, check=False)
 
 
-def make_project(root: Path, name: str, keep: list[str], files: list[Path], keep_command: bool) -> set[Path]:
-    """Drop what only the other demos use, then rename; returns the files deleted."""
+def make_project(
+    root: Path, name: str, keep: list[str], drop: list[str], files: list[Path], keep_command: bool
+) -> set[Path]:
+    """Drop what only the other demos use and the dropped capabilities, then rename; returns the
+    files deleted."""
     deleted: set[Path] = set()
     dropped = Dropped()
-    if keep:
-        dropped, drop_files = plan_drops(root, keep)
+    if keep or drop:
+        dropped, drop_files = plan_drops(root, keep, drop)
         deleted |= set(drop_files)
     command_files = {root / f for f in COMMAND_FILES}
     if not keep_command:
         deleted |= command_files
+    words = dead_words(root, OLD, drop, dropped.modules)  # before the pruning takes the verbs out of __main__
     prune_python(root, dropped, deleted)
     makefile = root / "Makefile"
-    pruned, targets = prune_makefile(makefile.read_text(), dead_text(dropped, deleted, set()))
+    pruned, targets = prune_makefile(makefile.read_text(), dead_text(dropped, deleted, set(), words))
     makefile.write_text(pruned)
-    dead = dead_text(dropped, deleted, targets)
-    readme = root / "README.md"
-    text = readme.read_text()
-    if not keep_command:
-        start = text.index(COMMAND_SECTION)
-        text = text[:start] + text[text.index("\n## ", start + 1) + 1 :]
-    readme.write_text(prune_markdown(text, dead))
+    dead = dead_text(dropped, deleted, targets, words)
+    for page in [root / "README.md", root / "AGENTS.md", *sorted((root / "docs").glob("*.md"))]:
+        if page.exists() and page not in deleted:
+            page.write_text(prune_markdown(page.read_text(), dead))
+    if drop:
+        drop_extras(root, drop)
     if dropped.experiments:  # the launch scripts' usage examples name a kept experiment instead
         pattern = re.compile("|".join(rf"\b{e}\b" for e in sorted(dropped.experiments)))
         for launcher in (root / "experiments" / "launch").glob("*"):
             launcher.write_text(pattern.sub(keep[0], launcher.read_text()))
     for path in deleted:
         path.unlink(missing_ok=True)
+    for folder in sorted({p.parent for p in deleted}, key=lambda p: len(p.parts), reverse=True):
+        while folder != root and folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()  # a dropped package's folder (and its __pycache__-free parents)
+            folder = folder.parent
     for path in files:
         if path.exists() and path not in command_files:  # the command keeps naming the template
             try:
@@ -230,13 +255,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("name")
     parser.add_argument("--keep", default="", help="experiments to keep, space-separated (default: all)")
+    parser.add_argument("--drop", default="", help="optional capabilities to remove (deploy, sweeps)")
     parser.add_argument("--force", action="store_true", help="go ahead with uncommitted changes")
     parser.add_argument("--keep-command", action="store_true", help="leave this command in the project")
     parser.add_argument("--no-install", action="store_true", help="do not reinstall the renamed package")
     parser.add_argument("--root", type=Path, default=Path.cwd())
     args = parser.parse_args(argv)
     root = args.root.resolve()
-    keep = args.keep.split()
+    keep, drop = args.keep.split(), args.drop.split()
     try:
         if not (root / "src" / OLD).is_dir():
             raise Refusal(f"no src/{OLD}/ here: this tree is already renamed (or not the template)")
@@ -246,15 +272,19 @@ def main(argv: list[str] | None = None) -> int:
         unknown = [e for e in keep if e not in choices]
         if unknown:
             raise Refusal(f"KEEP names {unknown[0]!r}, not an experiment; choose from: {' '.join(choices)}")
+        if why := drop_refusal(root, OLD, drop):
+            raise Refusal(why)
     except Refusal as refusal:
         print(f"new-project: {refusal}", file=sys.stderr)
         return 2
-    deleted = make_project(root, args.name, keep, files, args.keep_command)
+    deleted = make_project(root, args.name, keep, drop, files, args.keep_command)
     if not args.no_install:
         pip = [sys.executable, "-m", "pip", "--quiet"]
         subprocess.run([*pip, "uninstall", "--yes", OLD], check=False)
         subprocess.run([*pip, "install", "--no-deps", "--no-build-isolation", "-e", str(root)], check=True)
     print(f"{args.name}: renamed from {OLD}; kept experiments: {' '.join(keep or experiment_names(root))}")
+    if drop:
+        print(f"dropped {' '.join(drop)}: rm -rf .venv && make install leaves out their dependencies too")
     print(f"{len(deleted)} files removed; review the changes with git status and git diff, then make test")
     return 0
 

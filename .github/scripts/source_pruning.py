@@ -108,7 +108,10 @@ class _DictEntry(ast.AST):
 
 
 def _prunable(entry: ast.AST) -> bool:
-    """A tuple inside a display is a record (a parametrize row), kept or cut whole."""
+    """A tuple inside a display is a record (a parametrize row), kept or cut whole; so is a dict
+    entry whose value is a tuple (``verb: (module, summary)``)."""
+    if isinstance(entry, _DictEntry):
+        return not isinstance(entry.value, ast.Tuple)
     return not isinstance(entry, ast.Tuple)
 
 

@@ -1,5 +1,6 @@
-"""Removing what names dropped demos from the README (rows, list items, paragraphs, code lines,
-then sections left empty) and from the Makefile (recipe lines, then rules left empty)."""
+"""Removing what names dropped demos or capabilities from the README and docs pages (rows, list
+items, paragraphs, code lines, then sections left empty) and from the Makefile (recipe lines, then
+rules left empty, then variables nothing reads)."""
 
 from __future__ import annotations
 
@@ -81,8 +82,9 @@ def prune_markdown(text: str, dead: Dead) -> str:
         kept.append((kind, lines))
     kept = _without_bare_tables(kept)
     kept = _without_empty_sections(kept)
-    out = "\n".join(line for _, lines in kept for line in lines) + "\n"
-    return re.sub(r"\n{3,}", "\n\n", out)
+    # One blank line where removed blocks leave several; a code block keeps its own blank lines.
+    kept = [b for i, b in enumerate(kept) if not (b[0] == "blank" and i and kept[i - 1][0] == "blank")]
+    return "\n".join(line for _, lines in kept for line in lines).rstrip("\n") + "\n"
 
 
 def _without_bare_tables(blocks: list[tuple[str, list[str]]]) -> list[tuple[str, list[str]]]:
@@ -117,8 +119,9 @@ def _without_empty_sections(blocks: list[tuple[str, list[str]]]) -> list[tuple[s
 
 
 def prune_makefile(text: str, dead: Dead) -> tuple[str, set[str]]:
-    """The Makefile without recipe lines that are dead, and without the rules that leaves empty
-    (also from ``.PHONY``); returns the removed targets too."""
+    """The Makefile without recipe lines that are dead, without the rules that leaves empty (also
+    from ``.PHONY``), and without the variables nothing reads any more; returns the removed
+    targets too."""
     lines = text.splitlines()
     removed: set[str] = set()
     out: list[str] = []
@@ -132,13 +135,32 @@ def prune_makefile(text: str, dead: Dead) -> tuple[str, set[str]]:
         j = i + 1
         while j < len(lines) and lines[j].startswith("\t"):
             j += 1
-        recipe = [line for line in lines[i + 1 : j] if not dead(line)]
+        commands: list[list[str]] = []  # a command continued with a backslash goes whole
+        for line in lines[i + 1 : j]:
+            if commands and commands[-1][-1].endswith("\\"):
+                commands[-1].append(line)
+            else:
+                commands.append([line])
+        recipe = [line for command in commands if not dead("\n".join(command)) for line in command]
         if lines[i + 1 : j] and not recipe:
             removed.add(rule.group(1))
         else:
             out += [lines[i], *recipe]
         i = j
+    out = [line for line in out if not (_assignment(line) and dead(line))]
+    # Then the variables that only removed recipes read.
+    while unused := [
+        line for line in out if (name := _assignment(line)) and f"$({name})" not in "\n".join(out)
+    ]:
+        out = [line for line in out if line not in unused]
     text = re.sub(r"\n{3,}", "\n\n", "\n".join(out) + "\n")
     for target in removed:
         text = re.sub(rf"(^\.PHONY:.*?) {re.escape(target)}(?=\s)", r"\1", text, flags=re.M)
     return text, removed
+
+
+def _assignment(line: str) -> str | None:
+    """The variable a top-level Makefile line assigns (``NAME ?= …``, ``NAME := …``) on one
+    line, or None."""
+    match = re.match(r"^([A-Z][A-Z0-9_]*)\s*[:?+]?=", line)
+    return match.group(1) if match and not line.rstrip().endswith("\\") else None

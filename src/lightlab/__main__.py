@@ -61,7 +61,22 @@ def main(argv: list[str] | None = None) -> None:
         print(f"error: unknown command {verb!r}; one of: {', '.join(VERBS)}", file=sys.stderr)
         sys.exit(2)
     module = module_of(verb, rest)
-    entry = importlib.import_module(module).main
+    try:
+        entry = importlib.import_module(module).main
+    except ModuleNotFoundError as missing:
+        if (missing.name or "").split(".")[0] == "lightlab":
+            raise
+        from importlib.metadata import PackageNotFoundError, metadata
+
+        from lightlab.errors import UserError, exit_with
+
+        package = module.split(".")[1]  # an optional capability's package names its extra
+        try:
+            extras = metadata("lightlab").get_all("Provides-Extra") or []
+        except PackageNotFoundError:  # run from a source tree that is not installed
+            extras = []
+        fix = f"pip install -e '.[{package}]'" if package in extras else "make install"
+        exit_with(UserError(f"{verb} needs {missing.name}, which is not installed: {fix}"))
     entry(args if module == "lightlab.cli" else rest)
 
 

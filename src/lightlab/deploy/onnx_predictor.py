@@ -67,7 +67,7 @@ class OnnxPredictor(Predictor):
             import onnxruntime  # noqa: F401  (a clear line when it is missing)
         except ImportError:
             raise UserError(
-                "onnxruntime is not installed: pip install onnxruntime (or the project's serve extra)"
+                "onnxruntime is not installed: pip install onnxruntime (or the project's deploy extra)"
             ) from None
         model, spec = read_export(Path(folder))
         self.class_names: list[str] = list(spec["class_names"])
