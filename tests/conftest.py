@@ -5,6 +5,8 @@ Where a test goes: ``test_<package>_<topic>.py`` for the code of one package (``
 ``test_<module>.py`` for a top-level module (``cli``, ``internals``, ``atomic_writes``), and no
 prefix for the template as a whole (every command's bad input, the experiments, the README, the
 lock, ``make new-project``). ``helpers.py`` and ``synthetic_data.py`` hold what tests share.
+Which tier a test belongs to (``make test``, or ``@pytest.mark.slow`` for ``make test-all``) is
+in AGENTS.md.
 """
 
 from __future__ import annotations

@@ -38,13 +38,19 @@ def run_cli(*args: str, runs_dir: Path) -> None:
         main([subcommand, *rest, "--runs_dir", str(runs_dir), *QUIET])
 
 
+def tests_on_path() -> str:
+    """A ``PYTHONPATH`` for a child process that can import ``helpers``: tests/ ahead of this
+    process's own path (a renamed project's tests run with its src/ there)."""
+    return os.pathsep.join(filter(None, [str(ROOT / "tests"), os.environ.get("PYTHONPATH")]))
+
+
 def fit_in_child(
     experiment: str, *flags: str, runs_dir: Path, env: dict[str, str] | None = None, **popen
 ) -> subprocess.Popen:
     """``python -m lightlab fit`` of ``experiments/<experiment>.yaml`` in a child process (quiet,
     runs under ``runs_dir``, ``helpers`` importable there), with ``env`` on top of this one's."""
     command = [sys.executable, "-m", "lightlab", "fit", "--config", str(EXPERIMENTS / f"{experiment}.yaml")]
-    environment = {**os.environ, "PYTHONPATH": str(ROOT / "tests"), **(env or {})}
+    environment = {**os.environ, "PYTHONPATH": tests_on_path(), **(env or {})}
     return subprocess.Popen(
         [*command, *flags, "--runs_dir", str(runs_dir), *QUIET], env=environment, text=True, **popen
     )

@@ -15,7 +15,16 @@ from unittest import mock
 
 import pytest
 import torch
-from helpers import EXPERIMENTS, ROOT, fit_in_child, read_summary, run_dirs, slow_marked_steps, wait_for_file
+from helpers import (
+    EXPERIMENTS,
+    ROOT,
+    fit_in_child,
+    read_summary,
+    run_dirs,
+    slow_marked_steps,
+    tests_on_path,
+    wait_for_file,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -34,7 +43,7 @@ def resume(run_dir: Path) -> None:
     resumed = subprocess.run(
         ["make", "--no-print-directory", "train", f"RESUME={run_dir}"],
         cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT / "tests")},
+        env={**os.environ, "PYTHONPATH": tests_on_path()},
         capture_output=True,
         text=True,
         timeout=240,

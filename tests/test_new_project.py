@@ -236,6 +236,8 @@ def test_a_dropped_capability_leaves_with_its_tests_docs_commands_and_dependenci
     for gone in ("make sweep", "make export", "make serve", "deploy.md", "sweeps.md", "Optuna", "ONNX"):
         assert gone not in text, gone
     assert "make train EXP=iris_mlp" in text
+    ci = (stripped / ".ci" / "run").read_text()  # nor the services only dropped tests used
+    assert "postgresql" not in ci and "dataset-fashion-mnist" not in ci and "slurm-wlm" in ci
     helped = subprocess.run(["make", "help", f"VENV={VENV}"], cwd=stripped, capture_output=True, text=True)
     assert helped.returncode == 0 and "make sweep" not in helped.stdout
 

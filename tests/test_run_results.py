@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -69,7 +70,7 @@ def test_rows_are_sorted_by_the_monitored_metric_with_differing_settings(tmp_pat
     assert "5 run(s)" in capsys.readouterr().out
 
 
-def test_real_runs_through_make(tmp_path):
+def test_real_runs_through_the_command(tmp_path):
     runs = tmp_path / "runs"
     for lr in ("0.01", "0.05"):
         run_cli(
@@ -83,7 +84,7 @@ def test_real_runs_through_make(tmp_path):
             runs_dir=runs,
         )
     result = subprocess.run(
-        [str(ROOT / ".venv/bin/python"), "-m", "lightlab", "results", "--runs-dir", str(runs)],
+        [sys.executable, "-m", "lightlab", "results", "--runs-dir", str(runs)],
         cwd=ROOT,
         capture_output=True,
         text=True,

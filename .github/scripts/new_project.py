@@ -224,6 +224,9 @@ def make_project(
     for page in [root / "README.md", root / "AGENTS.md", *sorted((root / "docs").glob("*.md"))]:
         if page.exists() and page not in deleted:
             page.write_text(prune_markdown(page.read_text(), dead))
+    ci = root / ".ci" / "run"
+    if ci.exists():  # the services only dropped tests used
+        ci.write_text("".join(line for line in ci.read_text().splitlines(keepends=True) if not dead(line)))
     if drop:
         drop_extras(root, drop)
     if dropped.experiments:  # the launch scripts' usage examples name a kept experiment instead
