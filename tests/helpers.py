@@ -38,7 +38,7 @@ def run_cli(*args: str, runs_dir: Path) -> None:
         main([subcommand, *rest, "--runs_dir", str(runs_dir), *QUIET])
 
 
-def tests_on_path() -> str:
+def pythonpath_with_tests() -> str:
     """A ``PYTHONPATH`` for a child process that can import ``helpers``: tests/ ahead of this
     process's own path (a renamed project's tests run with its src/ there)."""
     return os.pathsep.join(filter(None, [str(ROOT / "tests"), os.environ.get("PYTHONPATH")]))
@@ -50,7 +50,7 @@ def fit_in_child(
     """``python -m lightlab fit`` of ``experiments/<experiment>.yaml`` in a child process (quiet,
     runs under ``runs_dir``, ``helpers`` importable there), with ``env`` on top of this one's."""
     command = [sys.executable, "-m", "lightlab", "fit", "--config", str(EXPERIMENTS / f"{experiment}.yaml")]
-    environment = {**os.environ, "PYTHONPATH": tests_on_path(), **(env or {})}
+    environment = {**os.environ, "PYTHONPATH": pythonpath_with_tests(), **(env or {})}
     return subprocess.Popen(
         [*command, *flags, "--runs_dir", str(runs_dir), *QUIET], env=environment, text=True, **popen
     )

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 import torch
-from helpers import EXPERIMENTS, read_summary, run_dirs, tests_on_path
+from helpers import EXPERIMENTS, pythonpath_with_tests, read_summary, run_dirs
 
 from lightlab.data import IrisDataModule
 from lightlab.tasks import ClassificationTask
@@ -18,7 +18,7 @@ QUIET = ["--trainer.enable_progress_bar", "false", "--trainer.enable_model_summa
 
 def _env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k != "LIGHTLAB_RUN_DIR"}
-    env.update(WANDB_MODE="disabled", PYTHONPATH=tests_on_path(), OMP_NUM_THREADS="1")
+    env.update(WANDB_MODE="disabled", PYTHONPATH=pythonpath_with_tests(), OMP_NUM_THREADS="1")
     return env
 
 

@@ -19,10 +19,10 @@ from helpers import (
     EXPERIMENTS,
     ROOT,
     fit_in_child,
+    pythonpath_with_tests,
     read_summary,
     run_dirs,
     slow_marked_steps,
-    tests_on_path,
     wait_for_file,
 )
 
@@ -43,7 +43,7 @@ def resume(run_dir: Path) -> None:
     resumed = subprocess.run(
         ["make", "--no-print-directory", "train", f"RESUME={run_dir}"],
         cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": tests_on_path()},
+        env={**os.environ, "PYTHONPATH": pythonpath_with_tests()},
         capture_output=True,
         text=True,
         timeout=240,

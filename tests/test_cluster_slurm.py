@@ -11,7 +11,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from helpers import EXPERIMENTS, read_summary, slow_marked_steps, tests_on_path, wait_for_file
+from helpers import EXPERIMENTS, pythonpath_with_tests, read_summary, slow_marked_steps, wait_for_file
 from slurm_cluster import SlurmCluster, missing_binaries
 
 SCRIPT = "experiments/launch/slurm_ddp.sbatch"
@@ -44,7 +44,7 @@ def workdir(tmp_path) -> Path:
 def submit(cluster: SlurmCluster, workdir: Path, resources: list[str], *flags: str, wandb: str = "disabled"):
     env = {
         "MASTER_ADDR": "127.0.0.1",  # the node names n1, n2 do not resolve
-        "PYTHONPATH": tests_on_path(),
+        "PYTHONPATH": pythonpath_with_tests(),
         "WANDB_MODE": wandb,
         "OMP_NUM_THREADS": "1",
     }

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from helpers import ROOT, epochs_started, read_summary, run_cli, run_dirs, tests_on_path
+from helpers import ROOT, epochs_started, pythonpath_with_tests, read_summary, run_cli, run_dirs
 from lightning.pytorch import Callback, Trainer
 
 from lightlab.callbacks import epoch_history
@@ -39,7 +39,7 @@ ARGS = [f"--trainer.max_epochs={EPOCHS}", *EARLY_BEST, "--trainer.callbacks+=hel
 
 
 def make_train(runs_dir: Path, *variables: str, args: list[str] = ARGS, **popen) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONPATH": tests_on_path(), "WANDB_MODE": "disabled"}
+    env = {**os.environ, "PYTHONPATH": pythonpath_with_tests(), "WANDB_MODE": "disabled"}
     command = ["make", "--no-print-directory", "train", *variables]
     command.append(f"ARGS={shlex.join([*args, '--runs_dir', str(runs_dir)])}")
     return subprocess.Popen(command, cwd=ROOT, env=env, text=True, start_new_session=True, **popen)

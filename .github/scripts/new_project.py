@@ -167,7 +167,10 @@ def dead_text(
     paths = [m.replace(".", "/") + ".py" for m in dropped.modules]
     paths += [m.split(".", 1)[1].replace(".", "/") + ".py" for m in dropped.modules]
     paths += [
-        p.name for p in deleted if p.suffix == ".py" and p.parent.name in ("tests", "benchmarks", "scripts")
+        p.name
+        for p in deleted
+        if (p.suffix == ".py" and p.parent.name in ("tests", "benchmarks", "scripts"))
+        or p.parent.name == "launch"
     ]
     # Class names count anywhere (SkipNet), but acronyms only as code (`MLP`, nets.CNN), not in
     # prose ("an MLP"); so do the Makefile targets that went.
@@ -183,6 +186,10 @@ def dead_text(
     )
     regex = re.compile(pattern) if pattern else None
     return lambda text: bool(regex and regex.search(text))
+
+
+def dead_words_in(text: str, words: list[str]) -> bool:
+    return any(re.search(word, text) for word in words)
 
 
 def rename_text(text: str, name: str) -> str:
@@ -216,23 +223,28 @@ def make_project(
     if not keep_command:
         deleted |= command_files
     words = dead_words(root, OLD, drop, dropped.modules)  # before the pruning takes the verbs out of __main__
+    launchers = sorted((root / "experiments" / "launch").glob("*"))
+    deleted |= {p for p in launchers if dead_words_in(p.read_text(), words)}  # a sweep's job script
     prune_python(root, dropped, deleted)
     makefile = root / "Makefile"
     pruned, targets = prune_makefile(makefile.read_text(), dead_text(dropped, deleted, set(), words))
     makefile.write_text(pruned)
     dead = dead_text(dropped, deleted, targets, words)
+    retarget = str
+    if dropped.experiments and keep:  # example commands run a kept experiment instead
+        demo = re.compile("|".join(rf"(?<![\w-]){e}(?![\w-])" for e in sorted(dropped.experiments)))
+        retarget = lambda line: demo.sub(keep[0], line)  # noqa: E731
     for page in [root / "README.md", root / "AGENTS.md", *sorted((root / "docs").glob("*.md"))]:
         if page.exists() and page not in deleted:
-            page.write_text(prune_markdown(page.read_text(), dead))
+            page.write_text(prune_markdown(page.read_text(), dead, retarget))
     ci = root / ".ci" / "run"
     if ci.exists():  # the services only dropped tests used
         ci.write_text("".join(line for line in ci.read_text().splitlines(keepends=True) if not dead(line)))
     if drop:
         drop_extras(root, drop)
-    if dropped.experiments:  # the launch scripts' usage examples name a kept experiment instead
-        pattern = re.compile("|".join(rf"\b{e}\b" for e in sorted(dropped.experiments)))
-        for launcher in (root / "experiments" / "launch").glob("*"):
-            launcher.write_text(pattern.sub(keep[0], launcher.read_text()))
+    for launcher in launchers:  # the usage examples name a kept experiment instead
+        if launcher not in deleted:
+            launcher.write_text(retarget(launcher.read_text()))
     for path in deleted:
         path.unlink(missing_ok=True)
     for folder in sorted({p.parent for p in deleted}, key=lambda p: len(p.parts), reverse=True):

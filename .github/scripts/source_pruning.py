@@ -59,7 +59,10 @@ class _Scan:
         """Whether ``node`` refers to something dropped. With ``prunable``, references inside
         display entries that will be cut out do not count (unless every entry goes)."""
         if isinstance(node, ast.Constant) and isinstance(node.value, str):
-            return id(node) not in self.docstrings and self.dropped.dead_string(node.value)
+            # A name this file lost counts as a string too: its entry in ``__all__``.
+            return id(node) not in self.docstrings and (
+                self.dropped.dead_string(node.value) or node.value in self.local
+            )
         if isinstance(node, ast.Name):
             return node.id in self.dropped.names or node.id in self.local
         if isinstance(node, ast.Import):  # an import inside a function

@@ -11,6 +11,7 @@ Dead = Callable[[str], bool]
 FENCE = re.compile(r"^\s*```")
 LIST_ITEM = re.compile(r"^(\s*)(?:[-*]|\d+\.)\s")
 HEADING = re.compile(r"^(#+)\s")
+COMMAND_SPAN = re.compile(r"`[^`]*(?:EXP=|runs/)[^`]*`")
 
 
 def markdown_blocks(text: str) -> list[tuple[str, list[str]]]:
@@ -62,13 +63,19 @@ def markdown_blocks(text: str) -> list[tuple[str, list[str]]]:
     return blocks
 
 
-def prune_markdown(text: str, dead: Dead) -> str:
+def prune_markdown(text: str, dead: Dead, retarget: Callable[[str], str] = str) -> str:
+    """``text`` without the blocks ``dead`` says refer to what went. Command listings go line by
+    line, after ``retarget`` (which points example commands at a kept experiment)."""
     kept: list[tuple[str, list[str]]] = []
     for kind, lines in markdown_blocks(text):
         if kind == "fence":
             # A config or code listing goes whole; commands go line by line.
             whole = lines[0].strip("` ") in ("yaml", "python", "json", "toml")
-            body = [line for line in lines[1:-1] if not dead(line)]
+            body = (
+                [line for line in lines[1:-1] if not dead(line)]
+                if whole
+                else _commands(lines[1:-1], dead, retarget)
+            )
             if whole and len(body) < len(lines) - 2:
                 body = []
             if any(line.strip() and not line.lstrip().startswith("#") for line in body):
@@ -77,6 +84,8 @@ def prune_markdown(text: str, dead: Dead) -> str:
                 kept.pop()
                 kept.pop()  # the sentence that introduced the code
             continue
+        if kind in ("item", "para"):  # so do the commands in its code spans (not a table's figures)
+            lines = [COMMAND_SPAN.sub(lambda span: retarget(span.group()), line) for line in lines]
         if kind in ("row", "item", "para") and dead("\n".join(lines)):
             continue
         kept.append((kind, lines))
@@ -85,6 +94,21 @@ def prune_markdown(text: str, dead: Dead) -> str:
     # One blank line where removed blocks leave several; a code block keeps its own blank lines.
     kept = [b for i, b in enumerate(kept) if not (b[0] == "blank" and i and kept[i - 1][0] == "blank")]
     return "\n".join(line for _, lines in kept for line in lines).rstrip("\n") + "\n"
+
+
+def _commands(lines: list[str], dead: Dead, retarget: Callable[[str], str]) -> list[str]:
+    """The lines of a command listing that stay: a command with the comment lines just above it
+    goes when the command is dead."""
+    kept: list[str] = []
+    comments: list[str] = []
+    for line in map(retarget, lines):
+        if line.lstrip().startswith("#"):
+            comments.append(line)
+            continue
+        if not dead(line):
+            kept += [comment for comment in comments if not dead(comment)] + [line]
+        comments = []
+    return kept + [line for line in comments if not dead(line)]
 
 
 def _without_bare_tables(blocks: list[tuple[str, list[str]]]) -> list[tuple[str, list[str]]]:
