@@ -19,6 +19,7 @@ import tomllib
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from demo_graph import imported_modules, module_names
 from update_lock import needed_distributions, pins, project_requirements
 
 
@@ -28,20 +29,15 @@ def extras(root: Path) -> list[str]:
 
 
 def importers(root: Path, package: str, capability: str) -> list[str]:
-    """The package's files outside ``capability`` that import it."""
+    """The package's files outside ``capability`` that import it (relative imports included)."""
     prefix = f"{package}.{capability}"
-    found = []
-    for path in sorted((root / "src" / package).rglob("*.py")):
-        if path.is_relative_to(root / "src" / package / capability):
-            continue
-        for node in ast.walk(ast.parse(path.read_text())):
-            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
-            if isinstance(node, ast.ImportFrom) and node.module and not node.level:
-                names = [node.module]
-            if any(n == prefix or n.startswith(prefix + ".") for n in names):
-                found.append(str(path.relative_to(root / "src")))
-                break
-    return found
+    modules = module_names(root / "src", package)
+    return [
+        str(path.relative_to(root / "src"))
+        for module, path in modules.items()
+        if not (module == prefix or module.startswith(prefix + "."))
+        and any(m == prefix or m.startswith(prefix + ".") for m in imported_modules(path, module, modules))
+    ]
 
 
 def optional_capabilities(root: Path, package: str) -> list[str]:
@@ -54,9 +50,10 @@ def optional_capabilities(root: Path, package: str) -> list[str]:
 
 def drop_refusal(root: Path, package: str, drop: list[str]) -> str | None:
     """Why ``drop`` cannot be dropped, in one line, or None."""
-    choices = " ".join(optional_capabilities(root, package))
+    optional = optional_capabilities(root, package)
+    choices = " ".join(optional)
     for name in drop:
-        if name in choices.split():
+        if name in optional:
             continue
         users = importers(root, package, name) if (root / "src" / package / name).is_dir() else []
         if users:

@@ -230,10 +230,11 @@ def make_project(
     pruned, targets = prune_makefile(makefile.read_text(), dead_text(dropped, deleted, set(), words))
     makefile.write_text(pruned)
     dead = dead_text(dropped, deleted, targets, words)
-    retarget = str
-    if dropped.experiments and keep:  # example commands run a kept experiment instead
-        demo = re.compile("|".join(rf"(?<![\w-]){e}(?![\w-])" for e in sorted(dropped.experiments)))
-        retarget = lambda line: demo.sub(keep[0], line)  # noqa: E731
+    demo = re.compile("|".join(rf"(?<![\w-]){e}(?![\w-])" for e in sorted(dropped.experiments)))
+
+    def retarget(line: str) -> str:  # example commands run a kept experiment instead
+        return demo.sub(keep[0], line) if dropped.experiments and keep else line
+
     for page in [root / "README.md", root / "AGENTS.md", *sorted((root / "docs").glob("*.md"))]:
         if page.exists() and page not in deleted:
             page.write_text(prune_markdown(page.read_text(), dead, retarget))
