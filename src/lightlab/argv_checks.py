@@ -6,47 +6,14 @@ Each raises ``UserError`` with one line naming the problem and the fix.
 from __future__ import annotations
 
 import itertools
-import re
 from pathlib import Path
 
 import yaml
 
-from lightlab.errors import UserError, one_line
+from lightlab.errors import UserError
+from lightlab.parser_messages import parser_message
 
 SUBCOMMANDS = ("fit", "validate", "test", "predict")
-
-
-def _type_name(expected: str) -> str:
-    """``<class 'int'>`` as ``int``, ``typing.Literal['a', 'b']`` as ``one of 'a', 'b'``."""
-    expected = expected.strip()
-    if expected == "<class 'NoneType'>":
-        return "null"
-    if expected.startswith("<class '"):
-        return expected[len("<class '") : -2]
-    if expected.startswith("typing.Literal["):
-        return "one of " + expected[len("typing.Literal[") : -1]
-    return expected
-
-
-def bad_value_message(message: str) -> str | None:
-    """jsonargparse's report of a value that fits none of a key's types, as ``key: 'value' is not
-    valid (expected int or null)``; None for other messages."""
-    key = re.search(r'Parser key "([^"]+)"', message)
-    given = re.search(r"(?:^\s*Given|\. Got) value: (.*)$", message, re.MULTILINE)
-    # A union lists one "- Expected a <type>" line per member; a plain type says "Expected a <type>."
-    expected = re.findall(r"^\s*- Expected an? (.+)$", message, re.MULTILINE) or re.findall(
-        r"Expected an? (.+?)\. Got value", message
-    )
-    if not (key and given and expected):
-        return None
-    kinds = " or ".join(dict.fromkeys(_type_name(e) for e in expected))
-    return f"{key.group(1)}: {given.group(1).strip()!r} is not valid (expected {kinds})"
-
-
-def parser_message(message: str, limit: int = 400) -> str:
-    """A parser's multi-line report as one line, without jsonargparse's echo of the whole value."""
-    text = bad_value_message(message) or one_line(message, limit=10**6)
-    return one_line(text.split(" Given value type:", 1)[0], limit)
 
 
 def flag_values(args: list[str], flag: str) -> list[str]:

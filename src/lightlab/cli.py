@@ -26,7 +26,6 @@ from lightlab.argv_checks import (
     check_experiment_given,
     flag_value,
     flag_values,
-    parser_message,
 )
 from lightlab.callbacks.last_checkpoint import LastCheckpoint
 from lightlab.cluster.environment import check_accelerator, nodes_from_environment
@@ -41,6 +40,7 @@ from lightlab.cluster.signals import StoppedBySignal
 from lightlab.data.base import LabDataModule
 from lightlab.errors import DEBUG_ENV, UserError, exit_with, user_error_in
 from lightlab.inference.predict_split import predict_to_csv
+from lightlab.parser_messages import parser_message, problem_message, suggest_flags
 from lightlab.quiet import silence_known_noise, silence_wandb_notices
 from lightlab.run.checkpoints import check_checkpoint_file, check_checkpoint_fits
 from lightlab.run.config import (
@@ -78,11 +78,30 @@ NET_SIZE_LINKS = {
 }
 
 
+# The class behind each top-level section whose arguments a parser report names without one.
+SECTION_OWNERS = {"model": ClassificationTask, "save_last_every": LastCheckpoint}
+
+
 class OneLineErrorParser(LightningArgumentParser):
     """Reports a bad config or flag as a single line instead of the full usage text."""
 
     def error(self, message: str, ex: Exception | None = None) -> NoReturn:
-        raise UserError(f"{parser_message(message)} (run with --help to list the options)") from ex
+        if not self.exit_on_error:
+            # A nested parser's (a subclass's arguments): the outer one reports it, whole.
+            super().error(message, ex)
+        text = parser_message(message, owners=SECTION_OWNERS)
+        if message.startswith("unrecognized arguments:"):
+            text += suggest_flags(message, self.known_flags())
+        raise UserError(f"{text} (run with --help to list the options)") from ex
+
+    def known_flags(self) -> list[str]:
+        """Every flag this parser takes with the experiment's defaults (a subclass's arguments
+        under the class its config names)."""
+        try:
+            # A Namespace's keys() are its dotted keys; iterating it gives only the top level.
+            return [f"--{key}" for key in self.get_defaults().keys()]  # noqa: SIM118
+        except Exception:  # defaults that do not parse: no suggestions, the error stands
+            return []
 
 
 class LabCLI(LightningCLI):
@@ -162,6 +181,9 @@ class LabCLI(LightningCLI):
             cause = user_error_in(error)
             if cause is not None:
                 raise cause from None
+            text, from_a_class = problem_message(str(error))
+            if from_a_class:  # a DataModule's or net's own error: its line says it all
+                raise UserError(text) from error
             raise UserError(f"could not build the experiment: {parser_message(str(error))}") from error
         except BaseException:
             discard(self.run_dir)

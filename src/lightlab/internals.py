@@ -4,7 +4,7 @@
 upgrade that changes one fails there, by name, rather than somewhere in a training run or export.
 """
 
-from __future__ import annotations
+from typing import Any
 
 import torch
 from lightning.pytorch import LightningModule, Trainer
@@ -12,6 +12,8 @@ from lightning.pytorch.callbacks import RichModelSummary
 from lightning.pytorch.utilities.model_summary import ModelSummary
 from torch import nn
 from torchmetrics import Metric, MetricCollection
+
+from lightlab.ranges import SummaryDepth
 
 
 class _WithoutMetrics(ModelSummary):
@@ -32,6 +34,9 @@ class LayerSummary(RichModelSummary):
     """The rich model summary at the start of training, listing only the net's layers: each one's
     type, parameter count and, given the DataModule's example input, its output shape.
     """
+
+    def __init__(self, max_depth: SummaryDepth = 1, **summarize_kwargs: Any) -> None:
+        super().__init__(max_depth=max_depth, **summarize_kwargs)
 
     # Private: RichModelSummary builds its table from the ModelSummary this returns.
     def _summary(self, trainer: Trainer, pl_module: LightningModule) -> ModelSummary:

@@ -10,8 +10,6 @@ epoch), optionally every few minutes or steps inside long epochs
 so no second writer can make a ``last-v1.ckpt``.
 """
 
-from __future__ import annotations
-
 import time
 from pathlib import Path
 from typing import Any
@@ -21,6 +19,7 @@ from lightning.pytorch.callbacks import Checkpoint, ModelCheckpoint
 from lightning.pytorch.trainer.states import TrainerFn
 
 from lightlab.errors import UserError
+from lightlab.ranges import PositiveFloat, PositiveInt
 from lightlab.run.folder import LAST_NAME, RunFolder
 
 
@@ -42,12 +41,13 @@ class LastCheckpoint(Checkpoint):
     """
 
     def __init__(
-        self, minutes: float | None = None, steps: int | None = None, dirpath: str | None = None
+        self,
+        minutes: PositiveFloat | None = None,
+        steps: PositiveInt | None = None,
+        dirpath: str | None = None,
     ) -> None:
         if minutes is not None and steps is not None:
             raise UserError("give save_last_every.minutes or save_last_every.steps, not both")
-        if (minutes is not None and minutes <= 0) or (steps is not None and steps <= 0):
-            raise UserError("save_last_every.minutes and .steps must be positive")
         self.minutes, self.steps, self.dirpath = minutes, steps, dirpath
         self.last_model_path = ""  # read by Lightning's ``ckpt_path="last"``
         self._saved_step: int | None = None

@@ -1,7 +1,5 @@
 """The pictures written into the run directory, and the model summary the defaults configure."""
 
-from __future__ import annotations
-
 import csv
 import math
 import time
@@ -13,6 +11,7 @@ from lightning.pytorch.utilities.seed import isolate_rng
 from lightlab.data.base import LabDataModule
 from lightlab.internals import LayerSummary
 from lightlab.plots import save_confusion_matrix, save_learning_curves, save_sample_grid, spread_batch
+from lightlab.ranges import NonNegativeFloat, PositiveInt
 from lightlab.run.folder import RunFolder
 from lightlab.tasks import ClassificationTask
 
@@ -31,7 +30,7 @@ class ClassificationPlots(Callback):
     ``confusion_matrix.png``: after testing. Only the main process writes them.
     """
 
-    def __init__(self, samples: int = 32) -> None:
+    def __init__(self, samples: PositiveInt = 32) -> None:
         self.samples = samples
 
     def on_fit_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
@@ -85,7 +84,7 @@ class LearningCurves(Callback):
     resumed run starts from the epochs its ``metrics.csv`` already holds.
     """
 
-    def __init__(self, redraw_seconds: float = 10.0) -> None:
+    def __init__(self, redraw_seconds: NonNegativeFloat = 10.0) -> None:
         self.redraw_seconds = redraw_seconds
         self.history: list[dict[str, float]] = []
         self.path: Path | None = None

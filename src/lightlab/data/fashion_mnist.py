@@ -1,7 +1,5 @@
 """Fashion-MNIST: 70 000 grayscale 28x28 clothing images in 10 classes, held in memory as tensors."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from urllib.error import URLError
 
@@ -15,6 +13,7 @@ from lightlab.data.in_memory import InMemoryDataModule, InMemoryDataset
 from lightlab.data.input_encoding import ImageInputs
 from lightlab.data.splits import stratified_split
 from lightlab.errors import UserError
+from lightlab.ranges import NonNegativeInt, PositiveInt, Seed
 
 
 class FashionMNISTDataModule(InMemoryDataModule):
@@ -40,9 +39,9 @@ class FashionMNISTDataModule(InMemoryDataModule):
     def __init__(
         self,
         data_dir: str = "data",
-        val_size: int = 5000,
-        split_seed: int = 0,
-        batch_size: int = 256,
+        val_size: NonNegativeInt = 5000,
+        split_seed: Seed = 0,
+        batch_size: PositiveInt = 256,
         download: bool = True,
         augment: bool = False,
         device_resident: bool = False,

@@ -1,11 +1,10 @@
 """Any class-per-subfolder image collection, read with torchvision's ``ImageFolder``."""
 
-from __future__ import annotations
-
 import os
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Literal
 
 import torch
 from PIL import Image
@@ -21,6 +20,7 @@ from lightlab.data.input_encoding import ImageInputs
 from lightlab.data.splits import stratified_split
 from lightlab.errors import UserError
 from lightlab.nets.image_preprocessing import DeclaresImagePreprocessing, ImagePreprocessing
+from lightlab.ranges import Fraction, NonNegativeInt, PositiveFloat, PositiveInt, Seed, UnitInterval
 
 Sample = tuple[str, int]
 
@@ -83,16 +83,16 @@ class ImageFolderDataModule(LabDataModule):
         train_dir: str | None = None,
         val_dir: str | None = None,
         test_dir: str | None = None,
-        val_fraction: float = 0.15,
-        test_fraction: float = 0.15,
-        split_seed: int = 0,
-        image_size: int = 64,
-        channels: int = 3,
-        mean: float = 0.5,
-        std: float = 0.5,
+        val_fraction: Fraction = 0.15,
+        test_fraction: Fraction = 0.15,
+        split_seed: Seed = 0,
+        image_size: PositiveInt = 64,
+        channels: Literal[1, 3] = 3,
+        mean: UnitInterval = 0.5,
+        std: PositiveFloat = 0.5,
         augment: bool = False,
-        batch_size: int = 64,
-        num_workers: int | None = None,
+        batch_size: PositiveInt = 64,
+        num_workers: NonNegativeInt | None = None,
         pin_memory: bool | None = None,
         on_corrupt: str = "skip",
     ) -> None:

@@ -1,11 +1,10 @@
 """The iris flowers table: 150 rows, 4 features, 3 species, shipped inside the package; the preset
 of the numeric CSV DataModule."""
 
-from __future__ import annotations
-
 from pathlib import Path
 
 from lightlab.data.numeric_csv import NumericCsvDataModule, read_labelled_csv
+from lightlab.ranges import Fraction, PositiveInt, Seed
 
 BUNDLED_CSV = Path(__file__).with_name("iris.csv")
 
@@ -23,10 +22,10 @@ class IrisDataModule(NumericCsvDataModule):
         self,
         csv_path: str | None = None,
         label_column: str = "species",
-        val_fraction: float = 0.2,
-        test_fraction: float = 0.2,
-        split_seed: int = 0,
-        batch_size: int = 16,
+        val_fraction: Fraction = 0.2,
+        test_fraction: Fraction = 0.2,
+        split_seed: Seed = 0,
+        batch_size: PositiveInt = 16,
     ) -> None:
         super().__init__(
             str(csv_path or BUNDLED_CSV), label_column, val_fraction, test_fraction, split_seed, batch_size

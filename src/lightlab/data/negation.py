@@ -1,7 +1,5 @@
 """A sentiment task that needs word order: which adjective a "not" belongs to decides the label."""
 
-from __future__ import annotations
-
 import csv
 import random
 import shutil
@@ -9,6 +7,7 @@ import tempfile
 from pathlib import Path
 
 from lightlab.data.text import TextDataModule
+from lightlab.ranges import Fraction, PositiveInt, Seed
 
 POSITIVE = ("good", "great", "fun", "moving", "clever", "charming", "superb", "gripping")
 NEGATIVE = ("bad", "dull", "boring", "weak", "clumsy", "tedious", "awful", "bland")
@@ -56,7 +55,7 @@ def negation_sentence(rng: random.Random) -> tuple[str, str]:
     return compose(parts, negated=rng.randrange(2))
 
 
-def generate_negation(path: str | Path, count: int = 4000, seed: int = 0) -> Path:
+def generate_negation(path: str | Path, count: PositiveInt = 4000, seed: int = 0) -> Path:
     """Write ``count`` sentences as ``text,label`` CSV; the same arguments give the same file."""
     path = Path(path)
     rng = random.Random(seed)
@@ -76,10 +75,10 @@ class NegationDataModule(TextDataModule):
         self,
         path: str = "data/negation.csv",
         count: int = 4000,
-        generator_seed: int = 0,
-        batch_size: int = 64,
-        val_fraction: float = 0.1,
-        test_fraction: float = 0.1,
+        generator_seed: Seed = 0,
+        batch_size: PositiveInt = 64,
+        val_fraction: Fraction = 0.1,
+        test_fraction: Fraction = 0.1,
         predict_texts: list[str] | None = None,
         predict_path: str | None = None,
     ) -> None:

@@ -1,7 +1,5 @@
 """Any small numeric CSV with a label column, held in memory and split by class."""
 
-from __future__ import annotations
-
 from pathlib import Path
 
 import torch
@@ -11,6 +9,7 @@ from lightlab.data.feature_rows import read_labelled_rows
 from lightlab.data.in_memory import InMemoryDataModule, InMemoryDataset
 from lightlab.data.input_encoding import TabularInputs
 from lightlab.data.splits import stratified_split
+from lightlab.ranges import Fraction, PositiveInt, Seed
 
 
 def read_labelled_csv(path: Path, label_column: str) -> tuple[torch.Tensor, list[str], list[str]]:
@@ -39,10 +38,10 @@ class NumericCsvDataModule(InMemoryDataModule):
         self,
         csv_path: str,
         label_column: str,
-        val_fraction: float = 0.2,
-        test_fraction: float = 0.2,
-        split_seed: int = 0,
-        batch_size: int = 16,
+        val_fraction: Fraction = 0.2,
+        test_fraction: Fraction = 0.2,
+        split_seed: Seed = 0,
+        batch_size: PositiveInt = 16,
     ) -> None:
         super().__init__()
         self.save_arguments(locals())

@@ -1,7 +1,5 @@
 """A synthetic image-folder dataset of shapes, generated offline so image experiments run anywhere."""
 
-from __future__ import annotations
-
 import math
 import random
 import shutil
@@ -12,6 +10,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from lightlab.data.image_folder import ImageFolderDataModule
+from lightlab.ranges import NonNegativeInt, PositiveInt, Seed
 
 SHAPES = ("circle", "square", "triangle", "cross")
 
@@ -41,7 +40,7 @@ def _rotate(points, angle: float, cx: float, cy: float) -> list[tuple[float, flo
 
 
 def generate_shapes(
-    root: str | Path, images_per_class: int = 300, image_size: int = 32, seed: int = 0
+    root: str | Path, images_per_class: PositiveInt = 300, image_size: PositiveInt = 32, seed: int = 0
 ) -> Path:
     """Write ``root/<shape>/<n>.png``: one shape per image, of random size, position, rotation and
     colour, on a noisy background of another random colour. Same arguments, same files.
@@ -85,10 +84,10 @@ class ShapesDataModule(ImageFolderDataModule):
         data_dir: str = "data/shapes",
         images_per_class: int = 1000,
         image_size: int = 32,
-        generator_seed: int = 0,
-        batch_size: int = 64,
+        generator_seed: Seed = 0,
+        batch_size: PositiveInt = 64,
         augment: bool = False,
-        num_workers: int | None = None,
+        num_workers: NonNegativeInt | None = None,
     ) -> None:
         super().__init__(
             root=data_dir,

@@ -1,7 +1,5 @@
 """Labelled variable-length text: vocabulary from the training split, length-bucketed padded batches."""
 
-from __future__ import annotations
-
 from typing import Any
 
 import torch
@@ -17,6 +15,7 @@ from lightlab.data.splits import stratified_split
 from lightlab.data.text_files import read_labelled_texts
 from lightlab.data.vocab import SimpleTokenizer, Tokenizer, Vocabulary
 from lightlab.errors import UserError
+from lightlab.ranges import Fraction, PositiveInt, Seed
 
 
 def _label_order(labels: set[str]) -> list[str]:
@@ -49,14 +48,14 @@ class TextDataModule(LabDataModule):
         text_column: str = "text",
         label_column: str = "label",
         encoding: str = "utf-8",
-        val_fraction: float = 0.1,
-        test_fraction: float = 0.1,
-        split_seed: int = 0,
+        val_fraction: Fraction = 0.1,
+        test_fraction: Fraction = 0.1,
+        split_seed: Seed = 0,
         tokenizer: Tokenizer | None = None,
-        min_freq: int = 1,
-        max_vocab_size: int | None = None,
-        max_length: int | None = None,
-        batch_size: int = 64,
+        min_freq: PositiveInt = 1,
+        max_vocab_size: PositiveInt | None = None,
+        max_length: PositiveInt | None = None,
+        batch_size: PositiveInt = 64,
         bucketing: bool = True,
         predict_texts: list[str] | None = None,
         predict_path: str | None = None,

@@ -1,11 +1,11 @@
 """Cross-entropy written out: log-softmax, ``gather`` for the true class, label smoothing, class weights."""
 
-from __future__ import annotations
-
 from collections.abc import Sequence
 
 import torch
 from torch import nn
+
+from lightlab.ranges import Fraction, NonNegativeFloat
 
 
 class SmoothedNLLLoss(nn.Module):
@@ -22,10 +22,10 @@ class SmoothedNLLLoss(nn.Module):
     the net from growing its logits without bound on data it already classifies correctly.
     """
 
-    def __init__(self, label_smoothing: float = 0.0, class_weights: Sequence[float] | None = None) -> None:
+    def __init__(
+        self, label_smoothing: Fraction = 0.0, class_weights: Sequence[NonNegativeFloat] | None = None
+    ) -> None:
         super().__init__()
-        if not 0.0 <= label_smoothing < 1.0:
-            raise ValueError(f"label_smoothing must be in [0, 1), got {label_smoothing}")
         self.label_smoothing = label_smoothing
         weights = torch.as_tensor(class_weights, dtype=torch.float32) if class_weights is not None else None
         self.register_buffer("class_weights", weights)

@@ -1,11 +1,10 @@
 """A bidirectional LSTM classifier whose output for a sequence does not depend on padding."""
 
-from __future__ import annotations
-
 import torch
 from torch import nn
 
 from lightlab.nets.word_vectors import StartsFromWordVectors
+from lightlab.ranges import Fraction, NonNegativeInt, PositiveInt
 
 
 def reverse_within_length(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
@@ -57,12 +56,12 @@ class BiLSTM(StartsFromWordVectors, nn.Module):
         self,
         vocab_size: int,
         num_classes: int,
-        embedding_dim: int = 64,
-        hidden_size: int = 64,
-        num_layers: int = 1,
-        head_size: int = 64,
-        dropout: float = 0.2,
-        pad_id: int = 0,
+        embedding_dim: PositiveInt = 64,
+        hidden_size: PositiveInt = 64,
+        num_layers: PositiveInt = 1,
+        head_size: PositiveInt = 64,
+        dropout: Fraction = 0.2,
+        pad_id: NonNegativeInt = 0,
         word_vectors: str | None = None,
         freeze_embeddings: bool = False,
     ) -> None:

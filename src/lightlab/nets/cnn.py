@@ -1,11 +1,11 @@
 """A small convolutional net for images of any size and channel count."""
 
-from __future__ import annotations
-
 from collections.abc import Sequence
 
 import torch
 from torch import nn
+
+from lightlab.ranges import Fraction, PositiveInt
 
 
 def conv_block(in_channels: int, out_channels: int, dropout: float) -> nn.Sequential:
@@ -35,9 +35,9 @@ class CNN(nn.Module):
         self,
         num_classes: int,
         input_shape: Sequence[int],
-        channels: Sequence[int] = (32, 64),
-        hidden_size: int = 128,
-        dropout: float = 0.25,
+        channels: Sequence[PositiveInt] = (32, 64),
+        hidden_size: PositiveInt = 128,
+        dropout: Fraction = 0.25,
         channels_last: bool = True,
     ) -> None:
         super().__init__()

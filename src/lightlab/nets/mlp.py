@@ -1,12 +1,12 @@
 """A multilayer perceptron: the baseline net for tabular data and flattened images."""
 
-from __future__ import annotations
-
 import math
 from collections.abc import Sequence
 
 import torch
 from torch import nn
+
+from lightlab.ranges import Fraction, PositiveInt
 
 ACTIVATIONS: dict[str, type[nn.Module]] = {
     "relu": nn.ReLU,
@@ -45,15 +45,13 @@ class MLP(nn.Module):
         num_classes: int,
         in_features: int | None = None,
         input_shape: Sequence[int] | None = None,
-        hidden_sizes: Sequence[int] = (64, 64),
+        hidden_sizes: Sequence[PositiveInt] = (64, 64),
         activation: str = "relu",
-        dropout: float = 0.0,
+        dropout: Fraction = 0.0,
         batch_norm: bool = False,
     ) -> None:
         super().__init__()
         in_features = flat_size("MLP", in_features, input_shape)
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {dropout}")
         layers: list[nn.Module] = [nn.Flatten()]
         width = in_features
         for hidden in hidden_sizes:

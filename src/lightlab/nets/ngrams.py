@@ -1,11 +1,10 @@
 """A fastText-style classifier: the mean of word and hashed word-pair embeddings, then a linear layer."""
 
-from __future__ import annotations
-
 import torch
 from torch import nn
 
 from lightlab.nets.word_vectors import StartsFromWordVectors
+from lightlab.ranges import Fraction, PositiveInt
 
 # Odd multiplier of the pair hash; any large odd number spreads pairs well over the buckets.
 _PAIR_HASH = 1_000_003
@@ -31,9 +30,9 @@ class NGramClassifier(StartsFromWordVectors, nn.Module):
         self,
         vocab_size: int,
         num_classes: int,
-        embedding_dim: int = 32,
-        buckets: int = 16_384,
-        dropout: float = 0.0,
+        embedding_dim: PositiveInt = 32,
+        buckets: PositiveInt = 16_384,
+        dropout: Fraction = 0.0,
         word_vectors: str | None = None,
         freeze_embeddings: bool = False,
     ) -> None:

@@ -1,7 +1,5 @@
 """A network of ``CustomLinear`` layers with residual connections and the input fed in again."""
 
-from __future__ import annotations
-
 from collections.abc import Sequence
 
 import torch
@@ -9,6 +7,7 @@ from torch import nn
 
 from lightlab.nets.custom_linear import CustomLinear
 from lightlab.nets.mlp import flat_size, make_activation
+from lightlab.ranges import Fraction, PositiveInt
 
 
 class SkipNet(nn.Module):
@@ -25,16 +24,14 @@ class SkipNet(nn.Module):
         num_classes: int,
         in_features: int | None = None,
         input_shape: Sequence[int] | None = None,
-        hidden_size: int = 64,
-        depth: int = 2,
+        hidden_size: PositiveInt = 64,
+        depth: PositiveInt = 2,
         activation: str = "relu",
-        dropout: float = 0.0,
+        dropout: Fraction = 0.0,
         init: str = "kaiming_uniform",
     ) -> None:
         super().__init__()
         in_features = flat_size("SkipNet", in_features, input_shape)
-        if depth < 1:
-            raise ValueError(f"depth must be at least 1, got {depth}")
         self.flatten = nn.Flatten()
         self.input = CustomLinear(in_features, hidden_size, init=init)
         # Registered one by one (not in a ModuleList) so the model summary lists each layer.

@@ -1,7 +1,5 @@
 """Any torchvision classification model as a backbone with a new head, pretrained or not."""
 
-from __future__ import annotations
-
 import urllib.error
 from collections.abc import Sequence
 from pathlib import Path
@@ -13,6 +11,7 @@ from torchvision import models
 
 from lightlab.errors import UserError
 from lightlab.nets.image_preprocessing import ImagePreprocessing
+from lightlab.ranges import Fraction
 
 FREEZE_CHOICES = ("backbone", "none")
 
@@ -95,7 +94,7 @@ class TorchvisionNet(nn.Module):
         num_classes: int,
         weights: str | None = "DEFAULT",
         freeze: str = "none",
-        dropout: float = 0.0,
+        dropout: Fraction = 0.0,
         channels_last: bool = True,
         input_shape: Sequence[int] | None = None,
     ) -> None:

@@ -1,7 +1,5 @@
 """The one LightningModule of the template: supervised classification around any net."""
 
-from __future__ import annotations
-
 import warnings
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -24,6 +22,7 @@ from torchmetrics.classification import (
 from lightlab.batch import Batch
 from lightlab.data.base import LabDataModule
 from lightlab.nets.pretrained import HasBackbone, LoadsPretrained
+from lightlab.ranges import PositiveFloat
 
 # The learning rate is the task's own hyperparameter (`--model.lr`), passed as the second argument.
 OptimizerFactory = Callable[[Iterable, float], Optimizer]
@@ -73,13 +72,13 @@ class ClassificationTask(LightningModule):
         self,
         net: nn.Module,
         num_classes: int,
-        lr: float = 1e-3,
+        lr: PositiveFloat = 1e-3,
         optimizer: OptimizerFactory = torch.optim.Adam,
         lr_scheduler: SchedulerFactory | None = None,
         scheduler_monitor: str = "val/loss",
         loss: nn.Module | None = None,
         stop_on_nonfinite_loss: bool = True,
-        backbone_lr: float | None = None,
+        backbone_lr: PositiveFloat | None = None,
     ) -> None:
         super().__init__()
         # Under the CLI the net and loss are saved as their config (class path and arguments), so

@@ -1,0 +1,157 @@
+"""The valid range of every numeric setting, stated once, in the signature that takes it.
+
+The types are ``Annotated`` ints and floats with ``annotated_types`` bounds: jsonargparse checks
+them while it parses (through pydantic), ``--help`` shows them, a value outside is refused before a
+run folder exists, and the constructor still receives a plain ``int`` or ``float`` (so checkpoints
+hold only plain numbers). Classes the template configures but does not own (Lightning's Trainer
+and callbacks, torch's schedulers) cannot carry these types; the ranges of the settings the
+template's configs give them are in ``FOREIGN_RANGES``, checked right after parsing by
+``check_foreign_ranges`` with the same words.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections import abc
+from collections.abc import Iterator, Mapping, Sequence
+from types import UnionType
+from typing import Annotated, Any, Literal, Union, get_args, get_origin, get_type_hints
+
+from annotated_types import Ge, Gt, Le, Lt
+from pydantic import AllowInfNan, TypeAdapter, ValidationError
+
+from lightlab.errors import UserError
+
+PositiveInt = Annotated[int, Gt(0)]
+NonNegativeInt = Annotated[int, Ge(0)]
+# Floats bounded only below also refuse inf (nan fails every bound).
+PositiveFloat = Annotated[float, Gt(0), AllowInfNan(False)]
+NonNegativeFloat = Annotated[float, Ge(0), AllowInfNan(False)]
+FiniteFloat = Annotated[float, AllowInfNan(False)]
+# A share that must leave something over: a dropout rate, the fraction split off for validation.
+Fraction = Annotated[float, Ge(0), Lt(1)]
+UnitInterval = Annotated[float, Ge(0), Le(1)]
+# What numpy's generators accept, and so what Lightning's seed_everything keeps.
+Seed = Annotated[int, Ge(0), Le(2**32 - 1)]
+# Lightning's "-1 means no limit" counts (max_epochs, max_steps); 0 would train nothing.
+EpochLimit = PositiveInt | Literal[-1]
+# Lightning's model summary depth, -1 for every level.
+SummaryDepth = Annotated[int, Ge(-1)]
+
+# Settings of classes the template does not own, by class path, for the values its configs set.
+FOREIGN_RANGES: dict[str, dict[str, Any]] = {
+    "lightning.pytorch.trainer.trainer.Trainer": {
+        "max_epochs": EpochLimit | None,
+        "max_steps": EpochLimit,
+        "log_every_n_steps": PositiveInt | None,
+        "check_val_every_n_epoch": PositiveInt | None,
+        "accumulate_grad_batches": PositiveInt,
+    },
+    "lightning.pytorch.callbacks.BackboneFinetuning": {
+        "unfreeze_backbone_at_epoch": NonNegativeInt,
+        "backbone_initial_ratio_lr": PositiveFloat,
+        "backbone_initial_lr": PositiveFloat | None,
+        "lambda_func_ratio": PositiveFloat,
+    },
+    "torch.optim.lr_scheduler.CosineAnnealingLR": {"T_max": PositiveInt, "eta_min": NonNegativeFloat},
+    "torch.optim.lr_scheduler.StepLR": {"step_size": PositiveInt, "gamma": PositiveFloat},
+    "torch.optim.lr_scheduler.ReduceLROnPlateau": {
+        "factor": Fraction,
+        "patience": NonNegativeInt,
+        "cooldown": NonNegativeInt,
+    },
+}
+TRAINER = "lightning.pytorch.trainer.trainer.Trainer"
+
+
+def describe(kind: Any) -> str:
+    """A declared type in words: ``PositiveInt | None`` is "an integer > 0, or null"."""
+    args = get_args(kind)
+    if get_origin(kind) in (Union, UnionType):
+        words = " or ".join(dict.fromkeys(describe(a) for a in args if a is not type(None)))
+        return f"{words}, or null" if type(None) in args else words
+    if get_origin(kind) is Literal:
+        return " or ".join(repr(a) for a in args)
+    if get_origin(kind) is Annotated:
+        base, *metadata = args
+        return f"{_noun(base)} {_bounds(metadata)}".strip()
+    if get_origin(kind) in (list, tuple, Sequence, abc.Sequence):
+        return f"a list, each {describe(args[0])}" if args else "a list"
+    return _noun(kind)
+
+
+def _noun(kind: Any) -> str:
+    return {int: "an integer", float: "a number", bool: "true or false", str: "a string"}.get(
+        kind, getattr(kind, "__name__", str(kind))
+    )
+
+
+def _bounds(metadata: list[Any]) -> str:
+    low = next((f"{m.gt}" for m in metadata if isinstance(m, Gt)), None)
+    low_eq = next((f"{m.ge}" for m in metadata if isinstance(m, Ge)), None)
+    high = next((f"{m.lt}" for m in metadata if isinstance(m, Lt)), None)
+    high_eq = next((f"{m.le}" for m in metadata if isinstance(m, Le)), None)
+    if (low or low_eq) and (high or high_eq):
+        return f"in {'(' if low else '['}{low or low_eq}, {high or high_eq}{')' if high else ']'}"
+    if low or low_eq:
+        return f"> {low}" if low else f">= {low_eq}"
+    if high or high_eq:
+        return f"< {high}" if high else f"<= {high_eq}"
+    return "(finite)" if any(getattr(m, "allow_inf_nan", True) is False for m in metadata) else ""
+
+
+def declared_range(owner: type | str, name: str) -> Any | None:
+    """The range a setting ``name`` of ``owner`` (a class or its class path) is declared with:
+    ``Annotated`` bounds in the signature, else the ``FOREIGN_RANGES`` entry, else None."""
+    path = owner if isinstance(owner, str) else f"{owner.__module__}.{owner.__qualname__}"
+    if name in FOREIGN_RANGES.get(path, {}):
+        return FOREIGN_RANGES[path][name]
+    if isinstance(owner, str):
+        return None
+    try:
+        hints = get_type_hints(owner.__init__, include_extras=True)
+    except (NameError, TypeError):
+        return None
+    hint = hints.get(name)
+    return hint if hint is not None and _has_bounds(hint) else None
+
+
+def _has_bounds(hint: Any) -> bool:
+    if getattr(hint, "__metadata__", None):
+        return True
+    return any(_has_bounds(arg) for arg in getattr(hint, "__args__", ()))
+
+
+def _class_nodes(node: Any, key: str) -> Iterator[tuple[str, str, Mapping]]:
+    """Every ``class_path``/``init_args`` pair in a parsed config, with the key leading to it."""
+    if isinstance(node, Mapping):
+        if isinstance(node.get("class_path"), str):
+            yield key, node["class_path"], node.get("init_args") or {}
+        for child, value in node.items():
+            yield from _class_nodes(value, f"{key}.{child}" if key else str(child))
+    elif isinstance(node, list | tuple):
+        for index, value in enumerate(node):
+            yield from _class_nodes(value, f"{key}[{index}]")
+
+
+def check_foreign_ranges(config: Mapping) -> None:
+    """Refuse a Trainer, callback or scheduler setting outside its ``FOREIGN_RANGES`` range."""
+    nodes = [("trainer", TRAINER, config.get("trainer") or {}), *_class_nodes(config, "")]
+    for key, path, arguments in nodes:
+        prefix = key if path == TRAINER else f"{key}.init_args"
+        for name, kind in FOREIGN_RANGES.get(path, {}).items():
+            if name not in arguments:
+                continue
+            value = arguments[name]
+            try:
+                TypeAdapter(kind).validate_python(value, strict=True)
+            except ValidationError:
+                raise UserError(
+                    f"{prefix}.{name}: {value} is out of range (expected {describe(kind)})"
+                ) from None
+
+
+def signature_ranges(cls: type) -> dict[str, Any]:
+    """The declared range of each of ``cls``'s constructor arguments that has one."""
+    names = [p for p in inspect.signature(cls).parameters if p not in ("self", "args", "kwargs")]
+    return {name: kind for name in names if (kind := declared_range(cls, name)) is not None}
