@@ -42,6 +42,7 @@ from lightlab.errors import DEBUG_ENV, UserError, exit_with, user_error_in
 from lightlab.inference.predict_split import predict_to_csv
 from lightlab.parser_messages import parser_message, problem_message, suggest_flags
 from lightlab.quiet import silence_known_noise, silence_wandb_notices
+from lightlab.ranges import check_foreign_ranges
 from lightlab.run.checkpoints import check_checkpoint_file, check_checkpoint_fits
 from lightlab.run.config import (
     batch_size_line,
@@ -148,6 +149,7 @@ class LabCLI(LightningCLI):
         super().parse_arguments(parser, args)
         # Checked before anything else runs (seeding included), so a mistake prints only its error.
         config = self.config.get(self.config.get("subcommand") or "", self.config)
+        check_foreign_ranges(config)
         check_checkpoint_file(config.get("ckpt_path"))
         check_accelerator(config.trainer.accelerator)
 

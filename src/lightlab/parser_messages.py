@@ -145,7 +145,7 @@ def _unknown_option_message(problem: Problem, name: str) -> str:
     owner = _owner_class(problem.owner)
     prefix = problem.key
     if owner is None:
-        return f"{prefix + '.' if prefix else ''}{name} is not an option"
+        return f"--{prefix + '.' if prefix else ''}{name} is not an option here"
     names = [p for p in inspect.signature(owner).parameters if p not in ("self", "args", "kwargs")]
     close = difflib.get_close_matches(name, names, n=2, cutoff=0.5)
     flag = f"--{prefix}.{name}"
@@ -215,22 +215,18 @@ def bad_value_message(message: str) -> str | None:
 
 
 def problem_message(message: str, owners: dict[str, type] | None = None) -> tuple[str, bool]:
-    """``message`` as one line, and whether it came from inside a class's arguments (a value of
-    one of them, or the class's own error). ``owners`` names the class behind a top-level key
-    (``model`` for the task) whose arguments the report does not name a class for."""
+    """``message`` as one line, and whether it came from inside a union or a class's arguments (a
+    value of one of them, or the class's own error). ``owners`` names the class behind a top-level
+    section (``model`` for the task) whose arguments the report does not name a class for."""
     problem = innermost(message)
     inner = problem.nested
     if problem.owner and _owner_class(problem.owner) is None and problem.keys[-1:] == ["init_args"]:
-        return (
-            f"{'.'.join(problem.keys[:-1])}: cannot import {problem.owner} ({one_line(problem.text)})",
-            inner,
-        )
-    section = (
-        problem.keys[0].partition(".")[0] if len(problem.keys) == 1 and problem.key.count(".") == 1 else None
-    )
-    if not inner and section in (owners or {}):
-        problem.owner = f"{owners[section].__module__}.{owners[section].__qualname__}"
+        where = ".".join(problem.keys[:-1])
+        return f"{where}: cannot import {problem.owner} ({one_line(problem.text)})", inner
     if _PYDANTIC.search(problem.text):
+        section, _, leaf = problem.key.partition(".")
+        if problem.owner is None and section in (owners or {}) and "." not in leaf:
+            problem.owner = f"{owners[section].__module__}.{owners[section].__qualname__}"
         return _pydantic_message(problem), inner
     if unknown := _UNKNOWN.search(problem.text):
         return _unknown_option_message(problem, unknown.group(1)), inner

@@ -39,7 +39,9 @@ EpochLimit = PositiveInt | Literal[-1]
 SummaryDepth = Annotated[int, Ge(-1)]
 
 # Settings of classes the template does not own, by class path, for the values its configs set.
+_OPTIMIZER = {"weight_decay": NonNegativeFloat, "eps": PositiveFloat, "momentum": UnitInterval}
 FOREIGN_RANGES: dict[str, dict[str, Any]] = {
+    "lightning.pytorch.cli.LightningCLI": {"seed_everything": Seed | bool},
     "lightning.pytorch.trainer.trainer.Trainer": {
         "max_epochs": EpochLimit | None,
         "max_steps": EpochLimit,
@@ -53,6 +55,7 @@ FOREIGN_RANGES: dict[str, dict[str, Any]] = {
         "backbone_initial_lr": PositiveFloat | None,
         "lambda_func_ratio": PositiveFloat,
     },
+    **{f"torch.optim.{name}": _OPTIMIZER for name in ("Adam", "AdamW", "SGD", "RMSprop", "NAdam", "RAdam")},
     "torch.optim.lr_scheduler.CosineAnnealingLR": {"T_max": PositiveInt, "eta_min": NonNegativeFloat},
     "torch.optim.lr_scheduler.StepLR": {"step_size": PositiveInt, "gamma": PositiveFloat},
     "torch.optim.lr_scheduler.ReduceLROnPlateau": {
@@ -61,6 +64,7 @@ FOREIGN_RANGES: dict[str, dict[str, Any]] = {
         "cooldown": NonNegativeInt,
     },
 }
+CLI = "lightning.pytorch.cli.LightningCLI"
 TRAINER = "lightning.pytorch.trainer.trainer.Trainer"
 
 
@@ -136,9 +140,14 @@ def _class_nodes(node: Any, key: str) -> Iterator[tuple[str, str, Mapping]]:
 
 def check_foreign_ranges(config: Mapping) -> None:
     """Refuse a Trainer, callback or scheduler setting outside its ``FOREIGN_RANGES`` range."""
-    nodes = [("trainer", TRAINER, config.get("trainer") or {}), *_class_nodes(config, "")]
+    config = config.as_dict() if hasattr(config, "as_dict") else config  # a jsonargparse Namespace
+    nodes = [
+        ("", CLI, config),
+        ("trainer", TRAINER, config.get("trainer") or {}),
+        *_class_nodes(config, ""),
+    ]
     for key, path, arguments in nodes:
-        prefix = key if path == TRAINER else f"{key}.init_args"
+        prefix = key if path in (CLI, TRAINER) else f"{key}.init_args"
         for name, kind in FOREIGN_RANGES.get(path, {}).items():
             if name not in arguments:
                 continue
@@ -146,9 +155,8 @@ def check_foreign_ranges(config: Mapping) -> None:
             try:
                 TypeAdapter(kind).validate_python(value, strict=True)
             except ValidationError:
-                raise UserError(
-                    f"{prefix}.{name}: {value} is out of range (expected {describe(kind)})"
-                ) from None
+                key = f"{prefix}.{name}" if prefix else name
+                raise UserError(f"{key}: {value} is out of range (expected {describe(kind)})") from None
 
 
 def signature_ranges(cls: type) -> dict[str, Any]:
