@@ -106,7 +106,7 @@ ROWS = [
     ("unknown flag", ["fit", "--config", IRIS, "--trainer.max_epohcs", "3"], ["max_epohcs", "--help"]),
     ("flag value of the wrong type", ["fit", "--config", IRIS, "--trainer.max_epochs", "many"],
      ["trainer.max_epochs: 'many' is not valid (expected int or null)"]),
-    ("value of a plain type", ["fit", "--config", IRIS, "--model.lr", "abc"], ["model.lr: 'abc' is not valid (expected float)"]),
+    ("value of a plain type", ["fit", "--config", IRIS, "--model.lr", "abc"], ["model.lr: 'abc' is not valid (expected a number > 0)"]),
     ("unknown net class", ["fit", "--config", IRIS, "--model.net", "lightlab.nets.Nope"], ["lightlab.nets.Nope"]),
     ("missing config file", ["fit", "--config", "{files}/nope.yaml"], ["nope.yaml"]),
     ("broken YAML", ["fit", "--config", "{files}/bad.yaml"], ["bad.yaml:3:", "invalid YAML"]),

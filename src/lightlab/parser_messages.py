@@ -12,6 +12,7 @@ import difflib
 import inspect
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from lightlab.errors import one_line
 from lightlab.ranges import declared_range, describe
@@ -106,12 +107,17 @@ def _owner_class(path: str | None) -> type | None:
         return None
 
 
+def _declared(problem: Problem) -> Any | None:
+    """The range the class behind the problem declares for its key, if any."""
+    owner = _owner_class(problem.owner)
+    leaf = problem.keys[-1].rsplit(".", 1)[-1] if problem.keys else ""
+    return declared_range(owner, leaf) if owner is not None and leaf else None
+
+
 def _pydantic_message(problem: Problem) -> str:
     kinds = re.findall(r"\[type=(\w+)", problem.text)
     value = problem.value if problem.value is not None else _input_value(problem.text)
-    owner = _owner_class(problem.owner)
-    leaf = problem.keys[-1].rsplit(".", 1)[-1] if problem.keys else ""
-    declared = declared_range(owner, leaf) if owner is not None and leaf else None
+    declared = _declared(problem)
     if any(kind.startswith(_RANGE_TYPES) for kind in kinds):
         if declared is not None:
             return f"{problem.key}: {value} is out of range (expected {describe(declared)})"
@@ -232,9 +238,13 @@ def problem_message(message: str, owners: dict[str, type] | None = None) -> tupl
         return _unknown_option_message(problem, unknown.group(1)), inner
     rebuilt = f'Parser key "{problem.key}":\n{problem.text}' if problem.keys else problem.text
     if problem.value is not None:
-        rebuilt += f"\nGiven value: {problem.value}"
+        listed = re.search(r"^\s*- Expected", problem.text, re.MULTILINE)
+        rebuilt += f"{chr(10) + 'Given' if listed else '. Got'} value: {problem.value}"
     typed = bad_value_message(rebuilt)
     if typed:
+        declared = _declared(problem)
+        if declared is not None:
+            return f"{problem.key}: {problem.value!r} is not valid (expected {describe(declared)})", inner
         return typed, inner
     return (one_line(problem.text) if inner else one_line(message, limit=10**6)), inner
 
