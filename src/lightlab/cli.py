@@ -93,6 +93,8 @@ class OneLineErrorParser(LightningArgumentParser):
         text = parser_message(message, owners=SECTION_OWNERS)
         if message.startswith("unrecognized arguments:"):
             text += suggest_flags(message, self.known_flags())
+        elif message.endswith("expected one argument"):  # argparse reads -1e-3 as a flag
+            text += "; a value that starts with '-' goes after an '=' (--flag=-1e-3)"
         raise UserError(f"{text} (run with --help to list the options)") from ex
 
     def known_flags(self) -> list[str]:

@@ -152,7 +152,8 @@ def _unknown_option_message(problem: Problem, name: str) -> str:
     prefix = problem.key
     if owner is None:
         return f"--{prefix + '.' if prefix else ''}{name} is not an option here"
-    names = [p for p in inspect.signature(owner).parameters if p not in ("self", "args", "kwargs")]
+    keyword = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+    names = [n for n, p in inspect.signature(owner).parameters.items() if p.kind not in keyword]
     close = difflib.get_close_matches(name, names, n=2, cutoff=0.5)
     flag = f"--{prefix}.{name}"
     hint = f"did you mean {' or '.join(f'--{prefix}.{c}' for c in close)}?" if close else ""

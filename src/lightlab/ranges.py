@@ -39,7 +39,8 @@ EpochLimit = PositiveInt | Literal[-1]
 SummaryDepth = Annotated[int, Ge(-1)]
 
 # Settings of classes the template does not own, by class path, for the values its configs set.
-_OPTIMIZER = {"weight_decay": NonNegativeFloat, "eps": PositiveFloat, "momentum": UnitInterval}
+_ADAPTIVE = {"weight_decay": NonNegativeFloat, "eps": PositiveFloat}
+_MOMENTUM = {"weight_decay": NonNegativeFloat, "momentum": UnitInterval}
 FOREIGN_RANGES: dict[str, dict[str, Any]] = {
     "lightning.pytorch.cli.LightningCLI": {"seed_everything": Seed | bool},
     "lightning.pytorch.trainer.trainer.Trainer": {
@@ -53,9 +54,10 @@ FOREIGN_RANGES: dict[str, dict[str, Any]] = {
         "unfreeze_backbone_at_epoch": NonNegativeInt,
         "backbone_initial_ratio_lr": PositiveFloat,
         "backbone_initial_lr": PositiveFloat | None,
-        "lambda_func_ratio": PositiveFloat,
     },
-    **{f"torch.optim.{name}": _OPTIMIZER for name in ("Adam", "AdamW", "SGD", "RMSprop", "NAdam", "RAdam")},
+    **{f"torch.optim.{name}": _ADAPTIVE for name in ("Adam", "AdamW", "NAdam", "RAdam")},
+    "torch.optim.SGD": _MOMENTUM,
+    "torch.optim.RMSprop": {**_ADAPTIVE, **_MOMENTUM},
     "torch.optim.lr_scheduler.CosineAnnealingLR": {"T_max": PositiveInt, "eta_min": NonNegativeFloat},
     "torch.optim.lr_scheduler.StepLR": {"step_size": PositiveInt, "gamma": PositiveFloat},
     "torch.optim.lr_scheduler.ReduceLROnPlateau": {

@@ -55,7 +55,7 @@ def negation_sentence(rng: random.Random) -> tuple[str, str]:
     return compose(parts, negated=rng.randrange(2))
 
 
-def generate_negation(path: str | Path, count: PositiveInt = 4000, seed: int = 0) -> Path:
+def generate_negation(path: str | Path, count: int = 4000, seed: int = 0) -> Path:
     """Write ``count`` sentences as ``text,label`` CSV; the same arguments give the same file."""
     path = Path(path)
     rng = random.Random(seed)
@@ -74,7 +74,7 @@ class NegationDataModule(TextDataModule):
     def __init__(
         self,
         path: str = "data/negation.csv",
-        count: int = 4000,
+        count: PositiveInt = 4000,
         generator_seed: Seed = 0,
         batch_size: PositiveInt = 64,
         val_fraction: Fraction = 0.1,

@@ -40,7 +40,7 @@ def _rotate(points, angle: float, cx: float, cy: float) -> list[tuple[float, flo
 
 
 def generate_shapes(
-    root: str | Path, images_per_class: PositiveInt = 300, image_size: PositiveInt = 32, seed: int = 0
+    root: str | Path, images_per_class: int = 300, image_size: int = 32, seed: int = 0
 ) -> Path:
     """Write ``root/<shape>/<n>.png``: one shape per image, of random size, position, rotation and
     colour, on a noisy background of another random colour. Same arguments, same files.
@@ -82,8 +82,8 @@ class ShapesDataModule(ImageFolderDataModule):
     def __init__(
         self,
         data_dir: str = "data/shapes",
-        images_per_class: int = 1000,
-        image_size: int = 32,
+        images_per_class: PositiveInt = 1000,
+        image_size: PositiveInt = 32,
         generator_seed: Seed = 0,
         batch_size: PositiveInt = 64,
         augment: bool = False,
