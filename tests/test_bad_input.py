@@ -65,6 +65,13 @@ def files(tmp_path_factory) -> Path:
     (folder / "no_text.csv").write_text("text,label\n" + "".join(f",{i % 2}\n" for i in range(10)))
     (folder / "bad.jsonl").write_text('{"text": "fine", "label": "a"}\n{"text": "broken\n')
     (folder / "texts.txt").write_text("one text per line\n")
+    # The label is missing on line 10 as an editor counts: blank lines and a quoted two-line field.
+    spaced = [*rows[:2], "", '"a text over\ntwo lines",pos', "", *rows[2:4], "no label here,"]
+    (folder / "spaced.csv").write_text("text,label\n" + "\n".join(spaced) + "\n")
+    (folder / "huge_field.csv").write_text(text + "x" * 1_200_000 + ",pos\n")
+    (folder / "huge_line.jsonl").write_text(
+        '{"text": "fine", "label": "a"}\n' + '{"text": "' + "y" * 1_200_000 + '"}\n'
+    )
     (folder / "semicolons.csv").write_text("sentence;label\nwords;a\n")
 
     (folder / "bad.yaml").write_text("data:\n  class_path: any.DataModule\n   init_args: {}\n")
@@ -146,7 +153,7 @@ ROWS = [
      ["sum to less than 1"]),
     # text files
     ("text that is not UTF-8", ["fit", "--config", TEXT, "--data.init_args.path", "{files}/latin1.csv"],
-     ["latin1.csv", "row 9", "not valid utf-8", "--data.init_args.encoding"]),
+     ["latin1.csv:9: not valid utf-8", "--data.init_args.encoding"]),
     ("unknown text encoding",
      ["fit", "--config", TEXT, "--data.init_args.path", "{files}/texts.csv", "--data.init_args.encoding", "klingon"],
      ["unknown encoding 'klingon'"]),
@@ -161,7 +168,13 @@ ROWS = [
     ("text column empty in every row", ["fit", "--config", TEXT, "--data.init_args.path", "{files}/no_text.csv"],
      ["no_text.csv has no rows with text"]),
     ("row without a label", ["fit", "--config", TEXT, "--data.init_args.path", "{files}/no_label.csv"],
-     ["no_label.csv: row 12 has no label"]),
+     ["no_label.csv:12: this row has no label"]),
+    ("row without a label after blank and multi-line rows",
+     ["fit", "--config", TEXT, "--data.init_args.path", "{files}/spaced.csv"], ["spaced.csv:10: this row has no label"]),
+    ("CSV field over the length bound", ["fit", "--config", TEXT, "--data.init_args.path", "{files}/huge_field.csv"],
+     ["huge_field.csv:42: a field longer than 1000000 characters", "--data.init_args.max_field_chars"]),
+    ("JSON line over the length bound", ["fit", "--config", TEXT, "--data.init_args.path", "{files}/huge_line.jsonl"],
+     ["huge_line.jsonl:2: a field longer than 1000000 characters"]),
     ("duplicate text header",
      ["fit", "--config", TEXT, "--data.init_args.path", "{files}/duplicate_text_header.csv"],
      ["column 'text' twice"]),

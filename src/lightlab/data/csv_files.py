@@ -33,21 +33,61 @@ def decode(path: Path, encoding: str) -> str:
     except LookupError:
         raise UserError(f"unknown encoding {encoding!r}; use e.g. utf-8, latin-1 or cp1252") from None
     except UnicodeDecodeError as error:
-        row = data[: error.start].count(b"\n") + 1
+        line = data[: error.start].count(b"\n") + 1
         raise UserError(
-            f"{path}: row {row} is not valid {encoding} (byte 0x{data[error.start]:02x}); give the file's "
+            f"{path}:{line}: not valid {encoding} (byte 0x{data[error.start]:02x}); give the file's "
             "encoding with --data.init_args.encoding, e.g. latin-1 or cp1252"
         ) from None
     return text.removeprefix("\ufeff")  # a byte-order mark is not part of the first column's name
 
 
-def read_csv(path: Path, encoding: str = "utf-8") -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
-    """The header (empty for an empty file; a column named twice is an error) and each row with
-    its line number; a malformed file is one line naming where."""
-    reader = csv.DictReader(io.StringIO(decode(path, encoding), newline=""))
+# The longest CSV field or JSON line a reader takes, in characters (Python's csv stops at 131072
+# with a bare error); a text DataModule's ``max_field_chars`` changes it.
+MAX_FIELD_CHARS = 1_000_000
+
+
+def too_long(path: Path, line: int, limit: int) -> UserError:
+    return UserError(
+        f"{path}:{line}: a field longer than {limit} characters; shorten that line, or raise the bound "
+        "with --data.init_args.max_field_chars"
+    )
+
+
+def csv_records(
+    path: Path, text: str, delimiter: str = ",", max_field_chars: int = MAX_FIELD_CHARS
+) -> tuple[list[str], list[tuple[int, dict]]]:
+    """The header (empty for an empty file; a column named twice is an error) and each row as
+    ``csv.DictReader`` gives it, with the line it starts on in an editor (blank lines and the
+    lines of a quoted multi-line field counted). A malformed file or an overlong field is one line
+    naming where."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    header: list[str] | None = None
+    rows: list[tuple[int, dict]] = []
+    previous_limit = csv.field_size_limit(max_field_chars)
+    start = 1
     try:
-        header = list(reader.fieldnames or [])
-        check_unique_columns(path, header)
-        return header, list(enumerate(reader, start=2))
+        for cells in reader:
+            line, start = start, reader.line_num + 1
+            if not cells:
+                continue
+            if header is None:
+                header = cells
+                check_unique_columns(path, header)
+                continue
+            row: dict = dict(zip(header, cells, strict=False))
+            row.update({name: None for name in header[len(cells) :]})
+            if len(cells) > len(header):
+                row[None] = cells[len(header) :]
+            rows.append((line, row))
     except csv.Error as error:
+        if "field larger than field limit" in str(error):
+            raise too_long(path, reader.line_num, max_field_chars) from None
         raise UserError(f"{path}:{reader.line_num}: not a readable CSV ({error})") from None
+    finally:
+        csv.field_size_limit(previous_limit)
+    return header or [], rows
+
+
+def read_csv(path: Path, encoding: str = "utf-8") -> tuple[list[str], list[tuple[int, dict]]]:
+    """A CSV file's header and numbered rows (``csv_records``), read in ``encoding``."""
+    return csv_records(path, decode(path, encoding))

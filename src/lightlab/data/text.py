@@ -8,6 +8,7 @@ from torch.utils.data import DataLoader
 from lightlab.batch import Batch
 from lightlab.data.base import LabDataModule
 from lightlab.data.bucketing import BucketBatchSampler, SequenceDataset
+from lightlab.data.csv_files import MAX_FIELD_CHARS
 from lightlab.data.eval_shards import evaluating_in_shards
 from lightlab.data.in_memory import already_batched
 from lightlab.data.input_encoding import TextInputs
@@ -27,7 +28,8 @@ def _label_order(labels: set[str]) -> list[str]:
 
 class TextDataModule(LabDataModule):
     """Text classification from CSV/TSV/JSONL: one ``path`` split by class (seeded), or separate
-    ``train_path``/``val_path``/``test_path`` files, read in ``encoding`` (UTF-8 by default).
+    ``train_path``/``val_path``/``test_path`` files, read in ``encoding`` (UTF-8 by default); a
+    field longer than ``max_field_chars`` is refused, naming its line.
 
     The vocabulary (``<pad>`` = 0, ``<unk>`` = 1, then tokens by frequency) and the label names
     come from the training split only; both are written to ``vocab.json`` in the run directory and
@@ -48,6 +50,7 @@ class TextDataModule(LabDataModule):
         text_column: str = "text",
         label_column: str = "label",
         encoding: str = "utf-8",
+        max_field_chars: PositiveInt = MAX_FIELD_CHARS,
         val_fraction: Fraction = 0.1,
         test_fraction: Fraction = 0.1,
         split_seed: Seed = 0,
@@ -89,7 +92,7 @@ class TextDataModule(LabDataModule):
             return
         self.prepare_data()  # sizes may be asked for before the Trainer runs prepare_data
         hp = self.hparams
-        columns = (hp.text_column, hp.label_column, hp.encoding)
+        columns = (hp.text_column, hp.label_column, hp.encoding, hp.get("max_field_chars", MAX_FIELD_CHARS))
         if hp.path is not None:
             texts, labels = read_labelled_texts(hp.path, *columns)
             names = _label_order(set(labels))

@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import warnings
 from pathlib import Path
 
-from lightlab.data.csv_files import check_unique_columns, column_list, decode
+from lightlab.data.csv_files import MAX_FIELD_CHARS, column_list, csv_records, decode, too_long
 from lightlab.errors import UserError
 
 FORMATS = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".json": "jsonl"}
 
 
 def read_labelled_texts(
-    path: str | Path, text_column: str, label_column: str, encoding: str = "utf-8"
+    path: str | Path,
+    text_column: str,
+    label_column: str,
+    encoding: str = "utf-8",
+    max_field_chars: int = MAX_FIELD_CHARS,
 ) -> tuple[list[str], list[str]]:
-    """``(texts, labels)`` from one file in ``encoding``, labels as strings.
+    """``(texts, labels)`` from one file in ``encoding``, labels as strings; a field (or JSON line)
+    longer than ``max_field_chars`` is an error naming its line.
 
     Rows whose text is empty or only whitespace are skipped with one warning that names their row
     numbers (a data problem worth seeing, not worth stopping a run for). A missing file, an empty
@@ -32,7 +35,7 @@ def read_labelled_texts(
     kind = FORMATS.get(path.suffix.lower())
     if kind is None:
         raise UserError(f"{path}: unknown text file type {path.suffix!r}; use .csv, .tsv or .jsonl")
-    rows = list(_rows(path, kind, decode(path, encoding)))
+    rows = list(_rows(path, kind, decode(path, encoding), max_field_chars))
     if not rows:
         raise UserError(f"{path} holds no rows")
     texts, labels, empty = [], [], []
@@ -46,7 +49,7 @@ def read_labelled_texts(
             )
         text, label = str(row[text_column] or "").strip(), row[label_column]
         if label is None or str(label).strip() == "":
-            raise UserError(f"{path}: row {number} has no label")
+            raise UserError(f"{path}:{number}: this row has no label")
         if not text:
             empty.append(number)
             continue
@@ -87,12 +90,14 @@ def read_texts(path: str | Path, text_column: str, encoding: str = "utf-8") -> l
     return texts
 
 
-def _rows(path: Path, kind: str, text: str):
-    """``(row number, dict)`` pairs; row numbers count the header as row 1 for CSV/TSV."""
+def _rows(path: Path, kind: str, text: str, max_field_chars: int = MAX_FIELD_CHARS):
+    """``(line, dict)`` pairs, each row with the line it starts on in an editor."""
     if kind == "jsonl":
         for number, line in enumerate(text.splitlines(), start=1):
             if not line.strip():
                 continue
+            if len(line) > max_field_chars:
+                raise too_long(path, number, max_field_chars)
             try:
                 record = json.loads(line)
             except json.JSONDecodeError as error:
@@ -101,6 +106,5 @@ def _rows(path: Path, kind: str, text: str):
                 raise UserError(f"{path}:{number}: each line must be a JSON object")
             yield number, record
         return
-    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter="\t" if kind == "tsv" else ",")
-    check_unique_columns(path, list(reader.fieldnames or []))
-    yield from enumerate(reader, start=2)
+    delimiter = "\t" if kind == "tsv" else ","
+    yield from csv_records(path, text, delimiter, max_field_chars)[1]
