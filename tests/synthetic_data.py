@@ -72,3 +72,17 @@ def write_word_vectors(path: Path, vectors: dict[str, list[float]], header: bool
     lines += [" ".join([word, *(f"{v:.6f}" for v in values)]) for word, values in vectors.items()]
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+def claimed_size_png(width: int, height: int) -> bytes:
+    """A PNG whose header claims ``width`` x ``height`` pixels but holds almost no data: what a
+    decompression bomb looks like to a reader that checks the size before decoding."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8-bit RGB
+    pixels = zlib.compress(b"\x00" * 64)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")

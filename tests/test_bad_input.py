@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from helpers import EXPERIMENTS, ROOT, run_cli, run_dirs, snapshot
 from PIL import Image
-from synthetic_data import patterned_images
+from synthetic_data import claimed_size_png, patterned_images
 
 from lightlab.data.idx import write_fashion_mnist
 
@@ -87,6 +87,7 @@ def files(tmp_path_factory) -> Path:
     (images / "cat" / "zero.png").write_bytes(b"")
     for png in (write_images(folder / "only_broken") / "dog").iterdir():
         png.write_bytes(b"not an image")
+    (write_images(folder / "bombed") / "cat" / "huge.png").write_bytes(claimed_size_png(40_000, 40_000))
     looped = write_images(folder / "looped")
     (looped / "cat" / "again").symlink_to(looped, target_is_directory=True)
 
@@ -194,6 +195,9 @@ ROWS = [
     ("zero-byte image with on_corrupt error",
      ["fit", "--config", SHAPES, *FOLDER, "--data.init_args.root", "{files}/images",
       "--data.init_args.on_corrupt", "error"], ["unreadable image", "zero.png", "on_corrupt skip"]),
+    ("image whose header claims a gigapixel canvas",
+     ["fit", "--config", SHAPES, *FOLDER, "--data.init_args.root", "{files}/bombed", "--data.init_args.on_corrupt", "error"],
+     ["unreadable image", "huge.png", "40000x40000 pixels, over the bound of 89478485", "max_image_pixels"]),
     ("class folder of unreadable files only",
      ["fit", "--config", SHAPES, *FOLDER, "--data.init_args.root", "{files}/only_broken"],
      ["no readable training images", "dog"]),

@@ -12,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
+from synthetic_data import claimed_size_png
 
 from lightlab.data import ImageFolderDataModule
 from lightlab.data.idx import read_idx
@@ -30,6 +31,7 @@ cells = st.one_of(
     st.floats(allow_nan=True).map(str),
 )
 line_endings = st.sampled_from(["\n", "\r\n", "\r"])
+FIELD_BOUND = 4096  # below the 5000-character cell, so the bound on a field's length is searched too
 
 
 @st.composite
@@ -92,12 +94,13 @@ def check_text(path: Path) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            texts, labels = read_labelled_texts(path, "text", "label")
+            texts, labels = read_labelled_texts(path, "text", "label", max_field_chars=FIELD_BOUND)
         except UserError as error:
             assert "\n" not in str(error)
             return
     assert texts and len(texts) == len(labels)
     assert all(text.strip() for text in texts) and all(label.strip() for label in labels)
+    assert all(len(text) <= FIELD_BOUND for text in texts)
 
 
 @FUZZ
@@ -132,7 +135,7 @@ def test_idx_reader(data, gzipped):
         st.tuples(
             st.sampled_from(["cat", "dog", "cat/deeper"]),
             st.sampled_from(["a.png", "b.jpg", "c.PNG", "d.txt", "e.gif"]),
-            st.one_of(st.binary(max_size=64), st.just(b""), st.just("valid")),
+            st.one_of(st.binary(max_size=64), st.just(b""), st.just("valid"), st.just("huge")),
         ),
         max_size=8,
     ),
@@ -146,9 +149,13 @@ def test_image_folder_scanner(files, on_corrupt):
         (root / folder).mkdir(parents=True, exist_ok=True)
         if content == "valid":
             Image.new("RGB", (6, 6), (90, 0, 0)).save(root / folder / f"{name}.png")
+        elif content == "huge":  # a header claiming more pixels than the bound, checked before decoding
+            (root / folder / f"{name}.png").write_bytes(claimed_size_png(7, 7))
         else:
             (root / folder / name).write_bytes(content)
-    dm = ImageFolderDataModule(root=str(root), val_fraction=0.0, test_fraction=0.0, on_corrupt=on_corrupt)
+    dm = ImageFolderDataModule(
+        root=str(root), val_fraction=0.0, test_fraction=0.0, on_corrupt=on_corrupt, max_image_pixels=40
+    )
     try:
         dm.setup("fit")
     except UserError as error:
@@ -156,3 +163,4 @@ def test_image_folder_scanner(files, on_corrupt):
         return
     assert dm.class_names and dm.samples["train"]
     assert all(Path(path).is_file() for path, _ in dm.samples["train"])
+    assert all(Image.open(path).size == (6, 6) for path, _ in dm.samples["train"])

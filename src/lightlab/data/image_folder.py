@@ -15,7 +15,7 @@ from torchvision.transforms import v2 as T
 
 from lightlab.batch import Batch
 from lightlab.data.base import LabDataModule
-from lightlab.data.image_inputs import is_readable_image
+from lightlab.data.image_inputs import MAX_IMAGE_PIXELS, image_problem
 from lightlab.data.input_encoding import ImageInputs
 from lightlab.data.splits import stratified_split
 from lightlab.errors import UserError
@@ -71,7 +71,8 @@ class ImageFolderDataModule(LabDataModule):
     images are prepared as its weights were trained with instead (their resize, centre crop and
     mean/std, as RGB), and that preprocessing is saved in checkpoints with the class names.
 
-    Files PIL cannot read are found before training: with ``on_corrupt: skip`` (default) they are
+    Files PIL cannot read, or whose header claims more than ``max_image_pixels``, are found
+    before training: with ``on_corrupt: skip`` (default) they are
     left out with one warning that names them, with ``on_corrupt: error`` the run stops naming
     the first one. The class names and their indices are saved in checkpoints and in the run's
     ``summary.json``.
@@ -95,6 +96,7 @@ class ImageFolderDataModule(LabDataModule):
         num_workers: NonNegativeInt | None = None,
         pin_memory: bool | None = None,
         on_corrupt: str = "skip",
+        max_image_pixels: PositiveInt = MAX_IMAGE_PIXELS,
     ) -> None:
         super().__init__()
         self.save_arguments(locals())
@@ -148,13 +150,16 @@ class ImageFolderDataModule(LabDataModule):
 
     def _readable(self, samples: list[Sample]) -> tuple[list[Sample], list[str]]:
         kept, broken = [], []
+        bound = self.hparams.get("max_image_pixels", MAX_IMAGE_PIXELS)
         for path, target in samples:
-            if not is_readable_image(path):
+            problem = image_problem(path, bound)
+            if problem:
+                shown = path if problem == "unreadable" else f"{path} ({problem})"
                 if self.hparams.on_corrupt == "error":
                     raise UserError(
-                        f"unreadable image: {path} (remove it, or set --data.init_args.on_corrupt skip)"
+                        f"unreadable image: {shown} (remove it, or set --data.init_args.on_corrupt skip)"
                     ) from None
-                broken.append(path)
+                broken.append(shown)
                 continue
             kept.append((path, target))
         return kept, broken
@@ -255,11 +260,13 @@ class ImageFolderDataModule(LabDataModule):
                 crop=p.crop,
                 interpolation=p.interpolation,
                 on_corrupt=hp.on_corrupt,
+                max_pixels=hp.get("max_image_pixels", MAX_IMAGE_PIXELS),
             )
         channels = self.input_shape[0]
         size = [hp.image_size, hp.image_size]
         mean, std = [hp.mean] * channels, [hp.std] * channels
-        return ImageInputs(self._mode, mean, std, size=size, on_corrupt=hp.on_corrupt)
+        bound = hp.get("max_image_pixels", MAX_IMAGE_PIXELS)
+        return ImageInputs(self._mode, mean, std, size=size, on_corrupt=hp.on_corrupt, max_pixels=bound)
 
     # ---- saved in checkpoints
 

@@ -6,7 +6,10 @@ No torch here: the ONNX predictor reads its inputs with it too.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 from PIL import Image, UnidentifiedImageError
 
@@ -17,14 +20,54 @@ LIST_SUFFIXES = (".txt", ".lst")
 IMG_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp")
 
 
-def is_readable_image(path: str | Path) -> bool:
-    """Whether PIL can open ``path`` and finds its data intact."""
+# The most pixels an image may have (Pillow's own default bound, 9459 x 9459): a header that claims
+# more is a decompression bomb or a file no classifier needs whole. ``max_image_pixels`` raises it.
+MAX_IMAGE_PIXELS = 89_478_485
+
+
+@contextmanager
+def _own_size_check() -> Iterator[None]:
+    """Pillow's bound off while this module opens a file: it checks the header's size itself,
+    against its own bound, before decoding (Pillow's error is not an OSError and names no file)."""
+    previous, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
     try:
-        with Image.open(path) as image:
+        yield
+    finally:
+        Image.MAX_IMAGE_PIXELS = previous
+
+
+def _size_problem(image: Image.Image, max_pixels: int) -> str | None:
+    if image.width * image.height > max_pixels:
+        return f"{image.width}x{image.height} pixels, over the bound of {max_pixels} (max_image_pixels)"
+    return None
+
+
+def image_problem(path: str | Path, max_pixels: int = MAX_IMAGE_PIXELS) -> str | None:
+    """Why ``path`` cannot be used as an image ("unreadable", or its size past ``max_pixels``
+    read from the header alone), or None when PIL can open it and finds its data intact."""
+    try:
+        with _own_size_check(), Image.open(path) as image:
+            too_big = _size_problem(image, max_pixels)
+            if too_big:
+                return too_big
             image.verify()
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
-        return False
-    return True
+        return "unreadable"
+    return None
+
+
+def open_image(source: str | Path | IO[bytes], name: str, max_pixels: int = MAX_IMAGE_PIXELS) -> Image.Image:
+    """``source`` decoded, refused in one line naming ``name`` when it is unreadable or its
+    header claims more than ``max_pixels`` (checked before any pixel is decoded)."""
+    try:
+        with _own_size_check(), Image.open(source) as image:
+            too_big = _size_problem(image, max_pixels)
+            if too_big:
+                raise UserError(f"{name}: {too_big}")
+            image.load()
+            return image.copy()
+    except (UnidentifiedImageError, OSError, ValueError) as error:
+        raise UserError(f"{name} is not an image Pillow can read ({error})") from None
 
 
 def _listed(list_file: Path) -> list[Path]:
@@ -41,7 +84,7 @@ def _listed(list_file: Path) -> list[Path]:
     return paths
 
 
-def find_images(source: Path, on_corrupt: str = "skip") -> list[Path]:
+def find_images(source: Path, on_corrupt: str = "skip", max_pixels: int = MAX_IMAGE_PIXELS) -> list[Path]:
     """The images ``source`` names: itself, every image file under it, or those its lines list.
 
     A file PIL cannot read is left out with one warning naming it (``on_corrupt="skip"``) or
@@ -59,8 +102,9 @@ def find_images(source: Path, on_corrupt: str = "skip") -> list[Path]:
         raise UserError(
             f"predict input not found: {source} (give an image, a folder of images or a .txt list)"
         )
-    readable = [p for p in paths if is_readable_image(p)]
-    broken = [str(p) for p in paths if p not in set(readable)]
+    problems = {p: image_problem(p, max_pixels) for p in paths}
+    readable = [p for p in paths if problems[p] is None]
+    broken = [str(p) if problems[p] == "unreadable" else f"{p} ({problems[p]})" for p in paths if problems[p]]
     if broken and on_corrupt == "error":
         raise UserError(f"unreadable image: {broken[0]} (remove it, or set on_corrupt: skip)")
     if not readable:

@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from lightlab.data.feature_rows import feature_values, read_feature_rows
-from lightlab.data.image_inputs import find_images
+from lightlab.data.image_inputs import MAX_IMAGE_PIXELS, find_images, open_image
 from lightlab.data.text_files import read_texts
 from lightlab.data.vocab import SimpleTokenizer
 from lightlab.errors import UserError
@@ -106,11 +106,12 @@ class ImageInputs:
     crop: int | None = None
     interpolation: str = "bilinear"
     on_corrupt: str = "skip"
+    max_pixels: int = MAX_IMAGE_PIXELS
     kind: ClassVar[str] = "image"
 
     def read(self, source: Path) -> tuple[list[Path], list[str]]:
         """An image, a folder of images (recursive) or a text file listing image paths."""
-        paths = find_images(source, self.on_corrupt)
+        paths = find_images(source, self.on_corrupt, self.max_pixels)
         return paths, [str(p) for p in paths]
 
     def encode(self, items: Sequence[str | Path | Image.Image]) -> Arrays:
@@ -128,23 +129,12 @@ class ImageInputs:
                 ) from None
         if not isinstance(value, bytes):
             raise UserError("an image input is a file upload or a base64 string")
-        try:
-            with Image.open(io.BytesIO(value)) as image:
-                image.load()
-                return image.convert(self.mode)
-        except (UnidentifiedImageError, OSError, ValueError) as error:
-            raise UserError(f"not an image Pillow can read ({error})") from None
+        return open_image(io.BytesIO(value), "the uploaded image", self.max_pixels).convert(self.mode)
 
-    @staticmethod
-    def _open(item: str | Path | Image.Image) -> Image.Image:
+    def _open(self, item: str | Path | Image.Image) -> Image.Image:
         if isinstance(item, Image.Image):
             return item
-        try:
-            with Image.open(item) as image:
-                image.load()
-                return image.copy()
-        except (UnidentifiedImageError, OSError) as error:
-            raise UserError(f"unreadable image: {item} ({error})") from None
+        return open_image(item, str(item), self.max_pixels)
 
     def _array(self, image: Image.Image) -> np.ndarray:
         image = image.convert(self.mode)
