@@ -95,11 +95,12 @@ predict-onnx: ## Classify new inputs with an export, without torch: EXPORT=<run>
 	$(if $(INPUT),,$(error no input given: use make predict-onnx EXPORT=$(EXPORT) INPUT=<file or folder>))
 	$(PY) -m lightlab predict-onnx $(EXPORT) --input $(INPUT)
 
-serve: ## HTTP endpoint for a run (LitServe): RUN=<folder> [PORT=8000] [WORKERS=1] [MAX_BATCH=32] [BATCH_TIMEOUT=5 (ms)] [BACKEND=torch|onnx]
+serve: ## HTTP endpoint for a run (LitServe): RUN=<folder> [PORT=8000] [WORKERS=1] [MAX_BATCH=32] [BATCH_TIMEOUT=5 (ms)] [MAX_BODY_MB=50] [BACKEND=torch|onnx]
 	$(if $(RUN),,$(error no run folder given: use make serve RUN=runs/<experiment>/<run>))
 	$(PY) -m lightlab serve $(RUN) --port $(or $(PORT),8000) --workers $(or $(WORKERS),1) \
 	  --max-batch $(or $(MAX_BATCH),32) --backend $(or $(BACKEND),torch) $(if $(CKPT),--ckpt $(CKPT)) \
-	  $(if $(BATCH_TIMEOUT),--batch-timeout $(BATCH_TIMEOUT)) $(if $(HOST),--host $(HOST))
+	  $(if $(BATCH_TIMEOUT),--batch-timeout $(BATCH_TIMEOUT)) $(if $(HOST),--host $(HOST)) \
+	  $(if $(MAX_BODY_MB),--max-body-mb $(MAX_BODY_MB))
 
 results: ## Compare runs (all, or EXP's): differing settings, best value, test accuracy; writes results.csv/.md
 	$(PY) -m lightlab results $(if $(EXP),--experiment $(EXP))

@@ -100,7 +100,8 @@ def probabilities(answers: list[dict]) -> np.ndarray:
 def test_a_tabular_run_answers_as_make_predict_does_and_survives_bad_requests(iris_run, tmp_path):
     rows = iris_rows()
     expected = load_run(iris_run).predict(rows)
-    with serving(iris_run, "--max-batch", "8", log=tmp_path / "serve.log") as (client, server):
+    flags = ("--max-batch", "8", "--max-body-mb", "1")
+    with serving(iris_run, *flags, log=tmp_path / "serve.log") as (client, server):
         one = client.post("/predict", json={"input": rows[0]})
         assert one.status_code == 200
         assert one.json()["prediction"] == expected[0]["prediction"]
@@ -151,6 +152,19 @@ def test_a_tabular_run_answers_as_make_predict_does_and_survives_bad_requests(ir
                 assert answer.json()["prediction"] == expected[i]["prediction"]
             else:
                 assert answer.status_code == 400 and "needs 4 features" in answer.json()["error"]
+
+        # Over --max-body-mb: refused from the header alone, or once a chunked body passes the bound.
+        declared = client.post(
+            "/predict", content=b"0" * 1_200_000, headers={"content-type": "application/json"}
+        )
+        assert declared.status_code == 413 and "over the bound of 1 MB" in declared.json()["error"]
+        chunked = client.post(
+            "/predict",
+            content=iter([b'{"inputs": [' + b"[1,2,3,4]," * 50_000] * 4),
+            headers={"content-type": "application/json"},
+        )
+        assert chunked.status_code == 413 and "over the bound of 1 MB" in chunked.json()["error"]
+        assert client.post("/predict", json={"input": rows[0]}).status_code == 200
 
         workers = children(server.pid)
         assert workers

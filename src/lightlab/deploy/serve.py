@@ -1,5 +1,5 @@
 """Serve a trained run over HTTP with LitServe: ``python -m lightlab serve <run folder>``
-(``make serve RUN=… [PORT=8000] [WORKERS=1] [MAX_BATCH=32] [BACKEND=torch|onnx]``).
+(``make serve RUN=… [PORT=8000] [WORKERS=1] [MAX_BATCH=32] [MAX_BODY_MB=50] [BACKEND=torch|onnx]``).
 
 ``POST /predict`` takes ``{"input": x}`` (answers one prediction) or ``{"inputs": [x, …]}``
 (answers ``{"predictions": […]}``), where ``x`` is what the run's data kind reads: feature values
@@ -7,8 +7,9 @@
 upload), or a text. Each prediction holds the class name, its probability and every class's.
 ``GET /health`` answers ``ok``. Requests arriving together are encoded and run as one batch (up to
 ``MAX_BATCH`` requests); a bad request gets a 400 with a one-line JSON error and does not affect
-the requests batched with it. The checkpoint runs through PyTorch on the best device, or the
-exported ONNX model (``make export`` first) with ``--backend onnx``.
+the requests batched with it, and a body over ``MAX_BODY_MB`` a 413 before it is read whole. The
+checkpoint runs through PyTorch on the best device, or the exported ONNX model (``make export``
+first) with ``--backend onnx``.
 """
 
 # No ``from __future__ import annotations``: LitServe compares decode_request's annotation to Request.
@@ -170,6 +171,53 @@ class RejectUnreadableJSON(BaseHTTPMiddleware):
         return await call_next(request)
 
 
+class _BodyTooLarge(Exception):
+    pass
+
+
+class BoundedBody:
+    """Answers a request body over ``max_bytes`` with a 413 and a one-line JSON error: at once when
+    its ``Content-Length`` says so, and as soon as the bound is passed for a chunked body, so an
+    oversized upload is never read whole (nor parsed as JSON or a form)."""
+
+    def __init__(self, app: Any, max_bytes: int) -> None:
+        self.app, self.max_bytes = app, max_bytes
+
+    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > self.max_bytes:
+            await self._refuse(scope, receive, send)
+            return
+        received, started = 0, False
+
+        async def counted() -> dict:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.max_bytes:
+                raise _BodyTooLarge
+            return message
+
+        async def tracked(message: dict) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counted, tracked)
+        except _BodyTooLarge:
+            if not started:
+                await self._refuse(scope, receive, send)
+
+    async def _refuse(self, scope: dict, receive: Callable, send: Callable) -> None:
+        megabytes = f"{self.max_bytes / 2**20:g} MB"
+        message = f"the request body is over the bound of {megabytes}; send fewer inputs per request"
+        await JSONResponse({"error": message}, status_code=413)(scope, receive, send)
+
+
 def check_port_free(host: str, port: int) -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         # As the server will: connections of a server just stopped (TIME_WAIT) do not hold the port.
@@ -229,10 +277,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--batch-timeout", type=float, default=5.0, help="ms a request may wait for others to join its batch"
     )
+    parser.add_argument(
+        "--max-body-mb", type=float, default=50.0, help="largest request body; a bigger one is answered 413"
+    )
     args = parser.parse_args(argv)
     silence_known_noise()
-    if args.workers < 1 or args.max_batch < 1 or args.batch_timeout < 0:
-        raise UserError("WORKERS and MAX_BATCH must be at least 1, BATCH_TIMEOUT at least 0")
+    if args.workers < 1 or args.max_batch < 1 or args.batch_timeout < 0 or args.max_body_mb <= 0:
+        raise UserError(
+            "WORKERS and MAX_BATCH must be at least 1, BATCH_TIMEOUT at least 0, MAX_BODY_MB above 0"
+        )
     check_run(args.run_dir, args.ckpt, args.backend)
     check_port_free(args.host, args.port)
     api = RunAPI(args.run_dir, args.ckpt, args.backend, args.max_batch, args.batch_timeout)
@@ -241,7 +294,8 @@ def main(argv: list[str] | None = None) -> None:
         accelerator="cpu" if args.backend == "onnx" else "auto",
         devices=1,
         workers_per_device=args.workers,
-        middlewares=[RejectUnreadableJSON],
+        # Starlette runs the last added outermost: the bound applies before the body is read as JSON.
+        middlewares=[RejectUnreadableJSON, (BoundedBody, {"max_bytes": int(args.max_body_mb * 2**20)})],
     )
     signal.signal(signal.SIGTERM, _stop_like_ctrl_c(os.getpid()))
     url = f"http://{args.host}:{args.port}"
