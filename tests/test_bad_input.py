@@ -40,7 +40,18 @@ def files(tmp_path_factory) -> Path:
     run_cli("fit", "--config", IRIS, "--trainer.max_epochs", "2", runs_dir=folder / "runs")
     (run_dir,) = run_dirs(folder / "runs", "iris_mlp")
     shutil.copy(run_dir / "checkpoints" / "last.ckpt", folder / "iris_mlp.ckpt")
-    shutil.rmtree(folder / "runs")
+    run_dir.rename(run_dir.parent / "run")  # kept, under a name the rows can spell
+    image_run = [
+        "--data.init_args.root",
+        str(write_images(folder / "clean_images")),
+        "--data.init_args.image_size",
+        "8",
+    ]
+    run_cli(
+        "fit", "--config", SHAPES, *FOLDER, *image_run, "--trainer.max_epochs", "1", runs_dir=folder / "runs"
+    )
+    (run_dir,) = run_dirs(folder / "runs", "shapes_cnn")
+    run_dir.rename(run_dir.parent / "run")
     data = (folder / "iris_mlp.ckpt").read_bytes()
     (folder / "truncated.ckpt").write_bytes(data[: len(data) // 2])
 
@@ -108,6 +119,9 @@ ROWS = [
     ("checkpoint of another experiment",
      ["test", "--config", TEXT, "--data.init_args.path", "{files}/texts.csv", "--ckpt_path", "{files}/iris_mlp.ckpt"],
      ["iris_mlp.ckpt", "another experiment"]),
+    ("checkpoint of another data kind",
+     ["test", "--config", IRIS, "--ckpt_path", "{files}/runs/shapes_cnn/run/checkpoints/last.ckpt"],
+     ["is from a run of shapes_cnn (image data, ImageFolderDataModule)", "this run reads tabular data"]),
     ("missing checkpoint", ["test", "--config", IRIS, "--ckpt_path", "{files}/nowhere.ckpt"],
      ["checkpoint not found", "nowhere.ckpt"]),
     # command line and config files
@@ -247,6 +261,21 @@ def test_bad_make_variable_ends_in_one_line(arguments, words):
     assert len(lines) == 1, lines
     for word in words:
         assert word in lines[0]
+
+
+@pytest.mark.parametrize("verb", ["eval", "export"])
+def test_a_checkpoint_of_another_run_kind_given_to_a_run_names_where_it_is_from(verb, files, capsys):
+    """``make eval|predict|export|serve RUN=<iris run> CKPT=<an image run's checkpoint>``."""
+    from lightlab.__main__ import main
+
+    before = snapshot(files, skip=("looped",))
+    foreign = files / "runs" / "shapes_cnn" / "run" / "checkpoints" / "last.ckpt"
+    with pytest.raises(SystemExit) as exit_info:
+        main([verb, str(files / "runs" / "iris_mlp" / "run"), "--ckpt", str(foreign)])
+    assert exit_info.value.code == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and "is from a run of shapes_cnn (image data" in lines[0], lines
+    assert snapshot(files, skip=("looped",)) == before
 
 
 REAL_PROCESS_ROWS = [

@@ -43,7 +43,7 @@ from lightlab.inference.predict_split import predict_to_csv
 from lightlab.parser_messages import parser_message, problem_message, suggest_flags
 from lightlab.quiet import silence_known_noise, silence_wandb_notices
 from lightlab.ranges import check_foreign_ranges
-from lightlab.run.checkpoints import check_checkpoint_file, check_checkpoint_fits
+from lightlab.run.checkpoints import check_checkpoint_file, check_checkpoint_fits, check_checkpoint_kind
 from lightlab.run.config import (
     batch_size_line,
     drop_switched_off_callbacks,
@@ -207,9 +207,12 @@ class LabCLI(LightningCLI):
             print(batch_size_line(self.trainer, self.datamodule.batch_size))
 
     def check_checkpoint(self) -> None:
-        """A ``--ckpt_path`` that does not fit the model is one line, not a state_dict traceback."""
+        """A ``--ckpt_path`` of another data kind, or that does not fit the model, is one line (not
+        a traceback from inside the net or from loading the state_dict)."""
+        ckpt_path = self.config[self.subcommand].get("ckpt_path")
         try:
-            check_checkpoint_fits(self.config[self.subcommand].get("ckpt_path"), self.model)
+            check_checkpoint_kind(ckpt_path, self.config[self.subcommand].data.class_path)
+            check_checkpoint_fits(ckpt_path, self.model)
         except UserError:
             discard(self.run_dir)
             raise

@@ -4,12 +4,15 @@ run folder by name, and fitting the model it is loaded into."""
 from __future__ import annotations
 
 import argparse
+import contextlib
+import importlib
 import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+import yaml
 from lightning.pytorch import Trainer
 from lightning.pytorch.callbacks import ModelCheckpoint
 from torch import nn
@@ -112,6 +115,71 @@ def check_checkpoint_fits(ckpt_path: str | None, model: nn.Module) -> None:
         raise UserError(f"checkpoint {ckpt_path} lacks {missing[0]} of this model; {hint}")
 
 
+@dataclass(frozen=True)
+class CheckpointOrigin:
+    """What a checkpoint was trained on, as far as it says: its run's experiment (when it sits in a
+    run folder), its DataModule's class path and data kind, and its net's class path."""
+
+    experiment: str | None
+    data_class: str | None
+    input_kind: str | None
+    net_class: str | None
+
+    def describe(self) -> str:
+        data = self.data_class.rsplit(".", 1)[-1] if self.data_class else "unknown"
+        kind = f"{self.input_kind} data, " if self.input_kind else ""
+        return f"a run of {self.experiment or 'another experiment'} ({kind}{data})"
+
+
+def _input_kind(class_path: str | None) -> str | None:
+    if not class_path:
+        return None
+    module, _, name = class_path.rpartition(".")
+    try:
+        return getattr(getattr(importlib.import_module(module), name), "input_kind", None)
+    except (ImportError, AttributeError, ValueError):
+        return None
+
+
+def checkpoint_origin(path: Path, saved: dict | None = None) -> CheckpointOrigin:
+    """Where ``path`` came from (``saved``: its contents, when already loaded)."""
+    if saved is None:
+        saved = torch.load(path, map_location="cpu", weights_only=False, mmap=True)
+    data = (saved.get("datamodule_hyper_parameters") or {}).get("_class_path")
+    net = (saved.get("hyper_parameters") or {}).get("net")
+    net_class = net.get("class_path") if isinstance(net, dict) else None
+    run = RunFolder(path.resolve().parent.parent)
+    experiment = None
+    if path.resolve().parent == run.checkpoints.resolve() and run.config.is_file():
+        with contextlib.suppress(yaml.YAMLError, OSError, AttributeError):
+            experiment = (yaml.safe_load(run.config.read_text()) or {}).get("experiment")
+    return CheckpointOrigin(experiment, data, _input_kind(data), net_class)
+
+
+def check_checkpoint_kind(ckpt_path: str | None, data_class: str, net_class: str | None = None) -> None:
+    """The checkpoint was trained on data of the kind ``data_class`` reads, with a ``net_class``
+    net (when given); otherwise one line saying which experiment and data kind it is from."""
+    if not ckpt_path or ckpt_path in KEYWORDS:
+        return
+    try:
+        origin = checkpoint_origin(Path(ckpt_path))
+    except Exception:  # unreadable: check_checkpoint_fits says so in its words
+        return
+    here_kind = _input_kind(data_class)
+    name = data_class.rsplit(".", 1)[-1]
+    if origin.input_kind and here_kind and origin.input_kind != here_kind:
+        raise UserError(
+            f"checkpoint {ckpt_path} is from {origin.describe()}; this run reads {here_kind} data "
+            f"({name}): give a checkpoint of a run of this experiment"
+        )
+    if net_class and origin.net_class and origin.net_class != net_class:
+        theirs, ours = origin.net_class.rsplit(".", 1)[-1], net_class.rsplit(".", 1)[-1]
+        raise UserError(
+            f"checkpoint {ckpt_path} is from {origin.describe()} with a {theirs} net; this run's net is "
+            f"{ours}: give a checkpoint of a run of this experiment"
+        )
+
+
 def find_checkpoint(run_dir: Path, which: str) -> Path:
     """``best`` (the summary's, else the newest ``best-*.ckpt``), ``last``, or a path."""
     folder = RunFolder(run_dir).checkpoints
@@ -147,4 +215,12 @@ def run_folder_files(run_dir: Path, which: str) -> tuple[Path, Path]:
         )
     checkpoint = find_checkpoint(run_dir, which)
     check_checkpoint_file(str(checkpoint))
+    if which not in ("best", "last"):  # a path given: it must be of this run's kind
+        try:
+            section = yaml.safe_load(config.read_text()) or {}
+        except yaml.YAMLError:
+            section = {}
+        data, net = (section.get("data") or {}), ((section.get("model") or {}).get("net") or {})
+        if isinstance(data, dict) and data.get("class_path"):
+            check_checkpoint_kind(str(checkpoint), data["class_path"], net.get("class_path"))
     return config, checkpoint
