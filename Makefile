@@ -1,4 +1,6 @@
 # Every target uses the project's virtual environment, so nothing needs activating.
+# Commands started here name this Makefile's variables in their errors (CKPT=last, not --ckpt last).
+export LIGHTLAB_VIA_MAKE := 1
 VENV      ?= .venv
 PY        := $(VENV)/bin/python
 EXP       ?=

@@ -19,6 +19,7 @@ import torch
 
 os.environ["WANDB_MODE"] = "disabled"  # tests never touch the network or write wandb files
 os.environ.pop("LIGHTLAB_RUN_DIR", None)
+os.environ.pop("LIGHTLAB_VIA_MAKE", None)  # `make test` sets it; the tests' messages name flags
 
 
 @pytest.fixture

@@ -3,8 +3,10 @@ command reports it at."""
 
 from __future__ import annotations
 
+import argparse
 import functools
 import os
+import re
 import sys
 from collections.abc import Callable
 from typing import NoReturn, ParamSpec, TypeVar
@@ -41,13 +43,53 @@ def one_line(message: str, limit: int = 400) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+MAKE_ENV = "LIGHTLAB_VIA_MAKE"  # the Makefile sets it: a message names make variables, not flags
+# The flag each make variable of the Makefile's recipes becomes (tests/test_commands.py checks them).
+MAKE_VARIABLES = {
+    "--ckpt": "CKPT",
+    "--split": "SPLIT",
+    "--input": "INPUT",
+    "--port": "PORT",
+    "--host": "HOST",
+    "--workers": "WORKERS",
+    "--max-batch": "MAX_BATCH",
+    "--batch-timeout": "BATCH_TIMEOUT",
+    "--max-body-mb": "MAX_BODY_MB",
+    "--backend": "BACKEND",
+    "--space": "SPACE",
+    "--trials": "TRIALS",
+    "--jobs": "JOBS",
+    "--storage": "STORAGE",
+    "--resume": "RESUME",
+}
+
+
+def in_make_terms(message: str) -> str:
+    """``message`` with each flag a make variable sets named as that variable (``--ckpt last`` as
+    ``CKPT=last``), for a command the Makefile started."""
+    for flag, variable in MAKE_VARIABLES.items():
+        message = re.sub(rf"(?<![\w-]){re.escape(flag)}(?![\w-])(?=:)", variable, message)
+        message = re.sub(rf"(?<![\w-]){re.escape(flag)}(?![\w-])[ =]?", f"{variable}=", message)
+    return message
+
+
 def exit_with(error: BaseException, status: int = 2) -> NoReturn:
     """The command error boundary: ``error: <message>`` on stderr and exit ``status`` (2 for a user
     mistake), or the traceback with ``LIGHTLAB_DEBUG=1``."""
     if os.environ.get(DEBUG_ENV):
         raise error
-    print(f"error: {error}", file=sys.stderr)
+    message = str(error)
+    print(f"error: {in_make_terms(message) if os.environ.get(MAKE_ENV) else message}", file=sys.stderr)
     sys.exit(status)
+
+
+class CommandParser(argparse.ArgumentParser):
+    """A command's flags, with a bad one reported as one ``UserError`` line (argparse prints its
+    usage and exits)."""
+
+    def error(self, message: str) -> NoReturn:
+        message = re.sub(r"^argument (\S+?)(?:/\S+)?: ", r"\1: ", message)  # "argument --port: …"
+        raise UserError(f"{message} (add --help to list the options)")
 
 
 def command(main: Callable[P, R]) -> Callable[P, R]:

@@ -11,9 +11,10 @@ template's configs give them are in ``FOREIGN_RANGES``, checked right after pars
 
 from __future__ import annotations
 
+import argparse
 import inspect
 from collections import abc
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from types import UnionType
 from typing import Annotated, Any, Literal, Union, get_args, get_origin, get_type_hints
 
@@ -35,6 +36,7 @@ UnitInterval = Annotated[float, Ge(0), Le(1)]
 Seed = Annotated[int, Ge(0), Le(2**32 - 1)]
 # Lightning's "-1 means no limit" counts (max_epochs, max_steps); 0 would train nothing.
 EpochLimit = PositiveInt | Literal[-1]
+Port = Annotated[int, Ge(1), Le(65535)]
 # Lightning's model summary depth, -1 for every level.
 SummaryDepth = Annotated[int, Ge(-1)]
 
@@ -165,3 +167,18 @@ def signature_ranges(cls: type) -> dict[str, Any]:
     """The declared range of each of ``cls``'s constructor arguments that has one."""
     names = [p for p in inspect.signature(cls).parameters if p not in ("self", "args", "kwargs")]
     return {name: kind for name in names if (kind := declared_range(cls, name)) is not None}
+
+
+def flag_type(kind: Any, base: type = int) -> Callable[[str], Any]:
+    """An argparse ``type=`` that reads a flag as ``base`` and refuses a value outside ``kind``."""
+
+    def read(text: str) -> Any:
+        try:
+            value = base(text)
+            TypeAdapter(kind).validate_python(value, strict=True)
+        except ValueError:  # pydantic's ValidationError is one
+            raise argparse.ArgumentTypeError(f"{text!r} is not {describe(kind)}") from None
+        return value
+
+    read.__name__ = describe(kind)
+    return read

@@ -6,20 +6,20 @@ writes ``runs/<name>/samples.png``, or the path given with ``--out``.
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 from lightlab.data.build import build_datamodule
-from lightlab.errors import UserError, command
+from lightlab.errors import CommandParser, UserError, command
 from lightlab.plots import save_sample_grid, spread_batch
+from lightlab.ranges import PositiveInt, flag_type
 
 
 @command
 def main(argv: list[str] | None = None) -> None:
-    cli = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    cli = CommandParser(description=__doc__.splitlines()[0])
     cli.add_argument("experiment", type=Path)
     cli.add_argument("--out", type=Path, default=None)
-    cli.add_argument("--count", type=int, default=32)
+    cli.add_argument("--count", type=flag_type(PositiveInt), default=32)
     args = cli.parse_args(argv)
     datamodule = build_datamodule(args.experiment)
     datamodule.prepare_data()

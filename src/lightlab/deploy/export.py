@@ -11,7 +11,6 @@ probability differs by more than ``TOLERANCE`` or any predicted class differs.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import io
 import json
@@ -30,7 +29,7 @@ from torch.export import Dim
 
 from lightlab.atomic import atomic_write_text, current_umask
 from lightlab.deploy.onnx_predictor import onnx_session
-from lightlab.errors import UserError, command, exit_with
+from lightlab.errors import CommandParser, UserError, command, exit_with
 from lightlab.inference.predict import RunPredictor, load_run
 from lightlab.internals import forget_rnn_kernels
 from lightlab.quiet import silence_known_noise
@@ -197,7 +196,7 @@ def _replace_folder(staging: Path, target: Path) -> Path:
 
 @command
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = CommandParser(description=__doc__.splitlines()[0])
     parser.add_argument("run_dir", type=Path)
     add_checkpoint_flag(parser)
     args = parser.parse_args(argv)

@@ -8,7 +8,6 @@ same ``predictions.csv`` as ``make predict``.
 
 from __future__ import annotations
 
-import argparse
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from lightlab.data.input_encoding import InputEncoding, input_encoding_from_dict
-from lightlab.errors import UserError, command
+from lightlab.errors import CommandParser, UserError, command
 from lightlab.inference.predictions_csv import Predictor
 
 
@@ -96,7 +95,7 @@ class OnnxPredictor(Predictor):
 
 @command
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = CommandParser(description=__doc__.splitlines()[0])
     parser.add_argument("export_dir", type=Path)
     parser.add_argument("--input", required=True, type=Path, help="a file or folder of new inputs")
     parser.add_argument("--out", type=Path, default=None, help="default: <export folder>/predictions.csv")

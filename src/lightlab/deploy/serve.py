@@ -14,7 +14,6 @@ first) with ``--backend onnx``.
 
 # No ``from __future__ import annotations``: LitServe compares decode_request's annotation to Request.
 
-import argparse
 import json
 import logging
 import multiprocessing
@@ -36,9 +35,10 @@ from starlette.responses import JSONResponse, Response
 
 from lightlab.data.input_encoding import InputEncoding
 from lightlab.deploy.onnx_predictor import OnnxPredictor, read_export
-from lightlab.errors import UserError, command
+from lightlab.errors import CommandParser, UserError, command
 from lightlab.inference.predictions_csv import labelled
 from lightlab.quiet import silence_known_noise
+from lightlab.ranges import NonNegativeFloat, Port, PositiveFloat, PositiveInt, flag_type
 from lightlab.run.checkpoints import add_checkpoint_flag, run_folder_files
 from lightlab.run.folder import RunFolder
 
@@ -266,26 +266,32 @@ def _stop_like_ctrl_c(main_pid: int) -> Callable[[int, FrameType | None], None]:
 
 @command
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = CommandParser(description=__doc__.splitlines()[0])
     parser.add_argument("run_dir", type=Path)
     add_checkpoint_flag(parser, " (torch backend)")
     parser.add_argument("--backend", choices=("torch", "onnx"), default="torch")
     parser.add_argument("--host", default="127.0.0.1", help="0.0.0.0 to accept other machines")
-    parser.add_argument("--port", type=int, default=8000)
-    parser.add_argument("--workers", type=int, default=1, help="worker processes per device")
-    parser.add_argument("--max-batch", type=int, default=32, help="requests classified together at most")
+    parser.add_argument("--port", type=flag_type(Port), default=8000)
     parser.add_argument(
-        "--batch-timeout", type=float, default=5.0, help="ms a request may wait for others to join its batch"
+        "--workers", type=flag_type(PositiveInt), default=1, help="worker processes per device"
     )
     parser.add_argument(
-        "--max-body-mb", type=float, default=50.0, help="largest request body; a bigger one is answered 413"
+        "--max-batch", type=flag_type(PositiveInt), default=32, help="requests classified together at most"
+    )
+    parser.add_argument(
+        "--batch-timeout",
+        type=flag_type(NonNegativeFloat, float),
+        default=5.0,
+        help="ms a request may wait for others to join its batch",
+    )
+    parser.add_argument(
+        "--max-body-mb",
+        type=flag_type(PositiveFloat, float),
+        default=50.0,
+        help="largest request body; a bigger one is answered 413",
     )
     args = parser.parse_args(argv)
     silence_known_noise()
-    if args.workers < 1 or args.max_batch < 1 or args.batch_timeout < 0 or args.max_body_mb <= 0:
-        raise UserError(
-            "WORKERS and MAX_BATCH must be at least 1, BATCH_TIMEOUT at least 0, MAX_BODY_MB above 0"
-        )
     check_run(args.run_dir, args.ckpt, args.backend)
     check_port_free(args.host, args.port)
     api = RunAPI(args.run_dir, args.ckpt, args.backend, args.max_batch, args.batch_timeout)

@@ -7,7 +7,6 @@ checkpoint (so the two cannot mismatch), prints the metrics table and writes the
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
 from pathlib import Path
@@ -15,7 +14,7 @@ from pathlib import Path
 from lightning.pytorch import Trainer
 
 from lightlab.atomic import atomic_write_text
-from lightlab.errors import command
+from lightlab.errors import CommandParser, command
 from lightlab.inference.predict import load_run
 from lightlab.quiet import silence_known_noise
 from lightlab.run.checkpoints import add_checkpoint_flag, in_run_folder
@@ -54,7 +53,7 @@ def evaluate_run(run_dir: Path, split: str = "test", which: str = "best") -> Pat
 
 @command
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = CommandParser(description=__doc__.splitlines()[0])
     parser.add_argument("run_dir", type=Path)
     parser.add_argument("--split", choices=("val", "test"), default="test")
     add_checkpoint_flag(parser)

@@ -8,7 +8,6 @@ inputs are encoded exactly as in training.
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,7 @@ from rich.table import Table
 
 from lightlab.data.base import LabDataModule
 from lightlab.data.build import build_datamodule
-from lightlab.errors import UserError, command
+from lightlab.errors import CommandParser, UserError, command
 from lightlab.inference.predictions_csv import Predictor
 from lightlab.quiet import silence_known_noise
 from lightlab.run.checkpoints import add_checkpoint_flag, run_folder_files
@@ -94,7 +93,7 @@ def show_rows(rows: list[list[str]], limit: int = 10) -> None:
 
 @command
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = CommandParser(description=__doc__.splitlines()[0])
     parser.add_argument("run_dir", type=Path)
     parser.add_argument("--input", required=True, type=Path, help="a file or folder of new inputs")
     add_checkpoint_flag(parser)

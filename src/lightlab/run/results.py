@@ -9,7 +9,6 @@ the runs it lists.
 
 from __future__ import annotations
 
-import argparse
 import csv
 import io
 import json
@@ -23,7 +22,7 @@ from rich.console import Console
 from rich.table import Table
 
 from lightlab.atomic import atomic_write_text
-from lightlab.errors import UserError, command
+from lightlab.errors import CommandParser, UserError, command
 from lightlab.run.folder import RunFolder
 from lightlab.run.summary import read_summary, status_of
 
@@ -144,7 +143,7 @@ def as_markdown(header: list[str], table: list[list[str]]) -> str:
 
 @command
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = CommandParser(description=__doc__.splitlines()[0])
     parser.add_argument("--experiment", default=None, help="only this experiment's runs")
     parser.add_argument("--runs_dir", "--runs-dir", type=Path, default=Path("runs"), help="default: runs")
     args = parser.parse_args(argv)

@@ -34,7 +34,8 @@ from lightning.pytorch.trainer.states import TrainerFn
 from optuna.trial import TrialState
 
 from lightlab.argv_checks import flag_value
-from lightlab.errors import UserError, command
+from lightlab.errors import CommandParser, UserError, command
+from lightlab.ranges import PositiveInt, flag_type
 from lightlab.run.folder import RUN_DIR_ENV, Status
 from lightlab.run.summary import read_summary, update_summary
 from lightlab.sweeps.report import report
@@ -313,15 +314,20 @@ def main(argv: list[str] | None = None) -> None:
     if os.environ.get(TRIAL_ENV) and os.environ.get("LOCAL_RANK", "0") != "0":
         train_other_rank(os.environ[TRIAL_ENV])
         return
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = CommandParser(description=__doc__.splitlines()[0])
     parser.add_argument("experiment")
     parser.add_argument(
         "--space", default=None, help="experiments/sweeps/<space>.yaml (default: the experiment's name)"
     )
     parser.add_argument(
-        "--trials", type=int, default=None, help="finished trials to reach (default: the space's)"
+        "--trials",
+        type=flag_type(PositiveInt),
+        default=None,
+        help="finished trials to reach (default: the space's)",
     )
-    parser.add_argument("--jobs", type=int, default=1, help="worker processes on this machine")
+    parser.add_argument(
+        "--jobs", type=flag_type(PositiveInt), default=1, help="worker processes on this machine"
+    )
     parser.add_argument(
         "--storage", default=None, help="an Optuna storage URL or journal file shared by machines"
     )
@@ -343,11 +349,7 @@ def main(argv: list[str] | None = None) -> None:
     named = name.endswith(".yaml") or "/" in name  # a path rather than a space's name
     space = read_space(Path(name) if named else Path("experiments") / "sweeps" / f"{name}.yaml")
     if args.trials is not None:
-        if args.trials < 1:
-            raise UserError("TRIALS must be a positive whole number")
         space = SweepSpace(**{**space.__dict__, "trials": args.trials})
-    if args.jobs < 1:
-        raise UserError("JOBS must be a positive whole number")
     sweep = Sweep(args.experiment, space, runs_dir, args.storage, extra)
     sweep.check()
     study = sweep.study()
