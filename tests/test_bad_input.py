@@ -278,6 +278,56 @@ def test_a_checkpoint_of_another_run_kind_given_to_a_run_names_where_it_is_from(
     assert snapshot(files, skip=("looped",)) == before
 
 
+@pytest.mark.parametrize(
+    ("run", "given", "words"),
+    [
+        (
+            "iris_mlp",
+            "images/cat/1.png",
+            "is not a .csv file; this run takes a CSV with columns sepal_length",
+        ),
+        (
+            "shapes_cnn",
+            "texts.csv",
+            "is not an image; this run takes an image, a folder of images or a .txt list",
+        ),
+        ("shapes_cnn", "texts.txt", "texts.txt:1: image not found"),
+    ],
+)
+def test_an_input_of_another_kind_says_what_the_run_takes(run, given, words, files, tmp_path, capsys):
+    from lightlab.__main__ import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(
+            [
+                "predict",
+                str(files / "runs" / run / "run"),
+                "--input",
+                str(files / given),
+                "--out",
+                str(tmp_path / "p.csv"),
+            ]
+        )
+    assert exit_info.value.code == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and words in lines[0], lines
+
+
+def test_a_make_recipe_names_its_variable_in_the_error(files):
+    run = files / "runs" / "iris_mlp" / "run"
+    result = subprocess.run(
+        ["make", "--no-print-directory", "eval", f"RUN={run}", "CKPT=worst"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 2
+    first = result.stderr.strip().splitlines()[0]  # make adds its own "Error 2" line after the command's
+    assert first.startswith("error: no worst checkpoint") and "give CKPT=last or a path" in first, (
+        result.stderr
+    )
+
+
 REAL_PROCESS_ROWS = [
     row for row in ROWS if row[0] in ("nan in a numeric CSV", "truncated checkpoint", "predict file missing")
 ]

@@ -12,7 +12,8 @@ import sys
 import pytest
 from helpers import ROOT
 
-from lightlab.__main__ import VERBS
+from lightlab.__main__ import VERBS, main
+from lightlab.errors import MAKE_VARIABLES
 
 BAD_INPUT = {
     "fit": (["--config", "missing.yaml"], "missing.yaml"),
@@ -45,6 +46,32 @@ def test_help_lists_every_verb_and_every_make_target_calls_one():
     assert listed == list(VERBS)
     called = set(re.findall(r"-m lightlab ([a-z-]+)", (ROOT / "Makefile").read_text()))
     assert called and called <= set(VERBS)
+
+
+def test_each_make_variable_named_in_errors_is_the_flag_its_recipe_passes():
+    recipes = (ROOT / "Makefile").read_text()
+    for flag, variable in MAKE_VARIABLES.items():
+        assert re.search(rf"{re.escape(flag)}[ =]\$\((?:or |if )?\$?\(?{variable}\b", recipes), (
+            flag,
+            variable,
+        )
+
+
+@pytest.mark.parametrize(
+    ("arguments", "words"),
+    [
+        (["serve", "runs/x", "--port", "0"], "--port: '0' is not an integer in [1, 65535]"),
+        (["serve", "runs/x", "--max-batch", "none"], "--max-batch: 'none' is not an integer > 0"),
+        (["sweep", "iris_mlp", "--jobs", "0"], "--jobs: '0' is not an integer > 0"),
+        (["eval", "runs/x", "--split", "train"], "--split: invalid choice: 'train'"),
+    ],
+)
+def test_a_bad_flag_of_a_command_is_one_line_with_its_range(arguments, words, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(arguments)
+    assert exit_info.value.code == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert lines == [f"error: {words} (add --help to list the options)"], lines
 
 
 def test_an_unknown_verb_is_one_line():

@@ -16,6 +16,7 @@ from PIL import Image, UnidentifiedImageError
 from lightlab.errors import UserError
 
 LIST_SUFFIXES = (".txt", ".lst")
+TAKES = "an image, a folder of images or a .txt list of image paths"
 # The suffixes torchvision's ImageFolder reads.
 IMG_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp")
 
@@ -79,7 +80,9 @@ def _listed(list_file: Path) -> list[Path]:
         path = Path(line.strip())
         path = path if path.is_absolute() else list_file.parent / path
         if not path.is_file():
-            raise UserError(f"{list_file}:{number}: image not found: {path}")
+            raise UserError(
+                f"{list_file}:{number}: image not found: {path} (a list names one image path a line)"
+            )
         paths.append(path)
     return paths
 
@@ -95,13 +98,14 @@ def find_images(source: Path, on_corrupt: str = "skip", max_pixels: int = MAX_IM
         if not paths:
             raise UserError(f"{source} holds no image files ({', '.join(IMG_EXTENSIONS)})")
     elif source.is_file():
-        paths = _listed(source) if source.suffix.lower() in LIST_SUFFIXES else [source]
+        suffix = source.suffix.lower()
+        if suffix not in LIST_SUFFIXES and suffix not in IMG_EXTENSIONS:
+            raise UserError(f"{source} is not an image; this run takes {TAKES}")
+        paths = _listed(source) if suffix in LIST_SUFFIXES else [source]
         if not paths:
             raise UserError(f"{source} lists no images; give one path per line")
     else:
-        raise UserError(
-            f"predict input not found: {source} (give an image, a folder of images or a .txt list)"
-        )
+        raise UserError(f"predict input not found: {source} (this run takes {TAKES})")
     problems = {p: image_problem(p, max_pixels) for p in paths}
     readable = [p for p in paths if problems[p] is None]
     broken = [str(p) if problems[p] == "unreadable" else f"{p} ({problems[p]})" for p in paths if problems[p]]

@@ -21,7 +21,7 @@ import numpy as np
 from PIL import Image
 
 from lightlab.data.feature_rows import feature_values, read_feature_rows
-from lightlab.data.image_inputs import MAX_IMAGE_PIXELS, find_images, open_image
+from lightlab.data.image_inputs import IMG_EXTENSIONS, MAX_IMAGE_PIXELS, find_images, open_image
 from lightlab.data.text_files import read_texts
 from lightlab.data.vocab import SimpleTokenizer
 from lightlab.errors import UserError
@@ -50,8 +50,9 @@ class TabularInputs:
 
     def read(self, source: Path) -> tuple[list[list[float]], list[str]]:
         """The feature columns of each row of a CSV (other columns ignored), named ``file:line``."""
-        if source.is_dir():
-            raise UserError(f"{source} is a folder; this model takes a CSV with columns {self._columns()}")
+        if source.is_dir() or (source.is_file() and source.suffix.lower() != ".csv"):
+            what = "a folder" if source.is_dir() else "not a .csv file"
+            raise UserError(f"{source} is {what}; this run takes a CSV with columns {self._columns()}")
         return read_feature_rows(source, self.feature_names)
 
     def encode(self, items: Sequence[Sequence[float] | Mapping[str, float]]) -> Arrays:
@@ -196,8 +197,11 @@ class TextInputs:
 
     def read(self, source: Path) -> tuple[list[str], list[str]]:
         """The ``text_column`` of a CSV/TSV/JSONL file, or one text per line; each text is its name."""
+        takes = "this run takes a text file (one text per line) or a CSV, TSV or JSONL file of texts"
         if source.is_dir():
-            raise UserError(f"{source} is a folder; this model takes a text file (a text per line) or a CSV")
+            raise UserError(f"{source} is a folder; {takes}")
+        if source.suffix.lower() in IMG_EXTENSIONS:
+            raise UserError(f"{source} is an image; {takes}")
         texts = read_texts(source, self.text_column, self.encoding)
         return texts, texts
 
