@@ -63,7 +63,10 @@ def test_each_make_variable_named_in_errors_is_the_flag_its_recipe_passes():
         (["serve", "runs/x", "--port", "0"], "--port: '0' is not an integer in [1, 65535]"),
         (["serve", "runs/x", "--max-batch", "none"], "--max-batch: 'none' is not an integer > 0"),
         (["sweep", "iris_mlp", "--jobs", "0"], "--jobs: '0' is not an integer > 0"),
-        (["eval", "runs/x", "--split", "train"], "--split: invalid choice: 'train'"),
+        (
+            ["eval", "runs/x", "--split", "train"],
+            "--split: invalid choice: 'train' (choose from 'val', 'test')",
+        ),
     ],
 )
 def test_a_bad_flag_of_a_command_is_one_line_with_its_range(arguments, words, capsys):
