@@ -7,6 +7,7 @@ A crash or a full disk during a write leaves the previous file as it was; the fa
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import tempfile
 from collections.abc import Callable
@@ -36,11 +37,28 @@ def atomic_write(path: str | Path, write: Callable[[IO[bytes]], None]) -> Path:
         if not isinstance(error, OSError):
             raise
         kept = "the previous file is unchanged" if path.exists() else "nothing was written"
-        raise UserError(
-            f"could not write {path}: {error.strerror or error} ({kept}); free some disk space or "
-            "write elsewhere (--runs_dir)"
-        ) from None
+        raise disk_error(path, error, kept) from None
     return path
+
+
+# What a full, read-only or otherwise failing disk raises (not a missing file: that is a mistake).
+DISK_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO, errno.EFBIG}
+
+
+def is_disk_fault(error: BaseException) -> bool:
+    return isinstance(error, OSError) and error.errno in DISK_ERRNOS
+
+
+def disk_error(path: str | Path | None, error: OSError, kept: str = "") -> UserError:
+    """The one line for a write the disk refused: which file, what the disk said, what to do."""
+    fix = {
+        errno.EROFS: "write somewhere writable (--runs_dir)",
+        errno.EACCES: "write somewhere you may write (--runs_dir), or fix the folder's permissions",
+        errno.EPERM: "write somewhere you may write (--runs_dir), or fix the folder's permissions",
+    }.get(error.errno, "free some disk space or write elsewhere (--runs_dir)")
+    where = path or error.filename or "a run file"
+    note = f" ({kept})" if kept else ""
+    return UserError(f"could not write {where}: {error.strerror or error}{note}; {fix}")
 
 
 def current_umask() -> int:

@@ -27,6 +27,7 @@ from lightlab.argv_checks import (
     flag_value,
     flag_values,
 )
+from lightlab.atomic import disk_error, is_disk_fault
 from lightlab.callbacks.last_checkpoint import LastCheckpoint
 from lightlab.cluster.environment import check_accelerator, nodes_from_environment
 from lightlab.cluster.requeue import (
@@ -196,6 +197,14 @@ class LabCLI(LightningCLI):
         silence_wandb_notices(self.trainer)
 
     def before_fit(self) -> None:
+        try:
+            self.prepare_fit()
+        except BaseException:
+            discard(self.run_dir)
+            raise
+
+    def prepare_fit(self) -> None:
+        """Checks and files of a run about to train (a failure leaves no folder)."""
         self.check_checkpoint()
         if self.resume is not None:
             check_more_to_train(self.trainer, self.resume)
@@ -288,6 +297,10 @@ def main(args: list[str] | None = None, callbacks: list[Callback] | None = None)
         LabCLI(args=given, resume=point, callbacks=callbacks)
     except (UserError, TaskConfigError, NonFiniteLossError, MisconfigurationException) as error:
         exit_with(error, status=1 if isinstance(error, NonFiniteLossError) else 2)
+    except OSError as error:  # a run file the disk refused (metrics.csv, config.yaml, a plot)
+        if not is_disk_fault(error):
+            raise
+        exit_with(disk_error(None, error, "the run stopped; its checkpoints so far are intact"))
     except StoppedBySignal as stop:
         sys.exit(stop.exit_status)
     except SIGTERMException:  # Lightning's own stop, for a SIGTERM before the first step

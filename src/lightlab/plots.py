@@ -14,6 +14,8 @@ import torch
 from torch.utils.data import DataLoader, default_collate
 from torchmetrics.classification import MulticlassConfusionMatrix
 
+from lightlab.atomic import atomic_write
+
 
 def spread_batch(loader: DataLoader, count: int) -> dict[str, torch.Tensor]:
     """``count`` samples evenly spaced through the loader's dataset, so every class tends to show."""
@@ -77,7 +79,9 @@ def save_learning_curves(history: Sequence[dict[str, float]], path: str | Path) 
 
 def _save(figure: plt.Figure, path: str | Path) -> Path:
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
-    return path
+    try:  # a full disk keeps the previous picture whole
+        return atomic_write(
+            path, lambda handle: figure.savefig(handle, dpi=100, format=path.suffix[1:] or "png")
+        )
+    finally:
+        plt.close(figure)

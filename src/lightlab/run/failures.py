@@ -85,6 +85,15 @@ def after_failed_fit(
         print(f"interrupted: continue it with make train RESUME={shown(run_dir)}", file=sys.stderr)
 
 
+def drop_partial_row(metrics: Path) -> None:
+    """Cut a row a failed append left half-written off ``metrics.csv`` (shrinking a file needs no
+    space, so it works on a full disk), keeping every complete row."""
+    with contextlib.suppress(OSError), metrics.open("rb+") as handle:
+        data = handle.read()
+        if data and not data.endswith(b"\n"):
+            handle.truncate(data.rfind(b"\n") + 1)
+
+
 def record_failure(trainer: Trainer, run_dir: Path, facts: dict[str, Any], error: BaseException) -> None:
     """Remove ``run_dir`` or write its failed ``summary.json``; the main process does it."""
     if not trainer.is_global_zero or not run_dir.is_dir():
@@ -95,6 +104,7 @@ def record_failure(trainer: Trainer, run_dir: Path, facts: dict[str, Any], error
         discard(run_dir)
         if not run_dir.is_dir():
             return
+    drop_partial_row(RunFolder(run_dir).metrics)
     status = Status.INTERRUPTED if interrupted(error) else Status.FAILED
     summary = {
         **summary_record(trainer, run_dir, facts, status),

@@ -13,12 +13,14 @@ folder, and no run may ever land in an earlier run's folder. The id comes from, 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
+from lightlab.atomic import disk_error
 from lightlab.cluster.ranks import global_rank, requeued_job, shared_job_id, world_size
 from lightlab.errors import UserError
 
@@ -93,14 +95,64 @@ def shown(path: Path | str) -> str:
         return str(path)
 
 
+def _make_folder(path: Path, exist_ok: bool = True) -> None:
+    """``mkdir -p``, with a file in the way or a disk's refusal as one line (FileExistsError is
+    raised as is when ``exist_ok`` is false: the caller tries the next name)."""
+    blocking = next((p for p in [path, *path.parents] if p.exists()), None)
+    if blocking is not None and not blocking.is_dir():
+        raise UserError(
+            f"{shown(blocking)} is a file, not a folder, so no run folder can go under it; give "
+            "--runs_dir a folder (or move the file)"
+        )
+    try:
+        path.mkdir(parents=True, exist_ok=exist_ok)
+    except FileExistsError:
+        raise
+    except OSError as error:
+        raise disk_error(shown(path), error, "no run folder was made") from None
+
+
+def check_writable(folder: Path) -> None:
+    """Write, sync and remove a small file in ``folder``: a read-only, full or forbidden disk is
+    one line now, before anything is built, not a traceback in the middle of training."""
+    probe = folder / f".write-check-{os.getpid()}"  # ranks of one job probe the same folder
+    try:
+        with probe.open("wb") as handle:
+            handle.write(b"\0" * 4096)
+            handle.flush()
+            os.fsync(handle.fileno())
+    except OSError as error:
+        raise disk_error(shown(folder), error, "nothing was written") from None
+    finally:
+        with contextlib.suppress(OSError):
+            probe.unlink()
+
+
 def _reserve(parent: Path, stem: str) -> Path:
-    parent.mkdir(parents=True, exist_ok=True)
+    made = [p for p in [parent, *parent.parents] if not p.exists()]
+    try:
+        return _reserve_in(parent, stem)
+    except UserError:
+        for folder in made:  # the folders made for this run, if they stayed empty
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise
+
+
+def _reserve_in(parent: Path, stem: str) -> Path:
+    _make_folder(parent)
     for attempt in range(1000):
         path = parent / (stem if attempt == 0 else f"{stem}-{attempt}")
         try:
-            path.mkdir()
+            _make_folder(path, exist_ok=False)
         except FileExistsError:
             continue
+        try:
+            check_writable(path)
+        except UserError:
+            with contextlib.suppress(OSError):
+                path.rmdir()
+            raise
         return path
     raise UserError(f"could not find a free run directory under {parent}; clean it up")
 
@@ -114,7 +166,8 @@ def resolve_run_dir(runs_root: str | Path, experiment: str, suffix: str = "") ->
         path = Path(explicit)
         if global_rank() == 0 and RunFolder(path).is_run() and not requeued_job():
             raise UserError(f"{RUN_DIR_ENV}={explicit} already holds a run; point it at a new folder")
-        path.mkdir(parents=True, exist_ok=True)
+        _make_folder(path)
+        check_writable(path)
         return path.resolve()
     parent = Path(runs_root) / experiment
     from lightning.fabric.plugins.environments import SLURMEnvironment  # not for readers of folders
@@ -132,7 +185,8 @@ def resolve_run_dir(runs_root: str | Path, experiment: str, suffix: str = "") ->
                 f"{path} already holds a run of job {job_id}; start a new job (or torchrun --rdzv-id), "
                 f"or set {RUN_DIR_ENV} to a new folder"
             )
-        path.mkdir(parents=True, exist_ok=True)
+        _make_folder(path)
+        check_writable(path)
         return path.resolve()
     path = _reserve(parent, time.strftime("%Y%m%d-%H%M%S") + suffix).resolve()
     # Lightning's DDP launcher starts the other ranks as children of this process: they inherit this.
