@@ -209,7 +209,13 @@ def test_bad_inputs_get_one_line_and_exit_2_with_nothing_written(iris_run, tmp_p
 
     folder, _ = export_run(iris_run)
     (tmp_path / "image.png").write_bytes(b"")
-    for source, expected in ((tmp_path, "is a folder"), (tmp_path / "image.png", "is empty")):
+    (tmp_path / "rows.csv").write_bytes(b"")
+    cases = (
+        (tmp_path, "is a folder"),
+        (tmp_path / "image.png", "is not a .csv file"),
+        (tmp_path / "rows.csv", "is empty"),
+    )
+    for source, expected in cases:
         result = make("predict-onnx", f"EXPORT={folder}", f"INPUT={source}")
         assert result.returncode == 2
         assert expected in result.stderr.splitlines()[0], result.stderr

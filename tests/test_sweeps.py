@@ -114,7 +114,7 @@ def test_a_bad_space_file_is_one_line(changes, words, tmp_path):
         ),
         ({"metric": "val/auroc"}, [], "metric 'val/auroc' is never logged"),
         ({}, ["--storage", "postgresql+psycopg2://nobody@127.0.0.1:9/none"], "cannot open the study storage"),
-        ({}, ["--trials", "0"], "TRIALS must be a positive whole number"),
+        ({}, ["--trials", "0"], "--trials: '0' is not an integer > 0"),
     ],
 )
 def test_bad_sweep_input_stops_before_any_trial(changes, more, words, tmp_path, capsys):
