@@ -61,6 +61,7 @@ MAKE_VARIABLES = {
     "--jobs": "JOBS",
     "--storage": "STORAGE",
     "--resume": "RESUME",
+    "--experiment": "EXP",
 }
 
 

@@ -165,32 +165,29 @@ def _initials(name: str) -> str:
     return "".join(part[:1] for part in name.split("_"))
 
 
+def _ratio(a: str, b: str) -> float:
+    return difflib.SequenceMatcher(None, a, b).ratio()
+
+
 def _alike(flag: str, known: str) -> bool:
     """Close spellings, or one leaf abbreviating the other (``learning_rate`` and ``lr``)."""
     leaf, known_leaf = flag.rsplit(".", 1)[-1], known.rsplit(".", 1)[-1]
-    if difflib.SequenceMatcher(None, flag, known).ratio() >= 0.75:
+    if _ratio(flag, known) >= 0.75:
         return True
     if flag.rpartition(".")[0] != known.rpartition(".")[0]:
         return False
-    close_leaf = difflib.SequenceMatcher(None, leaf, known_leaf).ratio() >= 0.75
+    close_leaf = _ratio(leaf, known_leaf) >= 0.75
     return close_leaf or known_leaf == _initials(leaf) or leaf == _initials(known_leaf)
-
-
-def _ratio(a: str, b: str) -> float:
-    return difflib.SequenceMatcher(None, a, b).ratio()
 
 
 def suggest_flags(message: str, known: list[str]) -> str:
     """``; did you mean --model.lr?`` for the flags an "unrecognized arguments" report names, or ""."""
     flags = [word.split("=", 1)[0] for word in message.split() if word.startswith("--")]
-    close = [
-        max(
-            (k for k in known if _alike(flag, k)),
-            key=lambda k: difflib.SequenceMatcher(None, flag, k).ratio(),
-        )
-        for flag in flags
-        if any(_alike(flag, k) for k in known)
-    ]
+    close = []
+    for flag in flags:
+        alike = [k for k in known if _alike(flag, k)]
+        if alike:
+            close.append(max(alike, key=lambda k, flag=flag: _ratio(flag, k)))
     return f"; did you mean {' or '.join(dict.fromkeys(close))}?" if close else ""
 
 

@@ -12,7 +12,6 @@ template's configs give them are in ``FOREIGN_RANGES``, checked right after pars
 from __future__ import annotations
 
 import argparse
-import inspect
 from collections import abc
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from types import UnionType
@@ -161,12 +160,6 @@ def check_foreign_ranges(config: Mapping) -> None:
             except ValidationError:
                 key = f"{prefix}.{name}" if prefix else name
                 raise UserError(f"{key}: {value} is out of range (expected {describe(kind)})") from None
-
-
-def signature_ranges(cls: type) -> dict[str, Any]:
-    """The declared range of each of ``cls``'s constructor arguments that has one."""
-    names = [p for p in inspect.signature(cls).parameters if p not in ("self", "args", "kwargs")]
-    return {name: kind for name in names if (kind := declared_range(cls, name)) is not None}
 
 
 def flag_type(kind: Any, base: type = int) -> Callable[[str], Any]:
