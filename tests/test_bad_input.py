@@ -128,7 +128,7 @@ ROWS = [
     ("unknown flag", ["fit", "--config", IRIS, "--trainer.max_epohcs", "3"], ["max_epohcs", "--help"]),
     ("flag value of the wrong type", ["fit", "--config", IRIS, "--trainer.max_epochs", "many"],
      ["trainer.max_epochs: 'many' is not valid (expected int or null)"]),
-    ("value of a plain type", ["fit", "--config", IRIS, "--model.lr", "abc"], ["model.lr: 'abc' is not valid (expected a number > 0)"]),
+    ("value of a plain type", ["fit", "--config", IRIS, "--model.lr", "abc"], ["model.lr: 'abc' is not valid (expected a finite number > 0)"]),
     ("unknown net class", ["fit", "--config", IRIS, "--model.net", "lightlab.nets.Nope"], ["model.net: cannot import lightlab.nets.Nope"]),
     ("misspelled flag", ["fit", "--config", IRIS, "--model.learning_rate", "0.1"], ["--model.learning_rate", "did you mean --model.lr?"]),
     ("misspelled DataModule argument", ["fit", "--config", IRIS, "--data.init_args.bach_size", "8"],
@@ -136,7 +136,7 @@ ROWS = [
     # values out of range (tests/test_ranges.py tries the one just past every declared range)
     ("zero batch size", ["fit", "--config", IRIS, "--data.init_args.batch_size", "0"],
      ["data.init_args.batch_size: 0 is out of range (expected an integer > 0)"]),
-    ("negative learning rate", ["fit", "--config", IRIS, "--model.lr=-0.01"], ["model.lr: -0.01 is out of range (expected a number > 0)"]),
+    ("negative learning rate", ["fit", "--config", IRIS, "--model.lr=-0.01"], ["model.lr: -0.01 is out of range (expected a finite number > 0)"]),
     ("zero epochs", ["fit", "--config", IRIS, "--trainer.max_epochs", "0"],
      ["trainer.max_epochs: 0 is out of range (expected an integer > 0 or -1, or null)"]),
     ("dropout of one", ["fit", "--config", IRIS, "--model.net.init_args.dropout", "1"],
@@ -335,7 +335,7 @@ def test_a_make_recipe_names_its_variable_in_the_error(files):
     )
     assert result.returncode == 2
     first = result.stderr.strip().splitlines()[0]  # make adds its own "Error 2" line after the command's
-    assert first.startswith("error: no worst checkpoint") and "give CKPT=last or a path" in first, (
+    assert first == "error: checkpoint not found: worst (give CKPT=best, last or an existing file)", (
         result.stderr
     )
 

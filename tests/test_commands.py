@@ -58,7 +58,7 @@ def test_each_flag_a_make_variable_sets_is_named_as_that_variable_in_errors():
 @pytest.mark.parametrize(
     ("arguments", "words"),
     [
-        (["serve", "runs/x", "--port", "0"], "--port: '0' is not an integer in [1, 65535]"),
+        (["serve", "runs/x", "--port", "0"], "--port: '0' is not an integer in [1024, 65535]"),
         (["serve", "runs/x", "--max-batch", "none"], "--max-batch: 'none' is not an integer > 0"),
         (["sweep", "iris_mlp", "--jobs", "0"], "--jobs: '0' is not an integer > 0"),
         (

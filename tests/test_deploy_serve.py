@@ -157,13 +157,13 @@ def test_a_tabular_run_answers_as_make_predict_does_and_survives_bad_requests(ir
         declared = client.post(
             "/predict", content=b"0" * 1_200_000, headers={"content-type": "application/json"}
         )
-        assert declared.status_code == 413 and "over the bound of 1 MB" in declared.json()["error"]
+        assert declared.status_code == 413 and "over the bound of 1 MiB" in declared.json()["error"]
         chunked = client.post(
             "/predict",
             content=iter([b'{"inputs": [' + b"[1,2,3,4]," * 50_000] * 4),
             headers={"content-type": "application/json"},
         )
-        assert chunked.status_code == 413 and "over the bound of 1 MB" in chunked.json()["error"]
+        assert chunked.status_code == 413 and "over the bound of 1 MiB" in chunked.json()["error"]
         assert client.post("/predict", json={"input": rows[0]}).status_code == 200
 
         workers = children(server.pid)

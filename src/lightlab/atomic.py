@@ -34,10 +34,11 @@ def atomic_write(path: str | Path, write: Callable[[IO[bytes]], None]) -> Path:
         if temporary is not None:
             with contextlib.suppress(OSError):
                 os.unlink(temporary)
-        if not isinstance(error, OSError):
+        cause = os_error_in(error)
+        if cause is None:
             raise
         kept = "the previous file is unchanged" if path.exists() else "nothing was written"
-        raise disk_error(path, error, kept) from None
+        raise disk_error(path, cause, kept) from None
     return path
 
 
@@ -45,8 +46,21 @@ def atomic_write(path: str | Path, write: Callable[[IO[bytes]], None]) -> Path:
 DISK_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO, errno.EFBIG}
 
 
+def os_error_in(error: BaseException | None) -> OSError | None:
+    """The ``OSError`` behind ``error``: itself, or the one it was raised from or while handling
+    (``torch.save`` reports a full disk as a RuntimeError raised while handling it)."""
+    seen = set()
+    while error is not None and id(error) not in seen:
+        if isinstance(error, OSError):
+            return error
+        seen.add(id(error))
+        error = error.__cause__ or error.__context__
+    return None
+
+
 def is_disk_fault(error: BaseException) -> bool:
-    return isinstance(error, OSError) and error.errno in DISK_ERRNOS
+    cause = os_error_in(error)
+    return cause is not None and cause.errno in DISK_ERRNOS
 
 
 def disk_error(path: str | Path | None, error: OSError, kept: str = "") -> UserError:

@@ -10,6 +10,7 @@ for it: ``run`` (the folder, the summary after ``fit``, a failed fit, resuming),
 from __future__ import annotations
 
 import os
+import re
 import signal
 import sys
 import time
@@ -27,7 +28,7 @@ from lightlab.argv_checks import (
     flag_value,
     flag_values,
 )
-from lightlab.atomic import disk_error, is_disk_fault
+from lightlab.atomic import disk_error, is_disk_fault, os_error_in
 from lightlab.callbacks.last_checkpoint import LastCheckpoint
 from lightlab.cluster.environment import check_accelerator, nodes_from_environment
 from lightlab.cluster.requeue import (
@@ -94,8 +95,10 @@ class OneLineErrorParser(LightningArgumentParser):
         text = parser_message(message, owners=SECTION_OWNERS)
         if message.startswith("unrecognized arguments:"):
             text += suggest_flags(message, self.known_flags())
-        elif message.endswith("expected one argument"):  # argparse reads -1e-3 as a flag
-            text += "; a value that starts with '-' goes after an '=' (--flag=-1e-3)"
+        elif message.endswith("expected one argument"):  # no value, or one argparse reads as a flag
+            text += "; give it a value, and one that starts with '-' after an '=' (--flag=-1e-3)"
+        elif unknown := re.search(r"does not accept option '([^']+)'", message):  # a key in a file
+            text += suggest_flags(f"--{unknown.group(1)}", self.known_flags())
         raise UserError(f"{text} (run with --help to list the options)") from ex
 
     def known_flags(self) -> list[str]:
@@ -297,10 +300,11 @@ def main(args: list[str] | None = None, callbacks: list[Callback] | None = None)
         LabCLI(args=given, resume=point, callbacks=callbacks)
     except (UserError, TaskConfigError, NonFiniteLossError, MisconfigurationException) as error:
         exit_with(error, status=1 if isinstance(error, NonFiniteLossError) else 2)
-    except OSError as error:  # a run file the disk refused (metrics.csv, config.yaml, a plot)
+    except (OSError, RuntimeError) as error:  # a run file the disk refused (metrics.csv, a plot)
         if not is_disk_fault(error):
             raise
-        exit_with(disk_error(None, error, "the run stopped; its checkpoints so far are intact"))
+        cause = os_error_in(error)
+        exit_with(disk_error(None, cause, "the run stopped; its checkpoints so far are intact"))
     except StoppedBySignal as stop:
         sys.exit(stop.exit_status)
     except SIGTERMException:  # Lightning's own stop, for a SIGTERM before the first step

@@ -14,33 +14,57 @@ from __future__ import annotations
 import argparse
 from collections import abc
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from types import UnionType
 from typing import Annotated, Any, Literal, Union, get_args, get_origin, get_type_hints
 
 from annotated_types import Ge, Gt, Le, Lt
-from pydantic import AllowInfNan, TypeAdapter, ValidationError
+from pydantic import AllowInfNan, BeforeValidator, TypeAdapter, ValidationError
 
 from lightlab.errors import UserError
 
-PositiveInt = Annotated[int, Gt(0)]
-NonNegativeInt = Annotated[int, Ge(0)]
+
+def _not_a_bool(value: Any) -> Any:
+    # pydantic's lax mode reads true as 1; a YAML `batch_size: true` is a mistake, not a size.
+    if isinstance(value, bool):
+        raise ValueError("Input should be a number, not true or false")
+    return value
+
+
+@dataclass(frozen=True)
+class _NotBool(BeforeValidator):
+    """Refuses true and false where a number is meant (shown as ``NotBool()`` in ``--help``)."""
+
+    def __repr__(self) -> str:
+        return "NotBool()"
+
+
+NotBool = _NotBool(_not_a_bool)
+# What torch can index and count with; beyond it a loader fails deep inside.
+LARGEST_INT = 2**63 - 1
+PositiveInt = Annotated[int, NotBool, Gt(0), Le(LARGEST_INT)]
+NonNegativeInt = Annotated[int, NotBool, Ge(0), Le(LARGEST_INT)]
 # Floats bounded only below also refuse inf (nan fails every bound).
-PositiveFloat = Annotated[float, Gt(0), AllowInfNan(False)]
-NonNegativeFloat = Annotated[float, Ge(0), AllowInfNan(False)]
-FiniteFloat = Annotated[float, AllowInfNan(False)]
+PositiveFloat = Annotated[float, NotBool, Gt(0), AllowInfNan(False)]
+NonNegativeFloat = Annotated[float, NotBool, Ge(0), AllowInfNan(False)]
+FiniteFloat = Annotated[float, NotBool, AllowInfNan(False)]
 # A share that must leave something over: a dropout rate, the fraction split off for validation.
-Fraction = Annotated[float, Ge(0), Lt(1)]
-UnitInterval = Annotated[float, Ge(0), Le(1)]
+Fraction = Annotated[float, NotBool, Ge(0), Lt(1)]
+UnitInterval = Annotated[float, NotBool, Ge(0), Le(1)]
 # What numpy's generators accept, and so what Lightning's seed_everything keeps.
-Seed = Annotated[int, Ge(0), Le(2**32 - 1)]
+Seed = Annotated[int, NotBool, Ge(0), Le(2**32 - 1)]
 # Lightning's "-1 means no limit" counts (max_epochs, max_steps); 0 would train nothing.
 EpochLimit = PositiveInt | Literal[-1]
-Port = Annotated[int, Ge(1), Le(65535)]
+# The ports LitServe listens on (below 1024 needs root, and LitServe refuses them).
+Port = Annotated[int, Ge(1024), Le(65535)]
 # Lightning's model summary depth, -1 for every level.
-SummaryDepth = Annotated[int, Ge(-1)]
+SummaryDepth = Annotated[int, NotBool, Ge(-1), Le(LARGEST_INT)]
+# A count of batches or a fraction of them (Lightning's limit_*_batches, val_check_interval).
+BatchesOrFraction = Annotated[int, Gt(0)] | Annotated[float, Gt(0), Le(1)]
 
 # Settings of classes the template does not own, by class path, for the values its configs set.
 _ADAPTIVE = {"weight_decay": NonNegativeFloat, "eps": PositiveFloat}
+_BETAS = {**_ADAPTIVE, "betas": tuple[Fraction, Fraction]}
 _MOMENTUM = {"weight_decay": NonNegativeFloat, "momentum": UnitInterval}
 FOREIGN_RANGES: dict[str, dict[str, Any]] = {
     "lightning.pytorch.cli.LightningCLI": {"seed_everything": Seed | bool},
@@ -50,23 +74,44 @@ FOREIGN_RANGES: dict[str, dict[str, Any]] = {
         "log_every_n_steps": PositiveInt | None,
         "check_val_every_n_epoch": PositiveInt | None,
         "accumulate_grad_batches": PositiveInt,
+        "min_epochs": NonNegativeInt | None,
+        "min_steps": NonNegativeInt | None,
+        "num_sanity_val_steps": Annotated[int, Ge(-1)] | None,
+        "gradient_clip_val": NonNegativeFloat | None,
+        "val_check_interval": BatchesOrFraction | None,
+        "limit_train_batches": BatchesOrFraction | None,  # 0 would train nothing
+        "limit_val_batches": NonNegativeInt | UnitInterval | None,  # 0 turns validation off
+        "limit_test_batches": BatchesOrFraction | None,
+        "overfit_batches": NonNegativeInt | UnitInterval,
+    },
+    "lightning.pytorch.callbacks.EarlyStopping": {"patience": NonNegativeInt, "min_delta": NonNegativeFloat},
+    "lightning.pytorch.callbacks.ModelCheckpoint": {
+        "save_top_k": Annotated[int, Ge(-1)],
+        "every_n_epochs": NonNegativeInt | None,
+        "every_n_train_steps": NonNegativeInt | None,
     },
     "lightning.pytorch.callbacks.BackboneFinetuning": {
         "unfreeze_backbone_at_epoch": NonNegativeInt,
         "backbone_initial_ratio_lr": PositiveFloat,
         "backbone_initial_lr": PositiveFloat | None,
     },
-    **{f"torch.optim.{name}": _ADAPTIVE for name in ("Adam", "AdamW", "NAdam", "RAdam")},
+    **{f"torch.optim.{name}": _BETAS for name in ("Adam", "AdamW", "NAdam", "RAdam", "Adamax")},
+    "torch.optim.Adagrad": {**_ADAPTIVE, "lr_decay": NonNegativeFloat},
     "torch.optim.SGD": _MOMENTUM,
     "torch.optim.RMSprop": {**_ADAPTIVE, **_MOMENTUM},
     "torch.optim.lr_scheduler.CosineAnnealingLR": {"T_max": PositiveInt, "eta_min": NonNegativeFloat},
     "torch.optim.lr_scheduler.StepLR": {"step_size": PositiveInt, "gamma": PositiveFloat},
+    "torch.optim.lr_scheduler.MultiStepLR": {"milestones": list[NonNegativeInt], "gamma": PositiveFloat},
+    "torch.optim.lr_scheduler.ExponentialLR": {"gamma": PositiveFloat},
+    "torch.optim.lr_scheduler.OneCycleLR": {"max_lr": PositiveFloat, "pct_start": Fraction},
     "torch.optim.lr_scheduler.ReduceLROnPlateau": {
         "factor": Fraction,
         "patience": NonNegativeInt,
         "cooldown": NonNegativeInt,
     },
 }
+# Trainer settings that are a count of batches as an int, or a fraction of them as a float.
+BATCH_COUNTS = {"limit_train_batches", "limit_val_batches", "limit_test_batches", "val_check_interval"}
 CLI = "lightning.pytorch.cli.LightningCLI"
 TRAINER = "lightning.pytorch.trainer.trainer.Trainer"
 
@@ -81,7 +126,8 @@ def describe(kind: Any) -> str:
         return " or ".join(repr(a) for a in args)
     if get_origin(kind) is Annotated:
         base, *metadata = args
-        return f"{_noun(base)} {_bounds(metadata)}".strip()
+        finite = base is float and any(getattr(m, "allow_inf_nan", True) is False for m in metadata)
+        return f"{'a finite number' if finite else _noun(base)} {_bounds(metadata)}".strip()
     if get_origin(kind) in (list, tuple, Sequence, abc.Sequence):
         return f"a list, each {describe(args[0])}" if args else "a list"
     return _noun(kind)
@@ -97,14 +143,14 @@ def _bounds(metadata: list[Any]) -> str:
     low = next((f"{m.gt}" for m in metadata if isinstance(m, Gt)), None)
     low_eq = next((f"{m.ge}" for m in metadata if isinstance(m, Ge)), None)
     high = next((f"{m.lt}" for m in metadata if isinstance(m, Lt)), None)
-    high_eq = next((f"{m.le}" for m in metadata if isinstance(m, Le)), None)
+    high_eq = next((f"{m.le}" for m in metadata if isinstance(m, Le) and m.le != LARGEST_INT), None)
     if (low or low_eq) and (high or high_eq):
         return f"in {'(' if low else '['}{low or low_eq}, {high or high_eq}{')' if high else ']'}"
     if low or low_eq:
         return f"> {low}" if low else f">= {low_eq}"
     if high or high_eq:
         return f"< {high}" if high else f"<= {high_eq}"
-    return "(finite)" if any(getattr(m, "allow_inf_nan", True) is False for m in metadata) else ""
+    return ""
 
 
 def declared_range(owner: type | str, name: str) -> Any | None:
@@ -155,6 +201,8 @@ def check_foreign_ranges(config: Mapping) -> None:
             if name not in arguments:
                 continue
             value = arguments[name]
+            if name in BATCH_COUNTS and isinstance(value, float) and value.is_integer() and value > 1:
+                value = int(value)  # Lightning reads 3.0 batches as 3 (jsonargparse may give a float)
             try:
                 TypeAdapter(kind).validate_python(value, strict=True)
             except ValidationError:

@@ -10,6 +10,7 @@ from jsonargparse import ArgumentParser
 
 from lightlab.data.base import LabDataModule
 from lightlab.errors import UserError
+from lightlab.parser_messages import parser_message
 
 
 def build_datamodule(experiment: Path) -> LabDataModule:
@@ -24,5 +25,5 @@ def build_datamodule(experiment: Path) -> LabDataModule:
     try:
         config = parser.parse_object({"data": node})
     except Exception as error:  # jsonargparse reports bad config this way
-        raise UserError(f"{experiment}: {' '.join(str(error).split())}") from None
+        raise UserError(f"{experiment}: {parser_message(str(error))}") from None
     return parser.instantiate(config).data

@@ -112,7 +112,8 @@ def find_images(source: Path, on_corrupt: str = "skip", max_pixels: int = MAX_IM
     if broken and on_corrupt == "error":
         raise UserError(f"unreadable image: {broken[0]} (remove it, or set on_corrupt: skip)")
     if not readable:
-        raise UserError(f"{source}: no readable images ({len(broken)} unreadable file(s))")
+        why = broken[0] if len(broken) == 1 else f"{len(broken)} unreadable file(s), e.g. {broken[0]}"
+        raise UserError(f"{source}: no readable images ({why})")
     if broken:
         names = ", ".join(broken[:5]) + (f" and {len(broken) - 5} more" if len(broken) > 5 else "")
         warnings.warn(f"skipped {len(broken)} unreadable image(s): {names}", stacklevel=2)

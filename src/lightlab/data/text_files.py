@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import warnings
 from pathlib import Path
 
@@ -43,8 +44,9 @@ def read_labelled_texts(
         missing = [c for c in (text_column, label_column) if c not in row]
         if missing:
             found = column_list(row)
+            where = f"{path}:{number}" if kind == "jsonl" else str(path)  # a JSON line has its own keys
             raise UserError(
-                f"{path}: no column {missing[0]!r} (columns found: {found}); set --data.init_args."
+                f"{where}: no column {missing[0]!r} (columns found: {found}); set --data.init_args."
                 f"{'text' if missing[0] == text_column else 'label'}_column"
             )
         text, label = str(row[text_column] or "").strip(), row[label_column]
@@ -72,7 +74,7 @@ def read_texts(path: str | Path, text_column: str, encoding: str = "utf-8") -> l
     kind = FORMATS.get(path.suffix.lower())
     content = decode(path, encoding)
     if kind is None:
-        rows = [(n, {text_column: line}) for n, line in enumerate(content.splitlines(), start=1)]
+        rows = [(n, {text_column: line}) for n, line in enumerate(editor_lines(content), start=1)]
     else:
         rows = list(_rows(path, kind, content))
     texts = []
@@ -90,10 +92,16 @@ def read_texts(path: str | Path, text_column: str, encoding: str = "utf-8") -> l
     return texts
 
 
+def editor_lines(text: str) -> list[str]:
+    """``text`` split where an editor breaks lines (\\n, \\r\\n, \\r), not at every character
+    ``str.splitlines`` breaks at (U+2028, a form feed), which a JSON string may hold."""
+    return re.split(r"\r\n|\r|\n", text.removesuffix("\n").removesuffix("\r"))
+
+
 def _rows(path: Path, kind: str, text: str, max_field_chars: int = MAX_FIELD_CHARS):
     """``(line, dict)`` pairs, each row with the line it starts on in an editor."""
     if kind == "jsonl":
-        for number, line in enumerate(text.splitlines(), start=1):
+        for number, line in enumerate(editor_lines(text), start=1):
             if not line.strip():
                 continue
             if len(line) > max_field_chars:

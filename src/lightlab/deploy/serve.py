@@ -213,7 +213,7 @@ class BoundedBody:
                 await self._refuse(scope, receive, send)
 
     async def _refuse(self, scope: dict, receive: Callable, send: Callable) -> None:
-        megabytes = f"{self.max_bytes / 2**20:g} MB"
+        megabytes = f"{self.max_bytes / 2**20:g} MiB"
         message = f"the request body is over the bound of {megabytes}; send fewer inputs per request"
         await JSONResponse({"error": message}, status_code=413)(scope, receive, send)
 
@@ -226,7 +226,8 @@ def check_port_free(host: str, port: int) -> None:
             probe.bind((host, port))
         except OSError as error:
             raise UserError(
-                f"cannot listen on {host}:{port} ({error.strerror}); choose another port with PORT=<n>"
+                f"cannot listen on {host}:{port} ({error.strerror}); choose another port with --port, or "
+                "a host name or address of this machine with --host"
             ) from None
 
 
@@ -288,7 +289,7 @@ def main(argv: list[str] | None = None) -> None:
         "--max-body-mb",
         type=flag_type(PositiveFloat, float),
         default=50.0,
-        help="largest request body; a bigger one is answered 413",
+        help="largest request body in MiB; a bigger one is answered 413",
     )
     args = parser.parse_args(argv)
     silence_known_noise()

@@ -195,6 +195,8 @@ def find_checkpoint(run_dir: Path, which: str) -> Path:
             path = candidates[-1] if candidates else folder / "best"
     else:
         path = Path(which)
+    if not path.is_file() and which not in ("best", "last"):
+        raise UserError(f"checkpoint not found: {path} (give --ckpt best, last or an existing file)")
     if not path.is_file():
         raise UserError(f"no {which} checkpoint in {run_dir} ({path} not found); give --ckpt last or a path")
     return path

@@ -82,13 +82,15 @@ def summary_record(
     from lightlab.run.checkpoints import best_checkpoint_callback, in_run_folder  # imports torch
 
     checkpoint = best_checkpoint_callback(trainer)
-    score = checkpoint.best_model_score if checkpoint is not None else None
+    best = checkpoint.best_model_path if checkpoint is not None else ""
+    written = bool(best) and Path(best).is_file()  # not when its write failed (a full disk)
+    score = checkpoint.best_model_score if written else None
     return {
         **facts,
         "status": status.value,
         "epochs": trainer.current_epoch,
         "global_step": trainer.global_step,
-        "best_checkpoint": in_run_folder(checkpoint.best_model_path, run_dir) if checkpoint else None,
+        "best_checkpoint": in_run_folder(best, run_dir) if written else None,
         "best_score": float(score) if score is not None else None,
         "monitor": checkpoint.monitor if checkpoint is not None else None,
     }
