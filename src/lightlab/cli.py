@@ -10,7 +10,6 @@ for it: ``run`` (the folder, the summary after ``fit``, a failed fit, resuming),
 from __future__ import annotations
 
 import os
-import re
 import signal
 import sys
 import time
@@ -97,8 +96,6 @@ class OneLineErrorParser(LightningArgumentParser):
             text += suggest_flags(message, self.known_flags())
         elif message.endswith("expected one argument"):  # no value, or one argparse reads as a flag
             text += "; give it a value, and one that starts with '-' after an '=' (--flag=-1e-3)"
-        elif unknown := re.search(r"does not accept option '([^']+)'", message):  # a key in a file
-            text += suggest_flags(f"--{unknown.group(1)}", self.known_flags())
         raise UserError(f"{text} (run with --help to list the options)") from ex
 
     def known_flags(self) -> list[str]:
