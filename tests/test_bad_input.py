@@ -41,6 +41,8 @@ def files(tmp_path_factory) -> Path:
     (run_dir,) = run_dirs(folder / "runs", "iris_mlp")
     shutil.copy(run_dir / "checkpoints" / "last.ckpt", folder / "iris_mlp.ckpt")
     run_dir.rename(run_dir.parent / "run")  # kept, under a name the rows can spell
+
+    # An image run, for checkpoints and inputs of another kind.
     image_run = [
         "--data.init_args.root",
         str(write_images(folder / "clean_images")),
@@ -52,6 +54,7 @@ def files(tmp_path_factory) -> Path:
     )
     (run_dir,) = run_dirs(folder / "runs", "shapes_cnn")
     run_dir.rename(run_dir.parent / "run")
+
     data = (folder / "iris_mlp.ckpt").read_bytes()
     (folder / "truncated.ckpt").write_bytes(data[: len(data) // 2])
 

@@ -147,7 +147,10 @@ def flags(key: str, owner: str, value: str) -> list[str]:
 
 def test_every_numeric_setting_of_every_experiment_declares_a_range(tmp_path, capsys):
     found = collect(tmp_path, capsys)
-    assert len(found) > 40, sorted(found)  # every DataModule, net, the task, losses, callbacks, Trainer
+    owners = {owner.rsplit(".", 2)[-2] for owner in found}  # a DataModule, a net, the task, Trainer
+    assert {"ClassificationTask", "Trainer"} <= owners and any(o.endswith("DataModule") for o in owners), (
+        owners
+    )
     unbounded = sorted(
         owner for owner, (_, _, kind) in found.items() if kind is None or not just_outside(kind)
     )
