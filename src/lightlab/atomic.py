@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
-from lightlab.errors import UserError
+from lightlab.errors import UserError, raised_from
 
 
 def atomic_write(path: str | Path, write: Callable[[IO[bytes]], None]) -> Path:
@@ -47,15 +47,9 @@ DISK_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPER
 
 
 def os_error_in(error: BaseException | None) -> OSError | None:
-    """The ``OSError`` behind ``error``: itself, or the one it was raised from or while handling
-    (``torch.save`` reports a full disk as a RuntimeError raised while handling it)."""
-    seen = set()
-    while error is not None and id(error) not in seen:
-        if isinstance(error, OSError):
-            return error
-        seen.add(id(error))
-        error = error.__cause__ or error.__context__
-    return None
+    """The ``OSError`` behind ``error`` (``torch.save`` reports a full disk as a RuntimeError
+    raised while handling it)."""
+    return raised_from(error, OSError)
 
 
 def is_disk_fault(error: BaseException) -> bool:

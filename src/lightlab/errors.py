@@ -23,15 +23,23 @@ class UserError(Exception):
     """
 
 
-def user_error_in(error: BaseException | None) -> UserError | None:
-    """The ``UserError`` an exception was raised from, if any."""
+E = TypeVar("E", bound=BaseException)
+
+
+def raised_from(error: BaseException | None, kind: type[E]) -> E | None:
+    """The ``kind`` exception ``error`` is, or was raised from or while handling, if any."""
     seen = set()
     while error is not None and id(error) not in seen:
-        if isinstance(error, UserError):
+        if isinstance(error, kind):
             return error
         seen.add(id(error))
         error = error.__cause__ or error.__context__
     return None
+
+
+def user_error_in(error: BaseException | None) -> UserError | None:
+    """The ``UserError`` an exception was raised from, if any."""
+    return raised_from(error, UserError)
 
 
 DEBUG_ENV = "LIGHTLAB_DEBUG"  # set to 1: a user mistake shows its traceback instead of one line
