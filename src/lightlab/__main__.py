@@ -23,6 +23,11 @@ VERBS: dict[str, tuple[str, str]] = {
         "lightlab.inference.evaluate",
         "score a run folder again: <run folder> [--split] [--ckpt] (make eval)",
     ),
+    "group": (
+        "lightlab.repeats.group",
+        "train an experiment once per seed or fold into a group folder (make train SEEDS=5 / FOLDS=5)",
+    ),
+    "compare": ("lightlab.repeats.compare", "A against B, runs or groups, beyond seed noise (make compare)"),
     "results": ("lightlab.run.results", "the table that compares runs (make results)"),
     "sweep": ("lightlab.sweeps.sweep", "an Optuna search over an experiment (make sweep)"),
     "export": ("lightlab.deploy.export", "a run to ONNX with a parity check (make export)"),

@@ -33,6 +33,23 @@ def flag_value(args: list[str], flag: str) -> str | None:
     return values[-1] if values else None
 
 
+def take_flag(args: list[str], flag: str, missing: str | None = None) -> tuple[list[str], str | None]:
+    """``args`` without ``flag X`` (or ``flag=X``), and the last X; ``missing`` is the error for
+    the flag given last without a value (default: no error, no value)."""
+    rest, value = [], None
+    items = iter(args)
+    for arg in items:
+        if arg == flag:
+            value = next(items, None)
+            if value is None and missing:
+                raise UserError(missing)
+        elif arg.startswith(flag + "="):
+            value = arg.split("=", 1)[1]
+        else:
+            rest.append(arg)
+    return rest, value
+
+
 def check_experiment_given(args: list[str]) -> None:
     """A subcommand with neither a config file nor data/net flags: say how to name an experiment."""
     if not args or args[0] not in SUBCOMMANDS or any(a in ("-h", "--help") for a in args):

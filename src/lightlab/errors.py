@@ -69,6 +69,8 @@ MAKE_VARIABLES = {
     "--jobs": "JOBS",
     "--storage": "STORAGE",
     "--resume": "RESUME",
+    "--seeds": "SEEDS",
+    "--folds": "FOLDS",
     "--experiment": "EXP",
 }
 

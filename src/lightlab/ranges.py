@@ -51,6 +51,8 @@ FiniteFloat = Annotated[float, NotBool, AllowInfNan(False)]
 # A share that must leave something over: a dropout rate, the fraction split off for validation.
 Fraction = Annotated[float, NotBool, Ge(0), Lt(1)]
 UnitInterval = Annotated[float, NotBool, Ge(0), Le(1)]
+# Cross-validation: one fold would leave nothing to validate on.
+FoldCount = Annotated[int, NotBool, Ge(2), Le(LARGEST_INT)]
 # What numpy's generators accept, and so what Lightning's seed_everything keeps.
 Seed = Annotated[int, NotBool, Ge(0), Le(2**32 - 1)]
 # Lightning's "-1 means no limit" counts (max_epochs, max_steps); 0 would train nothing.

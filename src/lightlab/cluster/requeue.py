@@ -24,6 +24,7 @@ from lightlab.cluster.ranks import requeued_job
 from lightlab.cluster.signals import StoppedBySignal
 from lightlab.errors import UserError
 from lightlab.run.folder import RUN_DIR_ENV, RunFolder, Status, shown
+from lightlab.run.groups import experiment_of
 from lightlab.run.resume import (
     ResumePoint,
     newest_resume_point,
@@ -53,9 +54,9 @@ def job_folder(runs_root: Path, experiment: str) -> Path:
 def check_owner(run_dir: Path, experiment: str) -> None:
     """A requeued job continues only its own run: not another job's, not another experiment's."""
     job = os.environ["SLURM_JOB_ID"]
-    if run_dir.parent.name != experiment:
+    if experiment_of(run_dir) != experiment:
         raise UserError(
-            f"{run_dir} is a run of {run_dir.parent.name}, not {experiment}; point {RUN_DIR_ENV} at this "
+            f"{run_dir} is a run of {experiment_of(run_dir)}, not {experiment}; point {RUN_DIR_ENV} at this "
             "experiment's folder or a new one"
         )
     named = re.fullmatch(r"job-(\d+)", run_dir.name)

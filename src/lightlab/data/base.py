@@ -35,6 +35,8 @@ class LabDataModule(LightningDataModule):
     - size attributes the CLI links into the net's constructor, by kind: ``num_features``
       (tabular), ``input_shape`` = ``(channels, height, width)`` (image), ``vocab_size``
       (sequence). They may read the data on first use, before ``setup``.
+    - ``resplittable``: True when it takes ``folds`` and ``fold`` and cuts its splits with
+      ``splits.split_for_run`` (k-fold cross-validation, ``make train FOLDS=k``).
     - ``_loader(split, train)``: the DataLoader of one split, yielding ``Batch`` dicts.
     - ``example_input()``: a small batch in the form the loaders yield, without ``target``.
     - for prediction on new data: ``input_encoding()``, how raw inputs become the net's input
@@ -49,6 +51,7 @@ class LabDataModule(LightningDataModule):
     """
 
     input_kind: ClassVar[InputKind]
+    resplittable: ClassVar[bool] = False
     class_names: list[str]
     # New inputs set by predict_on/predict_from; None predicts on the test split.
     _predict_items: list[Any] | None = None

@@ -11,9 +11,10 @@ from lightlab.data.augment import random_crop, random_hflip
 from lightlab.data.idx import FASHION_MNIST_FILES, find_idx_file, read_image_label_pair
 from lightlab.data.in_memory import InMemoryDataModule, InMemoryDataset
 from lightlab.data.input_encoding import ImageInputs
-from lightlab.data.splits import stratified_split
+from lightlab.data.read_once import read_once
+from lightlab.data.splits import split_for_run
 from lightlab.errors import UserError
-from lightlab.ranges import NonNegativeInt, PositiveInt, Seed
+from lightlab.ranges import FoldCount, NonNegativeInt, PositiveInt, Seed
 
 
 class FashionMNISTDataModule(InMemoryDataModule):
@@ -34,6 +35,7 @@ class FashionMNISTDataModule(InMemoryDataModule):
     """
 
     input_kind = "image"
+    resplittable = True
     input_shape = (1, 28, 28)
 
     def __init__(
@@ -41,6 +43,8 @@ class FashionMNISTDataModule(InMemoryDataModule):
         data_dir: str = "data",
         val_size: NonNegativeInt = 5000,
         split_seed: Seed = 0,
+        folds: FoldCount | None = None,
+        fold: NonNegativeInt = 0,
         batch_size: PositiveInt = 256,
         download: bool = True,
         augment: bool = False,
@@ -97,14 +101,23 @@ class FashionMNISTDataModule(InMemoryDataModule):
         if None in files.values():
             self.prepare_data()  # e.g. setup called directly, outside a Trainer
             files = self._files()
-        train_images, train_targets = read_image_label_pair(
-            files[("train", "images")], files[("train", "labels")], self.num_classes
+        train_images, train_targets = read_once(
+            read_image_label_pair,
+            files[("train", "images")],
+            files[("train", "labels")],
+            num_classes=self.num_classes,
         )
-        test_images, test_targets = read_image_label_pair(
-            files[("test", "images")], files[("test", "labels")], self.num_classes
+        test_images, test_targets = read_once(
+            read_image_label_pair,
+            files[("test", "images")],
+            files[("test", "labels")],
+            num_classes=self.num_classes,
         )
         val_fraction = self.hparams.val_size / len(train_targets)
-        train_idx, val_idx, _ = stratified_split(train_targets, val_fraction, 0.0, self.hparams.split_seed)
+        folds, fold = self.hparams.get("folds"), self.hparams.get("fold", 0)
+        train_idx, val_idx, _ = split_for_run(
+            train_targets, val_fraction, 0.0, self.hparams.split_seed, folds, fold
+        )
         pixels = train_images[train_idx].float().div_(255)
         mean, std = pixels.mean().item(), pixels.std().item()
         self.normalization = {"mean": mean, "std": std}

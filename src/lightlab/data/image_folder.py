@@ -17,10 +17,18 @@ from lightlab.batch import Batch
 from lightlab.data.base import LabDataModule
 from lightlab.data.image_inputs import MAX_IMAGE_PIXELS, image_problem
 from lightlab.data.input_encoding import ImageInputs
-from lightlab.data.splits import stratified_split
+from lightlab.data.splits import split_for_run
 from lightlab.errors import UserError
 from lightlab.nets.image_preprocessing import DeclaresImagePreprocessing, ImagePreprocessing
-from lightlab.ranges import Fraction, NonNegativeInt, PositiveFloat, PositiveInt, Seed, UnitInterval
+from lightlab.ranges import (
+    FoldCount,
+    Fraction,
+    NonNegativeInt,
+    PositiveFloat,
+    PositiveInt,
+    Seed,
+    UnitInterval,
+)
 
 Sample = tuple[str, int]
 
@@ -87,6 +95,8 @@ class ImageFolderDataModule(LabDataModule):
         val_fraction: Fraction = 0.15,
         test_fraction: Fraction = 0.15,
         split_seed: Seed = 0,
+        folds: FoldCount | None = None,
+        fold: NonNegativeInt = 0,
         image_size: PositiveInt = 64,
         channels: Literal[1, 3] = 3,
         mean: UnitInterval = 0.5,
@@ -106,6 +116,10 @@ class ImageFolderDataModule(LabDataModule):
             raise ValueError(f"on_corrupt must be 'skip' or 'error', got {on_corrupt!r}")
         if (root is None) == (train_dir is None):
             raise ValueError("give either root (split by fraction) or train_dir (with val_dir/test_dir)")
+        if folds is not None and root is None:
+            raise ValueError(
+                "folds re-split one folder: give root (and no train_dir/val_dir/test_dir) to cross-validate"
+            )
         self.num_workers = default_num_workers() if num_workers is None else num_workers
         self.pin_memory = torch.cuda.is_available() if pin_memory is None else pin_memory
         self.samples: dict[str, list[Sample]] = {}
@@ -113,6 +127,7 @@ class ImageFolderDataModule(LabDataModule):
         self.preprocessing: ImagePreprocessing | None = None
 
     input_kind = "image"
+    resplittable = True
 
     @property
     def input_shape(self) -> tuple[int, int, int]:
@@ -175,7 +190,8 @@ class ImageFolderDataModule(LabDataModule):
             if not samples:
                 raise UserError(f"{hp.root}: no readable images ({len(broken)} unreadable file(s))")
             targets = torch.tensor([target for _, target in samples])
-            parts = stratified_split(targets, hp.val_fraction, hp.test_fraction, hp.split_seed)
+            folds, fold = hp.get("folds"), hp.get("fold", 0)
+            parts = split_for_run(targets, hp.val_fraction, hp.test_fraction, hp.split_seed, folds, fold)
             self.samples = {
                 name: [samples[i] for i in index.tolist()]
                 for name, index in zip(("train", "val", "test"), parts, strict=True)

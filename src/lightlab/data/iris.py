@@ -4,7 +4,7 @@ of the numeric CSV DataModule."""
 from pathlib import Path
 
 from lightlab.data.numeric_csv import NumericCsvDataModule, read_labelled_csv
-from lightlab.ranges import Fraction, PositiveInt, Seed
+from lightlab.ranges import FoldCount, Fraction, NonNegativeInt, PositiveInt, Seed
 
 BUNDLED_CSV = Path(__file__).with_name("iris.csv")
 
@@ -26,7 +26,16 @@ class IrisDataModule(NumericCsvDataModule):
         test_fraction: Fraction = 0.2,
         split_seed: Seed = 0,
         batch_size: PositiveInt = 16,
+        folds: FoldCount | None = None,
+        fold: NonNegativeInt = 0,
     ) -> None:
         super().__init__(
-            str(csv_path or BUNDLED_CSV), label_column, val_fraction, test_fraction, split_seed, batch_size
+            str(csv_path or BUNDLED_CSV),
+            label_column,
+            val_fraction,
+            test_fraction,
+            split_seed,
+            batch_size,
+            folds,
+            fold,
         )

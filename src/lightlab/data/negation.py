@@ -7,7 +7,7 @@ import tempfile
 from pathlib import Path
 
 from lightlab.data.text import TextDataModule
-from lightlab.ranges import Fraction, PositiveInt, Seed
+from lightlab.ranges import FoldCount, Fraction, NonNegativeInt, PositiveInt, Seed
 
 POSITIVE = ("good", "great", "fun", "moving", "clever", "charming", "superb", "gripping")
 NEGATIVE = ("bad", "dull", "boring", "weak", "clumsy", "tedious", "awful", "bland")
@@ -79,6 +79,8 @@ class NegationDataModule(TextDataModule):
         batch_size: PositiveInt = 64,
         val_fraction: Fraction = 0.1,
         test_fraction: Fraction = 0.1,
+        folds: FoldCount | None = None,
+        fold: NonNegativeInt = 0,
         predict_texts: list[str] | None = None,
         predict_path: str | None = None,
     ) -> None:
@@ -87,6 +89,8 @@ class NegationDataModule(TextDataModule):
             batch_size=batch_size,
             val_fraction=val_fraction,
             test_fraction=test_fraction,
+            folds=folds,
+            fold=fold,
             predict_texts=predict_texts,
             predict_path=predict_path,
         )

@@ -8,8 +8,9 @@ from lightlab.batch import Batch
 from lightlab.data.feature_rows import read_labelled_rows
 from lightlab.data.in_memory import InMemoryDataModule, InMemoryDataset
 from lightlab.data.input_encoding import TabularInputs
-from lightlab.data.splits import stratified_split
-from lightlab.ranges import Fraction, PositiveInt, Seed
+from lightlab.data.read_once import read_once
+from lightlab.data.splits import split_for_run
+from lightlab.ranges import FoldCount, Fraction, NonNegativeInt, PositiveInt, Seed
 
 
 def read_labelled_csv(path: Path, label_column: str) -> tuple[torch.Tensor, list[str], list[str]]:
@@ -33,6 +34,7 @@ class NumericCsvDataModule(InMemoryDataModule):
     """
 
     input_kind = "tabular"
+    resplittable = True
 
     def __init__(
         self,
@@ -42,14 +44,18 @@ class NumericCsvDataModule(InMemoryDataModule):
         test_fraction: Fraction = 0.2,
         split_seed: Seed = 0,
         batch_size: PositiveInt = 16,
+        folds: FoldCount | None = None,
+        fold: NonNegativeInt = 0,
     ) -> None:
         super().__init__()
         self.save_arguments(locals())
-        features, labels, self.feature_names = read_labelled_csv(Path(csv_path), label_column)
+        features, labels, self.feature_names = read_once(
+            read_labelled_csv, Path(csv_path), label_column=label_column
+        )
         self.class_names = sorted(set(labels))
         index_of = {name: i for i, name in enumerate(self.class_names)}
         targets = torch.tensor([index_of[name] for name in labels])
-        train, val, test = stratified_split(targets, val_fraction, test_fraction, split_seed)
+        train, val, test = split_for_run(targets, val_fraction, test_fraction, split_seed, folds, fold)
         mean = features[train].mean(dim=0)
         std = features[train].std(dim=0).clamp_min(1e-8)
         self.scaling = {"mean": mean, "std": std}

@@ -10,7 +10,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from lightlab.data.image_folder import ImageFolderDataModule
-from lightlab.ranges import NonNegativeInt, PositiveInt, Seed
+from lightlab.ranges import FoldCount, NonNegativeInt, PositiveInt, Seed
 
 SHAPES = ("circle", "square", "triangle", "cross")
 
@@ -85,6 +85,8 @@ class ShapesDataModule(ImageFolderDataModule):
         images_per_class: PositiveInt = 1000,
         image_size: PositiveInt = 32,
         generator_seed: Seed = 0,
+        folds: FoldCount | None = None,
+        fold: NonNegativeInt = 0,
         batch_size: PositiveInt = 64,
         augment: bool = False,
         num_workers: NonNegativeInt | None = None,
@@ -92,6 +94,8 @@ class ShapesDataModule(ImageFolderDataModule):
         super().__init__(
             root=data_dir,
             image_size=image_size,
+            folds=folds,
+            fold=fold,
             batch_size=batch_size,
             augment=augment,
             num_workers=num_workers,

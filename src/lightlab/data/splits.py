@@ -1,4 +1,4 @@
-"""Seeded, stratified train/val/test splits shared by every DataModule."""
+"""Seeded, stratified train/val/test splits and cross-validation folds shared by every DataModule."""
 
 from __future__ import annotations
 
@@ -38,4 +38,54 @@ def stratified_split(
         raise ValueError(
             f"no samples left for training out of {len(targets)}; lower the val and test fractions"
         )
+    return train, val, test
+
+
+def stratified_fold(
+    targets: torch.Tensor, pool: torch.Tensor, folds: int, fold: int, seed: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Cut the samples ``pool`` (indices into ``targets``) into ``folds`` stratified folds and return
+    ``(train, held_out)``: fold ``fold`` held out, the others to train on.
+
+    Each class's members are shuffled with ``seed`` and dealt round-robin, so every fold holds each
+    class's share to within one sample and the same seed always gives the same folds.
+    """
+    if folds < 2:
+        raise ValueError(f"folds={folds}: cross-validation needs at least 2 folds")
+    if not 0 <= fold < folds:
+        raise ValueError(f"fold={fold} is not one of the {folds} folds (0 to {folds - 1})")
+    generator = torch.Generator().manual_seed(seed)
+    pool_targets = targets[pool]
+    labels, counts = torch.unique(pool_targets, return_counts=True)
+    smallest = int(counts.min())
+    if folds > smallest:
+        label = int(labels[counts.argmin()])
+        raise ValueError(
+            f"folds={folds} is more than the {smallest} sample(s) class {label} has to train and "
+            f"validate on, so a fold would miss it; use at most {smallest} folds"
+        )
+    train, held_out = [], []
+    for label in labels:
+        members = pool[pool_targets == label]
+        members = members[torch.randperm(len(members), generator=generator)]
+        position = torch.arange(len(members)) % folds
+        held_out.append(members[position == fold])
+        train.append(members[position != fold])
+    return torch.sort(torch.cat(train)).values, torch.sort(torch.cat(held_out)).values
+
+
+def split_for_run(
+    targets: torch.Tensor,
+    val_fraction: float,
+    test_fraction: float,
+    seed: int,
+    folds: int | None = None,
+    fold: int = 0,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """A DataModule's train/val/test split: ``stratified_split``, or with ``folds`` the test split
+    kept as it is and train+val re-cut into stratified folds, fold ``fold`` as the validation."""
+    train, val, test = stratified_split(targets, val_fraction, test_fraction, seed)
+    if folds is None:
+        return train, val, test
+    train, val = stratified_fold(targets, torch.cat([train, val]), folds, fold, seed)
     return train, val, test

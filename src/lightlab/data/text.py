@@ -12,11 +12,12 @@ from lightlab.data.csv_files import MAX_FIELD_CHARS
 from lightlab.data.eval_shards import evaluating_in_shards
 from lightlab.data.in_memory import already_batched
 from lightlab.data.input_encoding import TextInputs
-from lightlab.data.splits import stratified_split
+from lightlab.data.read_once import read_once
+from lightlab.data.splits import split_for_run
 from lightlab.data.text_files import read_labelled_texts
 from lightlab.data.vocab import SimpleTokenizer, Tokenizer, Vocabulary
 from lightlab.errors import UserError
-from lightlab.ranges import Fraction, PositiveInt, Seed
+from lightlab.ranges import FoldCount, Fraction, NonNegativeInt, PositiveInt, Seed
 
 
 def _label_order(labels: set[str]) -> list[str]:
@@ -40,6 +41,7 @@ class TextDataModule(LabDataModule):
     """
 
     input_kind = "sequence"
+    resplittable = True
 
     def __init__(
         self,
@@ -54,6 +56,8 @@ class TextDataModule(LabDataModule):
         val_fraction: Fraction = 0.1,
         test_fraction: Fraction = 0.1,
         split_seed: Seed = 0,
+        folds: FoldCount | None = None,
+        fold: NonNegativeInt = 0,
         tokenizer: Tokenizer | None = None,
         min_freq: PositiveInt = 1,
         max_vocab_size: PositiveInt | None = None,
@@ -67,6 +71,10 @@ class TextDataModule(LabDataModule):
         self.save_arguments(locals(), ignore=("tokenizer",))
         if (path is None) == (train_path is None):
             raise ValueError("give either path (split by fraction) or train_path (with val_path/test_path)")
+        if folds is not None and path is None:
+            raise ValueError(
+                "folds re-split one file: give path (and no train_path/val_path/test_path) to cross-validate"
+            )
         self.tokenizer = tokenizer or SimpleTokenizer()
         self.vocab: Vocabulary | None = None
         self.class_names: list[str] = []
@@ -92,18 +100,24 @@ class TextDataModule(LabDataModule):
             return
         self.prepare_data()  # sizes may be asked for before the Trainer runs prepare_data
         hp = self.hparams
-        columns = (hp.text_column, hp.label_column, hp.encoding, hp.get("max_field_chars", MAX_FIELD_CHARS))
+        columns = {
+            "text_column": hp.text_column,
+            "label_column": hp.label_column,
+            "encoding": hp.encoding,
+            "max_field_chars": hp.get("max_field_chars", MAX_FIELD_CHARS),
+        }
         if hp.path is not None:
-            texts, labels = read_labelled_texts(hp.path, *columns)
+            texts, labels = read_once(read_labelled_texts, hp.path, **columns)
             names = _label_order(set(labels))
             targets = torch.tensor([names.index(label) for label in labels])
-            parts = stratified_split(targets, hp.val_fraction, hp.test_fraction, hp.split_seed)
+            folds, fold = hp.get("folds"), hp.get("fold", 0)
+            parts = split_for_run(targets, hp.val_fraction, hp.test_fraction, hp.split_seed, folds, fold)
             for split, index in zip(("train", "val", "test"), parts, strict=True):
                 self._texts[split] = ([texts[i] for i in index], [labels[i] for i in index])
             return
         for split in ("train", "val", "test"):
             path = hp[f"{split}_path"]
-            self._texts[split] = read_labelled_texts(path, *columns) if path else ([], [])
+            self._texts[split] = read_once(read_labelled_texts, path, **columns) if path else ([], [])
 
     def _build_vocab(self) -> None:
         if self.vocab is not None:

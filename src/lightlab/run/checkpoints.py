@@ -19,6 +19,7 @@ from torch import nn
 
 from lightlab.errors import UserError
 from lightlab.run.folder import RunFolder
+from lightlab.run.groups import check_is_run
 from lightlab.run.summary import read_summary
 
 KEYWORDS = {"best", "last", "hpc", "registry"}  # Lightning's names for checkpoints it finds itself
@@ -211,10 +212,7 @@ def run_folder_files(run_dir: Path, which: str) -> tuple[Path, Path]:
     """A run folder's ``config.yaml`` and its ``which`` checkpoint (``best``, ``last`` or a path),
     both checked: one line naming what is missing or damaged."""
     config = RunFolder(run_dir).config
-    if not config.is_file():
-        raise UserError(
-            f"{run_dir} is not a run folder (no config.yaml); give a folder under runs/<experiment>/"
-        )
+    check_is_run(run_dir)
     checkpoint = find_checkpoint(run_dir, which)
     check_checkpoint_file(str(checkpoint))
     if which not in ("best", "last"):  # a path given: it must be of this run's kind

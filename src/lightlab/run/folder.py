@@ -128,7 +128,9 @@ def check_writable(folder: Path) -> None:
             probe.unlink()
 
 
-def _reserve(parent: Path, stem: str) -> Path:
+def reserve_folder(parent: Path, stem: str) -> Path:
+    """A new folder ``parent/stem`` (``stem-1``, ``stem-2``… when taken), made atomically and checked
+    writable; on failure no folder is left, nor the empty parents made for it."""
     made = [p for p in [parent, *parent.parents] if not p.exists()]
     try:
         return _reserve_in(parent, stem)
@@ -188,7 +190,7 @@ def resolve_run_dir(runs_root: str | Path, experiment: str, suffix: str = "") ->
         _make_folder(path)
         check_writable(path)
         return path.resolve()
-    path = _reserve(parent, time.strftime("%Y%m%d-%H%M%S") + suffix).resolve()
+    path = reserve_folder(parent, time.strftime("%Y%m%d-%H%M%S") + suffix).resolve()
     # Lightning's DDP launcher starts the other ranks as children of this process: they inherit this.
     os.environ[RUN_DIR_ENV] = _exported_here = str(path)
     return path

@@ -21,10 +21,12 @@ from pathlib import Path
 from lightning.pytorch import Trainer
 from lightning.pytorch.loggers import CSVLogger
 
+from lightlab.argv_checks import take_flag
 from lightlab.cluster.ranks import global_rank
 from lightlab.errors import UserError
 from lightlab.run.checkpoints import CheckpointProgress, furthest, training_progress
 from lightlab.run.folder import LAST_NAME, RunFolder, Status, shown
+from lightlab.run.groups import check_is_run, experiment_of, find_groups, is_group
 from lightlab.run.summary import status_of
 
 RESUME_FLAG = "--resume"
@@ -97,19 +99,39 @@ def as_resume_point(run_dir: Path, progress: CheckpointProgress) -> ResumePoint:
 
 
 def latest_unfinished(runs_root: Path, experiment: str) -> Path:
-    """The run of ``experiment`` that was checkpointed most recently and has not completed."""
+    """The run of ``experiment`` that was checkpointed most recently and has not completed, or the
+    group folder whose unfinished member (or group.json) is newest."""
     folder = runs_root / experiment
-    candidates = [
-        run
-        for run in (folder.iterdir() if folder.is_dir() else [])
-        if resume_candidates(run) and RunFolder(run).is_run() and status_of(run) != Status.COMPLETED
-    ]
-    if not candidates:
+    times: dict[Path, float] = {}
+    for run in folder.iterdir() if folder.is_dir() else []:
+        if not is_group(run) and RunFolder(run).is_run() and status_of(run) != Status.COMPLETED:
+            times.update({run: newest_write(run)} if resume_candidates(run) else {})
+    for group in find_groups(folder):
+        if group.read().get("status") != Status.COMPLETED.value:
+            written = [group.record.stat().st_mtime, *map(newest_write, group.member_folders())]
+            times[group.path] = max(written)
+    if not times:
         raise UserError(
             f"no unfinished {experiment} run with a checkpoints/last.ckpt under {folder} to resume; "
             f"start one with make train EXP={experiment}, or give RESUME=<run folder>"
         )
-    return max(candidates, key=lambda run: max(p.stat().st_mtime for p in resume_candidates(run)))
+    return max(times, key=times.__getitem__)
+
+
+def newest_write(run: Path) -> float:
+    """When the run last wrote a checkpoint it could continue from (0 for none)."""
+    return max((p.stat().st_mtime for p in resume_candidates(run)), default=0.0)
+
+
+def group_to_continue(target: str, runs_root: Path, experiment: str | None) -> Path | None:
+    """The group folder ``RESUME=`` continues: the one named, or for ``latest`` the group of the
+    newest unfinished work; None when the target is a run."""
+    if target == "latest" and experiment:
+        newest = latest_unfinished(runs_root, experiment)
+        return newest if is_group(newest) else None
+    if is_group(Path(target)):
+        return Path(target)
+    return None
 
 
 def find_resume_point(target: str, runs_root: Path, experiment: str | None) -> ResumePoint:
@@ -126,12 +148,10 @@ def find_resume_point(target: str, runs_root: Path, experiment: str | None) -> R
         run_dir, checkpoint = Path(target), None
     else:
         raise UserError(f"nothing to resume at {target}: give latest, a run folder or its .ckpt file")
-    if not RunFolder(run_dir).is_run():
-        raise UserError(
-            f"{run_dir} is not a run folder (no config.yaml); give a folder under runs/<experiment>/"
-        )
-    if experiment and run_dir.parent.name != experiment:
-        raise UserError(f"{run_dir} is a run of {run_dir.parent.name}, not {experiment}; drop EXP or fix it")
+    check_is_run(run_dir)
+    owner = experiment_of(run_dir)
+    if experiment and owner != experiment:
+        raise UserError(f"{run_dir} is a run of {owner}, not {experiment}; drop EXP or fix it")
     if checkpoint is not None:
         return read_resume_point(run_dir, checkpoint)
     if not resume_candidates(run_dir):
@@ -157,18 +177,7 @@ def read_resume_point(run_dir: Path, checkpoint: Path) -> ResumePoint:
 
 def take_resume_flag(args: list[str]) -> tuple[list[str], str | None]:
     """``args`` without ``--resume X`` (or ``--resume=X``), and X."""
-    rest, target = [], None
-    items = iter(args)
-    for arg in items:
-        if arg == RESUME_FLAG:
-            target = next(items, None)
-            if target is None:
-                raise UserError("--resume needs a value: latest, a run folder or a checkpoint")
-        elif arg.startswith(RESUME_FLAG + "="):
-            target = arg.split("=", 1)[1]
-        else:
-            rest.append(arg)
-    return rest, target
+    return take_flag(args, RESUME_FLAG, "--resume needs a value: latest, a run folder or a checkpoint")
 
 
 def resumed_args(args: list[str], point: ResumePoint) -> list[str]:

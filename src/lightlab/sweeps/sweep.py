@@ -12,8 +12,6 @@ process died is marked failed and run again.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 import json
 import os
 import shlex
@@ -28,7 +26,6 @@ from typing import Any
 import optuna
 import sqlalchemy.exc
 import torch
-import yaml
 from lightning.pytorch import Callback, LightningModule, Trainer
 from lightning.pytorch.trainer.states import TrainerFn
 from optuna.trial import TrialState
@@ -36,7 +33,9 @@ from optuna.trial import TrialState
 from lightlab.argv_checks import flag_value
 from lightlab.errors import CommandParser, UserError, command
 from lightlab.ranges import PositiveInt, flag_type
-from lightlab.run.folder import RUN_DIR_ENV, Status
+from lightlab.run.folder import Status
+from lightlab.run.in_process import WANDB_GROUP_ENV, fit_here
+from lightlab.run.resolved import checkpoint_monitor, resolved_config
 from lightlab.run.summary import read_summary, update_summary
 from lightlab.sweeps.report import report
 from lightlab.sweeps.space import SweepSpace, flatten, read_space
@@ -45,7 +44,6 @@ from lightlab.tasks.classification import classification_metrics
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 TRIAL_ENV = "LIGHTLAB_SWEEP_TRIAL"
 MAX_FAILURES_IN_A_ROW = 3
-WANDB_GROUP_ENV = "WANDB_RUN_GROUP"  # wandb's own: the group of each run started while it is set
 HEARTBEAT_SECONDS = 60  # RDB storages: a trial silent for 3 beats is stale, failed and retried
 
 
@@ -205,27 +203,17 @@ class Sweep:
         fixed = [f"--{key}={as_flag(value)}" for key, value in self.space.fixed.items()]
         searched = [f"--{key}={as_flag(value)}" for key, value in params.items()]
         reporter = ReportToTrial(trial, self.metric)
-        from lightlab.cli import main as train  # the CLI imports the data and nets: only in workers
-
         args = ["fit", "--config", str(self.experiment_file), "--experiment", self.experiment]
         args += [*fixed, *self.extra, *searched]  # the command line's flags override the space's fixed ones
-        environment = dict(os.environ)
-        # Inherited by the processes a DDP trial starts: its folder, and what they are to train.
-        os.environ[RUN_DIR_ENV] = str(run_dir)
-        os.environ[TRIAL_ENV] = json.dumps({"args": args, "metric": self.metric})
-        # Each trial is its own wandb run (named by its folder, trial-NNN), grouped by the study.
-        os.environ[WANDB_GROUP_ENV] = self.study_name
-        try:
-            train(args, callbacks=[reporter])
-        except SystemExit as stop:
-            raise RuntimeError(f"trial {trial.number} stopped with exit status {stop.code}") from None
-        finally:
-            # Lightning's DDP launcher leaves LOCAL_RANK, WORLD_SIZE… set in this process; the next
-            # trial would take them for a launch by someone else and start no processes of its own.
-            os.environ.clear()
-            os.environ.update(environment)
-            if torch.distributed.is_available() and torch.distributed.is_initialized():
-                torch.distributed.destroy_process_group()  # the next trial's processes form their own
+        # Inherited by the processes a DDP trial starts: what they are to train. Each trial is its
+        # own wandb run (named by its folder, trial-NNN), grouped by the study.
+        environment = {
+            TRIAL_ENV: json.dumps({"args": args, "metric": self.metric}),
+            WANDB_GROUP_ENV: self.study_name,
+        }
+        status = fit_here(args, run_dir, callbacks=[reporter], environment=environment)
+        if status:
+            raise RuntimeError(f"trial {trial.number} stopped with exit status {status}")
         summary = read_summary(run_dir) or {}
         trial.set_user_attr("epochs", summary.get("epochs"))
         if reporter.pruned_at is not None:
@@ -236,35 +224,6 @@ class Sweep:
 
 def as_flag(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value)
-
-
-def resolved_config(experiment_file: Path, extra: list[str]) -> dict[str, Any]:
-    """The experiment's whole config as ``make train`` would use it (defaults, file, flags)."""
-    from lightlab.cli import main as cli_main
-
-    printed, errors = io.StringIO(), io.StringIO()
-    with (
-        contextlib.redirect_stdout(printed),
-        contextlib.redirect_stderr(errors),
-        contextlib.suppress(SystemExit),
-    ):
-        cli_main(["fit", "--config", str(experiment_file), *extra, "--print_config"])
-    try:
-        config = yaml.safe_load(printed.getvalue())
-    except yaml.YAMLError:
-        config = None
-    if not isinstance(config, dict):
-        raise UserError(f"cannot resolve the config of {experiment_file}: {errors.getvalue().strip()[:300]}")
-    return config
-
-
-def checkpoint_monitor(config: dict[str, Any]) -> tuple[str, str]:
-    for callback in config.get("trainer", {}).get("callbacks") or []:
-        if str(callback.get("class_path", "")).endswith("ModelCheckpoint"):
-            args = callback.get("init_args") or {}
-            if args.get("monitor"):
-                return args["monitor"], args.get("mode", "min")
-    return "val/loss", "min"
 
 
 def worker_alive(trial: optuna.trial.FrozenTrial) -> bool:

@@ -1,0 +1,245 @@
+"""``python -m lightlab group <experiment> --seeds N|"3 7 11" [--folds K] [--jobs K]``
+(``make train EXP=… SEEDS=… FOLDS=… JOBS=…``): one configuration trained once per seed (and fold).
+
+The members are ordinary run folders in a group folder, ``runs/<exp>/group-<time>/seed-<n>/``
+(``fold-<k>-seed-<n>/`` with folds), trained one after another in this process (torch, Lightning
+and the data files are loaded once) or by ``--jobs`` worker processes. ``group.json`` is written
+first and completed at the end with the mean, spread and 95 % interval of every val and test
+metric, which are printed. ``--resume <group folder>`` (``RESUME=``) continues a group that was
+stopped: completed members are kept, an interrupted one continues from its checkpoint, missing
+ones are trained.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from lightlab.argv_checks import flag_value
+from lightlab.errors import CommandParser, UserError, command
+from lightlab.ranges import FoldCount, PositiveInt, flag_type
+from lightlab.repeats.plan import (
+    check_folds,
+    check_resplittable,
+    experiment_file,
+    first_seed,
+    group_config,
+    member_flags,
+    plan,
+    read_seeds,
+)
+from lightlab.repeats.summary import print_group, summarise
+from lightlab.run.folder import RunFolder, Status, reserve_folder, shown
+from lightlab.run.groups import GroupFolder, Member, is_group
+from lightlab.run.in_process import WANDB_GROUP_ENV, fit_here
+from lightlab.run.resolved import checkpoint_monitor, resolved_config
+from lightlab.run.resume import resume_candidates
+from lightlab.run.summary import status_of
+
+USER_MISTAKE = 2  # the exit status of a run refused for its input (errors.exit_with)
+
+
+def start_group(
+    experiment: str, seeds_text: str, folds: int | None, extra: list[str], runs_dir: Path
+) -> GroupFolder:
+    """Check the plan, then make the group folder and its ``group.json``: nothing is made for a
+    mistake in the seeds, the folds or the flags."""
+    check_folds(folds)
+    source = experiment_file(experiment)
+    config = resolved_config(source, extra)  # a bad flag is the parser's one line
+    seeds = read_seeds(seeds_text, first_seed(config))
+    if folds:
+        check_resplittable(config)
+    members = plan(seeds, folds)
+    monitor, mode = checkpoint_monitor(config)
+    stem = time.strftime("group-%Y%m%d-%H%M%S")
+    group = GroupFolder(reserve_folder(runs_dir / experiment, stem))
+    group.write(
+        {
+            "experiment": experiment,
+            "experiment_file": str(source),
+            "seeds": seeds,
+            "folds": folds,
+            "args": extra,
+            "members": [{"name": m.name, "seed": m.seed, "fold": m.fold} for m in members],
+            "monitor": monitor,
+            "mode": mode,
+            "config": group_config(config, seeds, folds),
+            "status": Status.RUNNING.value,
+            "started": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        }
+    )
+    print(f"group {shown(group.path)}: {len(members)} runs of {experiment} ({describe_plan(seeds, folds)})")
+    return group
+
+
+def describe_plan(seeds: list[int], folds: int | None) -> str:
+    consecutive = seeds == list(range(seeds[0], seeds[0] + len(seeds)))
+    named = f"{seeds[0]}-{seeds[-1]}" if consecutive and len(seeds) > 1 else " ".join(map(str, seeds))
+    text = f"seed{'s' if len(seeds) > 1 else ''} {named}"
+    return f"{folds} folds x {text}" if folds else text
+
+
+def open_group(target: str, experiment: str | None) -> GroupFolder:
+    """The group ``RESUME=`` names, checked against ``EXP`` when given."""
+    group = GroupFolder(Path(target))
+    if not group.is_group():
+        if RunFolder(Path(target)).is_run():
+            raise UserError(
+                f"{target} is a run, not a group folder; continue it with make train RESUME={target}"
+            )
+        raise UserError(
+            f"{target} is not a group folder (no group.json); give runs/<experiment>/group-<time>"
+        )
+    recorded = group.read().get("experiment")
+    if experiment and recorded != experiment:
+        raise UserError(f"{target} is a group of {recorded}, not {experiment}; drop EXP or fix it")
+    return group
+
+
+def set_aside(folder: Path) -> Path:
+    """A member stopped before its first checkpoint: kept beside the group as ``<name>-stopped-<k>``,
+    so it is not mistaken for a member and nothing of it is lost."""
+    for k in range(1, 1000):
+        aside = folder.with_name(f"{folder.name}-stopped-{k}")
+        if not aside.exists():
+            folder.rename(aside)
+            return aside
+    raise UserError(f"too many stopped copies beside {folder}; clean them up")
+
+
+def run_member(group: GroupFolder, member: Member, extra: list[str]) -> int:
+    """Train (or continue) one member; its exit status (0 when it completed)."""
+    record = group.read()
+    folder = group.member(member)
+    environment = {WANDB_GROUP_ENV: f"{record['experiment']}/{group.path.name}"}
+    if RunFolder(folder).is_run():
+        if status_of(folder) == Status.COMPLETED:
+            return 0
+        if resume_candidates(folder):
+            return fit_here(["fit", "--resume", str(folder), *extra], folder, environment=environment)
+        print(f"{shown(folder)} stopped before its first checkpoint; kept as {shown(set_aside(folder))}")
+    args = ["fit", "--config", record["experiment_file"], "--experiment", record["experiment"]]
+    args += [*record.get("args", []), *extra, *member_flags(member, record.get("folds"))]
+    return fit_here(args, folder, environment=environment)
+
+
+def run_members(group: GroupFolder, members: list[Member], extra: list[str]) -> dict[str, int]:
+    """Each member in turn; stops at a signal (the group can be continued) and at a user mistake
+    before any member completed (every member would meet it)."""
+    statuses: dict[str, int] = {}
+    for member in members:
+        status = statuses[member.name] = run_member(group, member, extra)
+        if status >= 128:
+            break
+        if status == USER_MISTAKE and not any(s == 0 for s in statuses.values()):
+            break
+    return statuses
+
+
+def spawn_workers(group: GroupFolder, members: list[Member], jobs: int, extra: list[str]) -> dict[str, int]:
+    """``jobs`` processes, each training every ``jobs``-th member, the CPU's threads divided. Each
+    member's status: 0 when it completed, else its worker's exit status."""
+    threads = max(1, (os.cpu_count() or 1) // jobs)
+    env = {**os.environ, "OMP_NUM_THREADS": str(threads), "LIGHTLAB_GROUP_THREADS": str(threads)}
+    print(f"{jobs} workers with {threads} torch thread(s) each")
+    workers = []
+    for k in range(jobs):
+        share = [m.name for m in members[k::jobs]]
+        if share:
+            command_line = [sys.executable, "-m", "lightlab", "group", "--resume", str(group.path)]
+            command_line += ["--worker", "--members", ",".join(share), f"--args={shlex.join(extra)}"]
+            workers.append((share, subprocess.Popen(command_line, env=env)))
+    codes = {name: worker.wait() for share, worker in workers for name in share}
+    return {
+        m.name: 0 if status_of(group.member(m)) == Status.COMPLETED else codes[m.name] or 1 for m in members
+    }
+
+
+def discard_group(group: GroupFolder) -> None:
+    """Remove a group none of whose members got as far as a run folder."""
+    if not any(RunFolder(group.member(m)).is_run() for m in group.members()):
+        shutil.rmtree(group.path, ignore_errors=True)
+
+
+def finish(group: GroupFolder, statuses: dict[str, int]) -> None:
+    """Write the statistics, print the table, and exit as the members did."""
+    refused = not statuses or all(s == USER_MISTAKE for s in statuses.values())
+    if refused and not any(status_of(p) == Status.COMPLETED for p in group.member_folders()):
+        discard_group(group)
+        sys.exit(USER_MISTAKE)  # the member's own error line was printed
+    record = summarise(group)
+    print_group(record, group.path)
+    stopped = [s for s in statuses.values() if s >= 128]
+    unfinished = [name for name, state in record["member_status"].items() if state != Status.COMPLETED.value]
+    if unfinished:
+        print(
+            f"{len(unfinished)} of {len(record['members'])} runs did not complete ({', '.join(unfinished)}); "
+            f"continue the group with make train RESUME={shown(group.path)}",
+            file=sys.stderr,
+        )
+        sys.exit(stopped[0] if stopped else 1)
+
+
+@command
+def main(argv: list[str] | None = None) -> None:
+    parser = CommandParser(description=__doc__.splitlines()[0])
+    parser.add_argument("experiment", nargs="?", default=None)
+    parser.add_argument(
+        "--seeds", default=None, help='a count (5) or a list ("3 7 11"); default 1 with --folds'
+    )
+    parser.add_argument("--folds", type=flag_type(FoldCount), default=None, help="k-fold cross-validation")
+    parser.add_argument("--jobs", type=flag_type(PositiveInt), default=1, help="worker processes")
+    parser.add_argument("--resume", default=None, help="a group folder to continue")
+    parser.add_argument(
+        "--runs_dir", type=Path, default=None, help="default: the --runs_dir in --args, else runs"
+    )
+    parser.add_argument("--args", default="", help="flags for every run, e.g. '--trainer.max_epochs 5'")
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--members", default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    extra = shlex.split(args.args)
+    if args.resume is None:
+        if args.experiment is None:
+            raise UserError("no experiment given: make train EXP=<name> SEEDS=5")
+        if args.seeds is None and args.folds is None:
+            raise UserError("a group needs SEEDS=<count or list> or FOLDS=<k>")
+        runs_dir = args.runs_dir or Path(flag_value(extra, "--runs_dir") or "runs")
+        group = start_group(args.experiment, args.seeds or "1", args.folds, extra, runs_dir)
+        extra = []  # recorded in group.json: every member gets them
+    else:
+        if args.seeds is not None or args.folds is not None:
+            raise UserError("RESUME continues a group as it was planned: drop SEEDS and FOLDS")
+        group = open_group(args.resume, args.experiment)
+    members = group.members()
+    if args.members is not None:
+        wanted = set(args.members.split(","))
+        members = [m for m in members if m.name in wanted]
+    if args.worker:
+        with contextlib.suppress(ImportError):
+            import torch
+
+            torch.set_num_threads(int(os.environ.get("LIGHTLAB_GROUP_THREADS", torch.get_num_threads())))
+        statuses = run_members(group, members, extra)
+        sys.exit(max(statuses.values(), default=0))
+    if args.jobs > 1:
+        statuses = spawn_workers(group, members, args.jobs, extra)
+    else:
+        statuses = run_members(group, members, extra)
+    finish(group, statuses)
+
+
+def is_group_target(target: str) -> bool:
+    """Whether ``RESUME=`` names a group folder rather than a run."""
+    return is_group(Path(target))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,125 @@
+"""The statistics of repeated runs, through scipy.stats: a sample's mean, spread and Student's t
+interval, and the test of two samples (paired by seed or fold, or Welch's when they are not)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+CONFIDENCE = 0.95
+EXACT_PERMUTATION_UP_TO = 12  # pairs: 2**12 sign flips, all of them enumerated
+
+
+def higher_is_better(metric: str) -> bool:
+    """A loss is minimised; every other logged metric (acc, f1, precision, recall) is maximised."""
+    return not metric.rsplit("/", 1)[-1].endswith("loss")
+
+
+def describe(values: list[float]) -> dict[str, Any]:
+    """n, mean, standard deviation (n - 1), min, max and the 95 % t interval of the mean (None
+    for one value: a single run has no spread to speak of)."""
+    sample = np.asarray(values, dtype=float)
+    n = len(sample)
+    mean = float(sample.mean())
+    std = float(sample.std(ddof=1)) if n > 1 else None
+    interval = None
+    if n > 1:
+        if std == 0:
+            interval = [mean, mean]
+        else:
+            low, high = stats.t.interval(CONFIDENCE, n - 1, loc=mean, scale=std / math.sqrt(n))
+            interval = [float(low), float(high)]
+    return {
+        "n": n,
+        "mean": mean,
+        "std": std,
+        "min": float(sample.min()),
+        "max": float(sample.max()),
+        "ci95": interval,
+    }
+
+
+def mean_pm_std(description: dict[str, Any], digits: int = 4) -> str:
+    """``0.9533 ± 0.0180 (n=5)``; a single run is its value with ``(n=1)``."""
+    text = f"{description['mean']:.{digits}f}"
+    if description.get("std") is not None:
+        text += f" ± {description['std']:.{digits}f}"
+    return f"{text} (n={description['n']})"
+
+
+@dataclass(frozen=True)
+class Difference:
+    """B minus A on one metric: the estimate, its 95 % interval, the test's p-value and the verdict."""
+
+    metric: str
+    paired: bool
+    n: int  # pairs when paired, else the smaller side
+    difference: float
+    interval: tuple[float, float] | None
+    p_value: float | None
+    test: str
+    verdict: str
+    permutation_p: float | None = None
+
+
+def verdict_of(difference: float, p_value: float | None, metric: str, n: int) -> str:
+    if p_value is None or math.isnan(p_value) or p_value >= 1 - CONFIDENCE:
+        return f"no difference beyond seed noise at n = {n}"
+    b_higher = difference > 0
+    return "B better" if b_higher == higher_is_better(metric) else "A better"
+
+
+def exact_sign_flip_p(differences: np.ndarray) -> float:
+    """Two-sided p of the paired differences' mean under every sign flip (exact)."""
+    result = stats.permutation_test(
+        (differences,),
+        np.mean,
+        permutation_type="samples",
+        n_resamples=np.inf,
+        alternative="two-sided",
+    )
+    return float(result.pvalue)
+
+
+def compare_paired(metric: str, a: list[float], b: list[float]) -> Difference:
+    """Paired samples (the same seeds or folds on both sides, in the same order): a paired t-test
+    on B - A, and for few pairs the exact sign-flip permutation test beside it."""
+    diffs = np.asarray(b, dtype=float) - np.asarray(a, dtype=float)
+    n, mean = len(diffs), float(diffs.mean())
+    if n < 2:
+        return Difference(metric, True, n, mean, None, None, "none", single_run_verdict())
+    if np.all(diffs == diffs[0]):  # no spread: the t statistic is undefined
+        p = 1.0 if diffs[0] == 0 else 0.0
+        interval = (mean, mean)
+    else:
+        result = stats.ttest_rel(b, a)
+        p = float(result.pvalue)
+        low, high = result.confidence_interval(CONFIDENCE)
+        interval = (float(low), float(high))
+    exact = exact_sign_flip_p(diffs) if n <= EXACT_PERMUTATION_UP_TO and np.any(diffs != 0) else None
+    return Difference(metric, True, n, mean, interval, p, "paired t", verdict_of(mean, p, metric, n), exact)
+
+
+def compare_unpaired(metric: str, a: list[float], b: list[float]) -> Difference:
+    """Independent samples: Welch's t-test (no equal-variance assumption) on B - A."""
+    n, mean = min(len(a), len(b)), float(np.mean(b) - np.mean(a))
+    if n < 2:
+        return Difference(metric, False, n, mean, None, None, "none", single_run_verdict())
+    spread = np.var(a, ddof=1) + np.var(b, ddof=1)
+    if spread == 0:
+        p = 1.0 if mean == 0 else 0.0
+        interval = (mean, mean)
+    else:
+        result = stats.ttest_ind(b, a, equal_var=False)
+        p = float(result.pvalue)
+        low, high = result.confidence_interval(CONFIDENCE)
+        interval = (float(low), float(high))
+    return Difference(metric, False, n, mean, interval, p, "Welch t", verdict_of(mean, p, metric, n))
+
+
+def single_run_verdict() -> str:
+    return "no conclusion from a single run: train a group with SEEDS=5"

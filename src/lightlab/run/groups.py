@@ -1,0 +1,152 @@
+"""Group folders: one configuration trained several times, ``runs/<experiment>/<group>/<member>/``.
+
+A group holds one ordinary run folder per member (``seed-3``, ``fold-2-seed-3``) and
+``group.json``: what the group is (experiment, seeds, folds, the flags every member got), each
+member's state, and the statistics of every val and test metric over its completed members. The
+file is written when the group starts, so a killed group is recognised and continued. This module
+is the one place that spells a group's paths and ``group.json``'s schema; which folder a run
+belongs to (``experiment_of``) is answered here for plain runs, sweep trials and group members.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lightlab.atomic import atomic_write_text
+from lightlab.errors import UserError
+from lightlab.run.folder import RunFolder, Status
+from lightlab.run.summary import read_summary, status_of
+
+GROUP_FILE = "group.json"
+SWEEP_PREFIX = "sweep-"
+
+
+@dataclass(frozen=True)
+class Member:
+    """One run of a group: its seed, its fold (None without folds) and its folder's name."""
+
+    seed: int
+    fold: int | None = None
+
+    @property
+    def name(self) -> str:
+        return f"seed-{self.seed}" if self.fold is None else f"fold-{self.fold}-seed-{self.seed}"
+
+
+@dataclass(frozen=True)
+class GroupFolder:
+    """Every path of one group folder."""
+
+    path: Path
+
+    @property
+    def record(self) -> Path:
+        return self.path / GROUP_FILE
+
+    def is_group(self) -> bool:
+        return self.record.is_file()
+
+    def member(self, member: Member) -> Path:
+        return self.path / member.name
+
+    def read(self) -> dict[str, Any]:
+        """``group.json``; a file that cannot be read is an empty record."""
+        try:
+            record = json.loads(self.record.read_text())
+        except (OSError, ValueError):
+            return {}
+        return record if isinstance(record, dict) else {}
+
+    def write(self, record: dict[str, Any]) -> Path:
+        text = json.dumps(record, indent=2, sort_keys=True, default=str) + "\n"
+        return atomic_write_text(self.record, text)
+
+    def members(self) -> list[Member]:
+        """The members ``group.json`` plans, in order."""
+        return [Member(int(m["seed"]), m.get("fold")) for m in self.read().get("members", [])]
+
+    def member_folders(self) -> list[Path]:
+        """The run folders of the planned members that exist."""
+        return [path for m in self.members() if RunFolder(path := self.member(m)).is_run()]
+
+
+def is_group(path: Path) -> bool:
+    return GroupFolder(path).is_group()
+
+
+def group_of(run_dir: Path) -> GroupFolder | None:
+    """The group a run folder belongs to, or None for a run of its own."""
+    parent = GroupFolder(Path(run_dir).resolve().parent)
+    return parent if parent.is_group() else None
+
+
+def experiment_folder(run_dir: Path) -> Path:
+    """``runs/<experiment>`` of a run folder: its parent, or one level up for a sweep's trial or a
+    group's member (a group of a sweep's confirmation is two levels deeper)."""
+    folder = Path(run_dir).resolve().parent
+    while is_group(folder) or folder.name.startswith(SWEEP_PREFIX):
+        folder = folder.parent
+    return folder
+
+
+def experiment_of(run_dir: Path) -> str:
+    """The experiment a run folder belongs to, by where it lies."""
+    return experiment_folder(run_dir).name
+
+
+def completed_members(group: GroupFolder) -> list[tuple[Member, dict[str, Any]]]:
+    """Each planned member whose run completed, with its summary."""
+    done = []
+    for member in group.members():
+        folder = group.member(member)
+        if RunFolder(folder).is_run() and status_of(folder) == Status.COMPLETED:
+            done.append((member, read_summary(folder) or {}))
+    return done
+
+
+def member_states(group: GroupFolder) -> dict[str, str]:
+    """Each planned member's status: a run's own, or ``missing`` before it started."""
+    states = {}
+    for member in group.members():
+        folder = group.member(member)
+        states[member.name] = status_of(folder).value if RunFolder(folder).is_run() else "missing"
+    return states
+
+
+def group_metrics(summaries: list[dict[str, Any]]) -> dict[str, list[float]]:
+    """Every val and test metric's values over ``summaries``, in order (a metric a run lacks is
+    left out of that run's values)."""
+    values: dict[str, list[float]] = {}
+    for summary in summaries:
+        for split in ("val", "test"):
+            for name, value in (summary.get(split) or {}).items():
+                values.setdefault(name, []).append(float(value))
+    return values
+
+
+def find_groups(experiment_dir: Path) -> list[GroupFolder]:
+    """The group folders directly under ``runs/<experiment>`` and in its sweep folders."""
+    if not experiment_dir.is_dir():
+        return []
+    found = []
+    for entry in sorted(experiment_dir.iterdir()):
+        if is_group(entry):
+            found.append(GroupFolder(entry))
+        elif entry.name.startswith(SWEEP_PREFIX) and entry.is_dir():
+            found += [GroupFolder(inner) for inner in sorted(entry.iterdir()) if is_group(inner)]
+    return found
+
+
+def check_is_run(run_dir: Path) -> None:
+    """One line when ``run_dir`` is not a run folder; a group folder is named as one, with a member
+    to give instead."""
+    if RunFolder(run_dir).is_run():
+        return
+    if is_group(run_dir):
+        members = GroupFolder(run_dir).member_folders()
+        example = f", e.g. {members[0]}" if members else ""
+        raise UserError(f"{run_dir} is a group of runs, not a run: give one of its run folders{example}")
+    raise UserError(f"{run_dir} is not a run folder (no config.yaml); give a folder under runs/<experiment>/")
