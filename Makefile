@@ -17,6 +17,8 @@ PRESETS     := $(sort $(basename $(notdir $(wildcard experiments/trainer/*.yaml)
 DEBUGS      := $(sort $(basename $(notdir $(wildcard experiments/debug/*.yaml))))
 DEBUG     ?=
 RESUME    ?=
+SEEDS     ?=
+FOLDS     ?=
 SPACE     ?=
 TRIALS    ?=
 JOBS      ?=
@@ -29,7 +31,7 @@ TRAIN_FLAGS := $(if $(TRAINER),--config experiments/trainer/$(TRAINER).yaml) \
                $(if $(DEBUG),--config experiments/debug/$(DEBUG).yaml) $(if $(PRECISION),--trainer.precision $(PRECISION))
 
 .DEFAULT_GOAL := help
-.PHONY: help install upgrade train sweep sweep-results eval predict export predict-onnx serve results show-data smoke test test-all lint format bench bench-fashion clean check-exp new-project
+.PHONY: help install upgrade train sweep sweep-results eval predict export predict-onnx serve compare results show-data smoke test test-all lint format bench bench-fashion clean check-exp new-project
 
 help: ## List the targets and the experiments
 	@echo "Targets:"
@@ -65,9 +67,14 @@ check-exp:
 	$(if $(TRAINER),$(if $(wildcard experiments/trainer/$(TRAINER).yaml),,$(error unknown trainer preset '$(TRAINER)': choose one of: $(PRESETS))))
 	$(if $(DEBUG),$(if $(wildcard experiments/debug/$(DEBUG).yaml),,$(error unknown debug preset '$(DEBUG)': choose one of: $(DEBUGS))))
 
-train: check-exp ## Train EXP (e.g. EXP=iris_mlp); optional TRAINER=<preset> DEBUG=<preset> PRECISION=bf16-mixed ARGS="..." RESUME=latest|<run folder>|<ckpt>
+train: check-exp ## Train EXP (e.g. EXP=iris_mlp); optional TRAINER=<preset> DEBUG=<preset> PRECISION=bf16-mixed ARGS="..." RESUME=latest|<run or group folder>|<ckpt>; SEEDS=5|"3 7 11" FOLDS=k [JOBS=k]: a group of runs
+ifneq ($(SEEDS)$(FOLDS),)
+	$(PY) -m lightlab group $(EXP) $(if $(SEEDS),--seeds "$(SEEDS)") $(if $(FOLDS),--folds $(FOLDS)) \
+	  $(if $(JOBS),--jobs $(JOBS)) $(if $(RESUME),--resume $(RESUME)) --args="$(TRAIN_FLAGS) $(ARGS)"
+else
 	$(PY) -m lightlab fit $(if $(RESUME),--resume $(RESUME) $(if $(EXP),--experiment $(EXP)),--config experiments/$(EXP).yaml) \
 	  $(TRAIN_FLAGS) $(ARGS)
+endif
 
 show-data: check-exp ## Save a labelled grid of EXP's images to runs/EXP/samples.png
 	$(PY) -m lightlab show-data experiments/$(EXP).yaml
@@ -103,6 +110,10 @@ serve: ## HTTP endpoint for a run (LitServe): RUN=<folder> [PORT=8000] [WORKERS=
 	  --max-batch $(or $(MAX_BATCH),32) --backend $(or $(BACKEND),torch) $(if $(CKPT),--ckpt $(CKPT)) \
 	  $(if $(BATCH_TIMEOUT),--batch-timeout $(BATCH_TIMEOUT)) $(if $(HOST),--host $(HOST)) \
 	  $(if $(MAX_BODY_MB),--max-body-mb $(MAX_BODY_MB))
+
+compare: ## Is B better than A, beyond seed noise? A=<run or group folder> B=<run or group folder> (same experiment)
+	$(if $(and $(A),$(B)),,$(error give two runs or groups: make compare A=runs/<experiment>/<group> B=runs/<experiment>/<group>))
+	$(PY) -m lightlab compare $(A) $(B)
 
 results: ## Compare runs (all, or EXP's): differing settings, best value, test accuracy; writes results.csv/.md
 	$(PY) -m lightlab results $(if $(EXP),--experiment $(EXP))

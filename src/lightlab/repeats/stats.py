@@ -43,14 +43,6 @@ def describe(values: list[float]) -> dict[str, Any]:
     }
 
 
-def mean_pm_std(description: dict[str, Any], digits: int = 4) -> str:
-    """``0.9533 ± 0.0180 (n=5)``; a single run is its value with ``(n=1)``."""
-    text = f"{description['mean']:.{digits}f}"
-    if description.get("std") is not None:
-        text += f" ± {description['std']:.{digits}f}"
-    return f"{text} (n={description['n']})"
-
-
 @dataclass(frozen=True)
 class Difference:
     """B minus A on one metric: the estimate, its 95 % interval, the test's p-value and the verdict."""

@@ -9,9 +9,9 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from lightlab.repeats.stats import describe, mean_pm_std
+from lightlab.repeats.stats import describe
 from lightlab.run.folder import Status, shown
-from lightlab.run.groups import GroupFolder, completed_members, group_metrics, member_states
+from lightlab.run.groups import GroupFolder, completed_members, group_metrics, mean_pm_std, member_states
 
 
 def summarise(group: GroupFolder) -> dict[str, Any]:
@@ -24,6 +24,8 @@ def summarise(group: GroupFolder) -> dict[str, Any]:
     record["member_status"] = states
     record["completed"] = [member.name for member, _ in done]
     record["metrics"] = {name: describe(sample) for name, sample in sorted(values.items())}
+    best = [float(s["best_score"]) for _, s in done if s.get("best_score") is not None]
+    record["best_score"] = describe(best) if best else None
     record["fit_seconds"] = round(sum(float(s.get("fit_seconds") or 0) for _, s in done), 2)
     everyone = all(state == Status.COMPLETED.value for state in states.values())
     record["status"] = Status.COMPLETED.value if everyone else Status.INTERRUPTED.value

@@ -150,3 +150,11 @@ def check_is_run(run_dir: Path) -> None:
         example = f", e.g. {members[0]}" if members else ""
         raise UserError(f"{run_dir} is a group of runs, not a run: give one of its run folders{example}")
     raise UserError(f"{run_dir} is not a run folder (no config.yaml); give a folder under runs/<experiment>/")
+
+
+def mean_pm_std(description: dict[str, Any], digits: int = 4) -> str:
+    """``0.9533 ± 0.0180 (n=5)``; a single run is its value with ``(n=1)``."""
+    text = f"{description['mean']:.{digits}f}"
+    if description.get("std") is not None:
+        text += f" ± {description['std']:.{digits}f}"
+    return f"{text} (n={description['n']})"

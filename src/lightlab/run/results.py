@@ -1,9 +1,11 @@
-"""``python -m lightlab results [--experiment NAME]``: one table comparing runs, from their folders.
+"""``python -m lightlab results [--experiment NAME] [--expand]``: one table comparing runs.
 
 Each run folder under ``runs/<experiment>/`` gives a row from its ``summary.json`` and
 ``config.yaml``: status, the hyperparameters that differ among the listed runs (dotted keys),
 the best monitored value, test accuracy and F1, epochs and fit time, sorted best first by the
-monitored metric. The table is printed and written as ``results.csv`` and ``results.md`` next to
+monitored metric. A group folder (seeds, folds) is one row from its ``group.json``, each value
+the mean ± std over its completed runs (n); ``--expand`` lists its runs instead. The table is
+printed and written as ``results.csv`` and ``results.md`` next to
 the runs it lists.
 """
 
@@ -24,6 +26,8 @@ from rich.table import Table
 from lightlab.atomic import atomic_write_text
 from lightlab.errors import CommandParser, UserError, command
 from lightlab.run.folder import RunFolder
+from lightlab.run.groups import GroupFolder, experiment_folder, find_groups, mean_pm_std
+from lightlab.run.resolved import checkpoint_monitor
 from lightlab.run.summary import read_summary, status_of
 
 Loader = getattr(
@@ -48,6 +52,7 @@ class Run:
     summary: dict[str, Any] = field(default_factory=dict)
     settings: dict[str, str] = field(default_factory=dict)
     mode: str = "min"
+    group: dict[str, Any] | None = None  # a group's record: the row shows its statistics
 
 
 def flatten(node: Any, prefix: str = "") -> dict[str, str]:
@@ -62,21 +67,25 @@ def flatten(node: Any, prefix: str = "") -> dict[str, str]:
     return {prefix: json.dumps(node) if isinstance(node, list | dict) else str(node)}
 
 
-def checkpoint_mode(config: dict[str, Any]) -> str:
-    for callback in (config.get("trainer") or {}).get("callbacks") or []:
-        if str(callback.get("class_path", "")).endswith("ModelCheckpoint"):
-            return (callback.get("init_args") or {}).get("mode", "min")
-    return "min"
-
-
 def read_run(folder: Path) -> Run:
     summary, config_path = read_summary(folder) or {}, RunFolder(folder).config
     config = yaml.load(config_path.read_text(), Loader=Loader) if config_path.is_file() else {}
     status = status_of(folder).value
-    return Run(folder, status, summary, flatten(config or {}), checkpoint_mode(config or {}))
+    return Run(folder, status, summary, flatten(config or {}), checkpoint_monitor(config or {})[1])
 
 
-def find_runs(runs_dir: Path, experiment: str | None) -> list[Run]:
+def read_group(group: GroupFolder) -> Run:
+    record = group.read()
+    config = record.get("config") or {}
+    summary = {
+        "best_score": (record.get("best_score") or {}).get("mean"),
+        "fit_seconds": record.get("fit_seconds"),
+    }
+    status = record.get("status", "running")
+    return Run(group.path, status, summary, flatten(config), record.get("mode", "min"), record)
+
+
+def find_runs(runs_dir: Path, experiment: str | None, expand: bool = False) -> list[Run]:
     if experiment:
         parents = [runs_dir / experiment]
         if not parents[0].is_dir():
@@ -88,10 +97,13 @@ def find_runs(runs_dir: Path, experiment: str | None) -> list[Run]:
     # A sweep's trials are run folders one level down: runs/<exp>/sweep-<space>/trial-NNN/.
     entries = [f for parent in parents for f in sorted(parent.iterdir())]
     entries += [t for f in entries if f.name.startswith("sweep-") and f.is_dir() for t in sorted(f.iterdir())]
+    groups = [group for parent in parents for group in find_groups(parent)]
+    if expand:
+        entries += [member for group in groups for member in group.member_folders()]
     folders = [f for f in entries if RunFolder(f).is_run()]
-    if not folders:
+    if not folders and not groups:
         raise UserError(f"no run folders under {runs_dir}; train one with make train EXP=<name>")
-    return [read_run(folder) for folder in folders]
+    return [read_run(folder) for folder in folders] + ([] if expand else [read_group(g) for g in groups])
 
 
 def differing_keys(runs: list[Run]) -> list[str]:
@@ -113,21 +125,41 @@ def rows(runs: list[Run]) -> tuple[list[str], list[list[str]]]:
     header = ["run", "status", *varying, "best", "test acc", "test f1", "epochs", "fit s"]
     table = []
     for run in sorted(runs, key=order):
-        test = run.summary.get("test") or {}
-        best = run.summary.get("best_score")
+        fit_seconds = run.summary.get("fit_seconds")
         table.append(
             [
-                f"{run.folder.parent.name}/{run.folder.name}",
+                run_name(run),
                 run.status,
                 *[run.settings.get(key, "-") for key in varying],
-                f"{best:.4f}" if best is not None else "-",
-                f"{test['test/acc']:.4f}" if "test/acc" in test else "-",
-                f"{test['test/f1']:.4f}" if "test/f1" in test else "-",
-                str(run.summary.get("epochs", "-")),
-                f"{run.summary['fit_seconds']:.0f}" if "fit_seconds" in run.summary else "-",
+                *result_cells(run),
+                f"{fit_seconds:.0f}" if fit_seconds is not None else "-",
             ]
         )
     return header, table
+
+
+def run_name(run: Run) -> str:
+    """``<experiment>/<folder>``, the folders between them included (a sweep's, a group's)."""
+    above = experiment_folder(run.folder)
+    name = f"{above.name}/{run.folder.relative_to(above)}"
+    return f"{name} ({len(run.group.get('completed') or [])} runs)" if run.group is not None else name
+
+
+def result_cells(run: Run) -> list[str]:
+    """best, test acc, test f1 and epochs: a run's values, or a group's mean ± std (n)."""
+    if run.group is not None:
+        stats = run.group.get("metrics") or {}
+        best = run.group.get("best_score")
+        cells = [best, stats.get("test/acc"), stats.get("test/f1")]
+        return [mean_pm_std(cell) if cell else "-" for cell in cells] + ["-"]
+    test = run.summary.get("test") or {}
+    best = run.summary.get("best_score")
+    return [
+        f"{best:.4f}" if best is not None else "-",
+        f"{test['test/acc']:.4f}" if "test/acc" in test else "-",
+        f"{test['test/f1']:.4f}" if "test/f1" in test else "-",
+        str(run.summary.get("epochs", "-")),
+    ]
 
 
 def as_csv(header: list[str], table: list[list[str]]) -> str:
@@ -146,8 +178,11 @@ def main(argv: list[str] | None = None) -> None:
     parser = CommandParser(description=__doc__.splitlines()[0])
     parser.add_argument("--experiment", default=None, help="only this experiment's runs")
     parser.add_argument("--runs_dir", "--runs-dir", type=Path, default=Path("runs"), help="default: runs")
+    parser.add_argument(
+        "--expand", action="store_true", help="a group's runs, each a row, instead of the group"
+    )
     args = parser.parse_args(argv)
-    runs = find_runs(args.runs_dir, args.experiment)
+    runs = find_runs(args.runs_dir, args.experiment, args.expand)
     header, table = rows(runs)
     where = args.runs_dir / args.experiment if args.experiment else args.runs_dir
     atomic_write_text(where / "results.csv", as_csv(header, table))
