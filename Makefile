@@ -18,6 +18,7 @@ DEBUGS      := $(sort $(basename $(notdir $(wildcard experiments/debug/*.yaml)))
 DEBUG     ?=
 RESUME    ?=
 SEEDS     ?=
+CONFIRM   ?=
 FOLDS     ?=
 SPACE     ?=
 TRIALS    ?=
@@ -79,9 +80,10 @@ endif
 show-data: check-exp ## Save a labelled grid of EXP's images to runs/EXP/samples.png
 	$(PY) -m lightlab show-data experiments/$(EXP).yaml
 
-sweep: check-exp ## Optuna search over EXP: [SPACE=<space>] [TRIALS=N] [JOBS=K] [STORAGE=<url>]; run again to continue it
+sweep: check-exp ## Optuna search over EXP: [SPACE=<space>] [TRIALS=N] [JOBS=K] [STORAGE=<url>] [CONFIRM=k SEEDS=3]; run again to continue it
 	$(PY) -m lightlab sweep $(EXP) $(if $(SPACE),--space $(SPACE)) $(if $(TRIALS),--trials $(TRIALS)) \
-	  $(if $(JOBS),--jobs $(JOBS)) $(if $(STORAGE),--storage $(STORAGE)) --args="$(TRAIN_FLAGS) $(ARGS)"
+	  $(if $(JOBS),--jobs $(JOBS)) $(if $(STORAGE),--storage $(STORAGE)) \
+	  $(if $(CONFIRM),--confirm $(CONFIRM) $(if $(SEEDS),--seeds "$(SEEDS)")) --args="$(TRAIN_FLAGS) $(ARGS)"
 
 sweep-results: check-exp ## The trials table, best.yaml and plots of EXP's sweep (SPACE=…), without running trials
 	$(PY) -m lightlab sweep $(EXP) $(if $(SPACE),--space $(SPACE)) $(if $(STORAGE),--storage $(STORAGE)) --report --args="$(ARGS)"

@@ -71,6 +71,7 @@ MAKE_VARIABLES = {
     "--resume": "RESUME",
     "--seeds": "SEEDS",
     "--folds": "FOLDS",
+    "--confirm": "CONFIRM",
     "--experiment": "EXP",
 }
 

@@ -47,10 +47,15 @@ USER_MISTAKE = 2  # the exit status of a run refused for its input (errors.exit_
 
 
 def start_group(
-    experiment: str, seeds_text: str, folds: int | None, extra: list[str], runs_dir: Path
+    experiment: str,
+    seeds_text: str,
+    folds: int | None,
+    extra: list[str],
+    parent: Path,
+    stem: str | None = None,
 ) -> GroupFolder:
-    """Check the plan, then make the group folder and its ``group.json``: nothing is made for a
-    mistake in the seeds, the folds or the flags."""
+    """Check the plan, then make the group folder ``parent/<stem>`` (default ``group-<time>``) and
+    its ``group.json``: nothing is made for a mistake in the seeds, the folds or the flags."""
     check_folds(folds)
     source = experiment_file(experiment)
     config = resolved_config(source, extra)  # a bad flag is the parser's one line
@@ -59,8 +64,7 @@ def start_group(
         check_resplittable(config)
     members = plan(seeds, folds)
     monitor, mode = checkpoint_monitor(config)
-    stem = time.strftime("group-%Y%m%d-%H%M%S")
-    group = GroupFolder(reserve_folder(runs_dir / experiment, stem))
+    group = GroupFolder(reserve_folder(parent, stem or time.strftime("group-%Y%m%d-%H%M%S")))
     group.write(
         {
             "experiment": experiment,
@@ -212,7 +216,7 @@ def main(argv: list[str] | None = None) -> None:
         if args.seeds is None and args.folds is None:
             raise UserError("a group needs SEEDS=<count or list> or FOLDS=<k>")
         runs_dir = args.runs_dir or Path(flag_value(extra, "--runs_dir") or "runs")
-        group = start_group(args.experiment, args.seeds or "1", args.folds, extra, runs_dir)
+        group = start_group(args.experiment, args.seeds or "1", args.folds, extra, runs_dir / args.experiment)
         extra = []  # recorded in group.json: every member gets them
     else:
         if args.seeds is not None or args.folds is not None:

@@ -37,6 +37,7 @@ from lightlab.run.folder import Status
 from lightlab.run.in_process import WANDB_GROUP_ENV, fit_here
 from lightlab.run.resolved import checkpoint_monitor, resolved_config
 from lightlab.run.summary import read_summary, update_summary
+from lightlab.sweeps.confirm import confirm
 from lightlab.sweeps.report import report
 from lightlab.sweeps.space import SweepSpace, flatten, read_space
 from lightlab.tasks.classification import classification_metrics
@@ -174,6 +175,13 @@ class Sweep:
         study.set_user_attr("metric", self.metric)
         return study
 
+    def trial_flags(self, params: dict[str, Any]) -> list[str]:
+        """The flags that train ``params``: the space's fixed settings, the command line's flags
+        (which override them), the searched values."""
+        fixed = [f"--{key}={as_flag(value)}" for key, value in self.space.fixed.items()]
+        searched = [f"--{key}={as_flag(value)}" for key, value in params.items()]
+        return [*fixed, *self.extra, *searched]
+
     # ---- the worker loop
 
     def work(self, study: optuna.Study) -> None:
@@ -200,11 +208,9 @@ class Sweep:
         params = {p.key: p.suggest(trial) for p in self.space.params}
         run_dir = self.folder / f"trial-{trial.number:03d}"
         trial.set_user_attr("run_dir", str(run_dir))
-        fixed = [f"--{key}={as_flag(value)}" for key, value in self.space.fixed.items()]
-        searched = [f"--{key}={as_flag(value)}" for key, value in params.items()]
         reporter = ReportToTrial(trial, self.metric)
         args = ["fit", "--config", str(self.experiment_file), "--experiment", self.experiment]
-        args += [*fixed, *self.extra, *searched]  # the command line's flags override the space's fixed ones
+        args += self.trial_flags(params)
         # Inherited by the processes a DDP trial starts: what they are to train. Each trial is its
         # own wandb run (named by its folder, trial-NNN), grouped by the study.
         environment = {
@@ -296,6 +302,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--args", default="", help="flags passed to every trial, e.g. '--trainer.max_epochs 5'"
     )
+    parser.add_argument(
+        "--confirm", type=flag_type(PositiveInt), default=None, help="train the k best trials over --seeds"
+    )
+    parser.add_argument("--seeds", default="3", help="seeds of each confirmation (a count or a list)")
     parser.add_argument("--report", action="store_true", help="only print the table and write the files")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -322,6 +332,10 @@ def main(argv: list[str] | None = None) -> None:
         else:
             spawn_workers(sys.argv[1:] if argv is None else argv, args.jobs)
     report(study, sweep.folder, sweep.metric)
+    if args.confirm and not args.report:
+        confirm(
+            study, sweep.experiment, sweep.folder, sweep.metric, args.confirm, args.seeds, sweep.trial_flags
+        )
 
 
 if __name__ == "__main__":
