@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -179,3 +180,20 @@ def epochs_started(folder: Path) -> dict[int, list[int]]:
         pid, epoch = map(int, line.split())
         started.setdefault(pid, []).append(epoch)
     return started
+
+
+class CtrlCOnce(Callback):
+    """Presses Ctrl-C (sends this process SIGINT) when epoch ``epoch`` of the run seeded ``seed``
+    starts, once: it leaves ``<folder>/pressed`` behind, so the run continued afterwards trains on."""
+
+    def __init__(self, folder: str, seed: int, epoch: int = 1) -> None:
+        self.folder, self.seed, self.epoch = Path(folder), seed, epoch
+
+    def on_train_epoch_start(self, trainer, pl_module) -> None:
+        import torch
+
+        mark = self.folder / "pressed"
+        if torch.initial_seed() == self.seed and trainer.current_epoch == self.epoch and not mark.exists():
+            self.folder.mkdir(parents=True, exist_ok=True)
+            mark.touch()
+            os.kill(os.getpid(), signal.SIGINT)

@@ -100,18 +100,22 @@ def compare_sides(a: Side, b: Side) -> list[Difference]:
     metrics = [a.monitor]
     test_names = {name for s in (a, b) for summary in s.runs.values() for name in summary.get("test") or {}}
     metrics += sorted(test_names - {a.monitor})
-    paired = set(a.runs) == set(b.runs) and len(a.runs) > 1
-    keys = sorted(a.runs, key=_order) if paired else None
+    same_runs = set(a.runs) == set(b.runs)
     results = []
     for metric in metrics:
-        left, right = a.values(metric, keys), b.values(metric, keys)
-        if not left or not right:
+        # Pairs where both runs logged the metric; without shared seeds or folds, all runs apart.
+        shared = [k for k in sorted(a.runs, key=_order) if has(a, k, metric) and has(b, k, metric)]
+        if same_runs and len(shared) > 1:
+            results.append(compare_paired(metric, a.values(metric, shared), b.values(metric, shared)))
             continue
-        if paired and len(left) == len(right):
-            results.append(compare_paired(metric, left, right))
-        else:
+        left, right = a.values(metric), b.values(metric)
+        if left and right:
             results.append(compare_unpaired(metric, left, right))
     return results
+
+
+def has(side: Side, key: Key, metric: str) -> bool:
+    return key in side.runs and metric_value(side.runs[key], metric) is not None
 
 
 def comparison_table(a: Side, b: Side, results: list[Difference]) -> Table:

@@ -141,8 +141,8 @@ def run_members(group: GroupFolder, members: list[Member], extra: list[str]) -> 
     statuses: dict[str, int] = {}
     for member in members:
         status = statuses[member.name] = run_member(group, member, extra)
-        if status >= 128:
-            break
+        if status >= 128 or status_of(group.member(member)) == Status.INTERRUPTED:
+            break  # stopped from outside (a signal, Ctrl-C): the rest waits for RESUME
         if status == USER_MISTAKE and not any(s == 0 for s in statuses.values()):
             break
     return statuses

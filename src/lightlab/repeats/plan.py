@@ -33,7 +33,7 @@ def read_seeds(text: str, first: int) -> list[int]:
         seeds = numbers
     bad = [seed for seed in seeds if not 0 <= seed <= SEED_LIMIT]
     if bad:
-        raise UserError(f"seed {bad[0]} is outside [0, {SEED_LIMIT}], the seeds Lightning can set")
+        raise UserError(f"SEEDS: seed {bad[0]} is outside [0, {SEED_LIMIT}], the seeds Lightning can set")
     if len(set(seeds)) < len(seeds):
         raise UserError(f"SEEDS={text!r} names a seed twice; each member needs a seed of its own")
     return seeds

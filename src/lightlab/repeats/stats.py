@@ -77,6 +77,25 @@ def exact_sign_flip_p(differences: np.ndarray) -> float:
     return float(result.pvalue)
 
 
+def no_spread(values: np.ndarray) -> bool:
+    """Every value the same, up to float rounding (accuracies on one test set often are)."""
+    return bool(np.allclose(values, values[0], rtol=1e-9, atol=1e-12))
+
+
+def relabelling_p(a: list[float], b: list[float]) -> float:
+    """Two-sided p of the difference of means under every relabelling of the runs into A and B
+    (exact for few runs, else 9 999 random ones)."""
+    result = stats.permutation_test(
+        (np.asarray(b, dtype=float), np.asarray(a, dtype=float)),
+        lambda x, y: np.mean(x) - np.mean(y),
+        permutation_type="independent",
+        n_resamples=9999,
+        alternative="two-sided",
+        random_state=0,
+    )
+    return float(result.pvalue)
+
+
 def compare_paired(metric: str, a: list[float], b: list[float]) -> Difference:
     """Paired samples (the same seeds or folds on both sides, in the same order): a paired t-test
     on B - A, and for few pairs the exact sign-flip permutation test beside it."""
@@ -84,16 +103,17 @@ def compare_paired(metric: str, a: list[float], b: list[float]) -> Difference:
     n, mean = len(diffs), float(diffs.mean())
     if n < 2:
         return Difference(metric, True, n, mean, None, None, "none", single_run_verdict())
-    if np.all(diffs == diffs[0]):  # no spread: the t statistic is undefined
-        p = 1.0 if diffs[0] == 0 else 0.0
-        interval = (mean, mean)
+    test = "paired t"
+    if no_spread(diffs):  # t is undefined (or float noise), the sign flips still count
+        p = 1.0 if mean == 0 else exact_sign_flip_p(diffs)
+        interval, test = (mean, mean), "sign-flip"
     else:
         result = stats.ttest_rel(b, a)
         p = float(result.pvalue)
         low, high = result.confidence_interval(CONFIDENCE)
         interval = (float(low), float(high))
     exact = exact_sign_flip_p(diffs) if n <= EXACT_PERMUTATION_UP_TO and np.any(diffs != 0) else None
-    return Difference(metric, True, n, mean, interval, p, "paired t", verdict_of(mean, p, metric, n), exact)
+    return Difference(metric, True, n, mean, interval, p, test, verdict_of(mean, p, metric, n), exact)
 
 
 def compare_unpaired(metric: str, a: list[float], b: list[float]) -> Difference:
@@ -101,16 +121,16 @@ def compare_unpaired(metric: str, a: list[float], b: list[float]) -> Difference:
     n, mean = min(len(a), len(b)), float(np.mean(b) - np.mean(a))
     if n < 2:
         return Difference(metric, False, n, mean, None, None, "none", single_run_verdict())
-    spread = np.var(a, ddof=1) + np.var(b, ddof=1)
-    if spread == 0:
-        p = 1.0 if mean == 0 else 0.0
-        interval = (mean, mean)
+    test = "Welch t"
+    if no_spread(np.asarray(a)) and no_spread(np.asarray(b)):  # t is undefined; relabellings count
+        p = 1.0 if mean == 0 else relabelling_p(a, b)
+        interval, test = (mean, mean), "permutation"
     else:
         result = stats.ttest_ind(b, a, equal_var=False)
         p = float(result.pvalue)
         low, high = result.confidence_interval(CONFIDENCE)
         interval = (float(low), float(high))
-    return Difference(metric, False, n, mean, interval, p, "Welch t", verdict_of(mean, p, metric, n))
+    return Difference(metric, False, n, mean, interval, p, test, verdict_of(mean, p, metric, n))
 
 
 def single_run_verdict() -> str:

@@ -1,0 +1,142 @@
+"""Seed groups and k-fold groups trained end to end: ``make train SEEDS=…``, ``FOLDS=…``, a group
+stopped and continued with ``RESUME=``, and the mistakes refused before anything is made."""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+from unittest import mock
+
+import pytest
+import torch
+from helpers import QUIET, ROOT, pythonpath_with_tests
+
+from lightlab.data import IrisDataModule
+from lightlab.repeats.group import main as group_main
+from lightlab.repeats.stats import describe
+from lightlab.run.groups import GroupFolder, check_is_run
+from lightlab.run.results import main as results_main
+from lightlab.run.summary import read_summary
+
+SHORT = ["--trainer.max_epochs=3"]
+
+
+def make(*variables: str, args: list[str], runs_dir: Path) -> subprocess.CompletedProcess:
+    """``make <variables> ARGS=…`` as a user runs it, with runs under ``runs_dir``."""
+    env = {**os.environ, "PYTHONPATH": pythonpath_with_tests(), "WANDB_MODE": "disabled"}
+    command = ["make", "--no-print-directory", *variables]
+    command.append(f"ARGS={shlex.join([*args, '--runs_dir', str(runs_dir)])}")
+    return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+
+
+def group(experiment: str, *flags: str, runs_dir: Path, args: list[str] = SHORT) -> None:
+    """``python -m lightlab group`` in this process."""
+    with mock.patch.object(sys, "argv", ["lightlab"]):
+        group_main([experiment, *flags, f"--args={shlex.join([*args, '--runs_dir', str(runs_dir), *QUIET])}"])
+
+
+def only_group(runs_dir: Path, experiment: str) -> GroupFolder:
+    (path,) = [p for p in (runs_dir / experiment).iterdir() if (p / "group.json").is_file()]
+    return GroupFolder(path)
+
+
+def test_a_seed_group_trains_each_seed_and_reports_its_statistics(runs_dir):
+    result = make("train", "EXP=iris_mlp", "SEEDS=3", args=SHORT, runs_dir=runs_dir)
+    assert result.returncode == 0, result.stderr[-2000:]
+    folder = only_group(runs_dir, "iris_mlp")
+    record = folder.read()
+    assert record["status"] == "completed" and record["seeds"] == [42, 43, 44]
+    summaries = [read_summary(folder.path / f"seed-{seed}") for seed in (42, 43, 44)]
+    assert [s["seed"] for s in summaries] == [42, 43, 44]
+    for metric in ("val/loss", "test/acc"):
+        split = metric.split("/")[0]
+        assert record["metrics"][metric] == describe([s[split][metric] for s in summaries])
+    assert record["config"]["seed_everything"] == [42, 43, 44]
+    assert "test/acc" in result.stdout and "± " in result.stdout and "3 of 3 runs completed" in result.stdout
+    # every member is an ordinary run folder; the group is not one
+    check_is_run(folder.path / "seed-43")
+    with pytest.raises(Exception, match="is a group of runs, not a run"):
+        check_is_run(folder.path)
+    # make results: the group is one row of mean ± std over its 3 runs
+    results_main(["--experiment", "iris_mlp", "--runs_dir", str(runs_dir)])
+    table = (runs_dir / "iris_mlp" / "results.csv").read_text()
+    assert "(3 runs)" in table and "(n=3)" in table
+
+
+def test_folds_hold_out_each_training_sample_once_and_keep_the_test_split():
+    plain = IrisDataModule()
+    folds = [IrisDataModule(folds=3, fold=k) for k in range(3)]
+    held_out = torch.cat([f.splits["val"].tensors["inputs"] for f in folds])
+    pool = torch.cat([plain.splits[s].tensors["inputs"] for s in ("train", "val")])
+    # the scaling differs per fold (fit on its own training rows), so compare row counts and the test
+    assert len(held_out) == len(pool) == 120
+    for fold in folds:
+        assert torch.equal(fold.splits["test"].tensors["target"], plain.splits["test"].tensors["target"])
+        assert len(fold.splits["train"]) + len(fold.splits["val"]) == 120
+
+
+def test_a_fold_group_is_a_run_per_fold_scored_on_the_test_split(runs_dir):
+    group("iris_mlp", "--folds", "3", runs_dir=runs_dir)
+    folder = only_group(runs_dir, "iris_mlp")
+    names = sorted(p.name for p in folder.member_folders())
+    assert names == ["fold-0-seed-42", "fold-1-seed-42", "fold-2-seed-42"]
+    record = folder.read()
+    assert record["metrics"]["test/acc"]["n"] == 3 and record["folds"] == 3
+    config = (folder.path / "fold-2-seed-42" / "config.yaml").read_text()
+    assert "folds: 3" in config and "fold: 2" in config
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--seeds", "0"], "SEEDS=0: give how many seeds"),
+        (["--seeds", "three"], "is not a count or a list of integers"),
+        (["--seeds", "3 3"], "names a seed twice"),
+        (["--folds", "1"], "--folds: '1' is not an integer >= 2"),
+        (["--folds", "41"], "folds=41 is more than the 40 sample(s)"),
+        ([], "a group needs SEEDS=<count or list> or FOLDS=<k>"),
+    ],
+)
+def test_a_group_mistake_is_one_line_and_leaves_nothing(flags, message, runs_dir, capsys):
+    with pytest.raises(SystemExit) as stop:
+        group("iris_mlp", *flags, runs_dir=runs_dir)
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1, err
+    assert not (runs_dir / "iris_mlp").exists() or not any((runs_dir / "iris_mlp").iterdir())
+
+
+def test_folds_on_data_given_as_fixed_splits_are_refused(tmp_path, keyword_csv, capsys):
+    flags = [f"--data.init_args.train_path={keyword_csv}", f"--data.init_args.val_path={keyword_csv}"]
+    flags += ["--data.init_args.path=null"]
+    with pytest.raises(SystemExit) as stop:
+        group("text_file_ngrams", "--folds", "2", runs_dir=tmp_path / "runs", args=[*SHORT, *flags])
+    assert stop.value.code == 2
+    assert "folds re-split one file: give path" in capsys.readouterr().err
+    assert not any((tmp_path / "runs" / "text_file_ngrams").glob("group-*"))
+
+
+@pytest.mark.slow
+def test_a_stopped_group_continues_where_it_stopped(runs_dir, tmp_path, capsys):
+    stop_at = ["--trainer.callbacks+=helpers.CtrlCOnce", f"--trainer.callbacks.folder={tmp_path}"]
+    stop_at += ["--trainer.callbacks.seed=43"]
+    with pytest.raises(SystemExit) as stop:
+        group("iris_mlp", "--seeds", "3", runs_dir=runs_dir, args=[*SHORT, *stop_at])
+    assert stop.value.code == 130
+    folder = only_group(runs_dir, "iris_mlp")
+    states = {p.name: (read_summary(p) or {}).get("status") for p in folder.member_folders()}
+    assert states == {"seed-42": "completed", "seed-43": "interrupted"}
+    assert f"RESUME={folder.path}" in capsys.readouterr().err
+    first = (folder.path / "seed-42" / "summary.json").stat().st_mtime_ns
+    with mock.patch.object(sys, "argv", ["lightlab"]):
+        group_main(["--resume", str(folder.path)])
+    out = capsys.readouterr().out
+    assert "continuing" in out and "seed-43" in out
+    record = folder.read()
+    assert record["status"] == "completed" and record["metrics"]["test/acc"]["n"] == 3
+    assert (folder.path / "seed-42" / "summary.json").stat().st_mtime_ns == first  # kept, not retrained
+    assert json.loads((folder.path / "seed-43" / "summary.json").read_text())["epochs"] == 3
