@@ -21,6 +21,8 @@ BAD_INPUT = {
     "test": (["--config", "missing.yaml"], "missing.yaml"),
     "predict": (["{missing}", "--input", "x.csv"], "not a run folder"),
     "eval": (["{missing}"], "not a run folder"),
+    "group": (["iris_mlp", "--seeds", "0"], "SEEDS=0"),
+    "compare": (["{missing}", "{missing}"], "neither a run folder nor a group folder"),
     "results": (["--runs_dir", "{missing}"], "no run folders"),
     "sweep": (["no_such_experiment"], "no_such_experiment"),
     "export": (["{missing}"], "not a run folder"),

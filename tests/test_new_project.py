@@ -229,7 +229,7 @@ def test_a_dropped_capability_leaves_with_its_tests_docs_commands_and_dependenci
     assert "EXTRAS    ?= dev\n" in makefile and "SPACES" not in makefile
     usage = run_in(stripped, sys.executable, "-m", NAME, "--help")
     assert usage.returncode == 0 and re.findall(r"^  (\S+) ", usage.stdout, re.M) == [
-        *("fit", "validate", "test", "predict", "eval", "results")
+        *("fit", "validate", "test", "predict", "eval", "group", "compare", "results")
     ]
     pages = [stripped / "README.md", stripped / "AGENTS.md", *(stripped / "docs").glob("*.md")]
     text = "\n".join(page.read_text() for page in pages)

@@ -22,7 +22,7 @@ _NONE = "Expected a <class 'NoneType'>"
 _KEY = re.compile(r'\s*Parser key "([^"]+)":[ \t]*\n*')
 _CLASS = re.compile(r"Problem with given class_path '([^']+)':\s*")
 _UNKNOWN = re.compile(r"Option '([^']+)' is not accepted")
-_PYDANTIC = re.compile(r"\d+ validation errors? for ")
+_PYDANTIC = re.compile(r"(?:\d+ )?validation errors? for ")
 _RANGE_TYPES = ("greater_than", "less_than", "finite_number", "literal_error", "multiple_of")
 
 
