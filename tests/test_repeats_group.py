@@ -17,8 +17,7 @@ from helpers import QUIET, ROOT, pythonpath_with_tests
 
 from lightlab.data import IrisDataModule
 from lightlab.repeats.group import main as group_main
-from lightlab.repeats.stats import describe
-from lightlab.run.groups import GroupFolder, check_is_run
+from lightlab.run.groups import GroupFolder, check_is_run, describe
 from lightlab.run.results import main as results_main
 from lightlab.run.summary import read_summary
 

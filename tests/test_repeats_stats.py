@@ -16,10 +16,10 @@ from lightlab.repeats.plan import check_folds, plan, read_seeds
 from lightlab.repeats.stats import (
     compare_paired,
     compare_unpaired,
-    describe,
     exact_sign_flip_p,
     higher_is_better,
 )
+from lightlab.run.groups import describe
 
 A = [0.90, 0.95, 0.85, 0.92, 0.88]
 LOW = [0.30, 0.31, 0.29, 0.30, 0.32]

@@ -19,9 +19,9 @@ from rich.console import Console
 from rich.table import Table
 
 from lightlab.errors import CommandParser, UserError, command
-from lightlab.repeats.stats import Difference, compare_paired, compare_unpaired, describe
+from lightlab.repeats.stats import Difference, compare_paired, compare_unpaired
 from lightlab.run.folder import RunFolder, Status, shown
-from lightlab.run.groups import GroupFolder, completed_members, experiment_of, is_group, mean_pm_std
+from lightlab.run.groups import GroupFolder, completed_members, describe, experiment_of, is_group, mean_pm_std
 from lightlab.run.summary import read_summary, status_of
 
 Key = tuple[int | None, int | None]  # (seed, fold): what pairs a run of A with a run of B

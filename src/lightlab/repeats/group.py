@@ -35,9 +35,9 @@ from lightlab.repeats.plan import (
     plan,
     read_seeds,
 )
-from lightlab.repeats.summary import print_group, summarise
+from lightlab.repeats.summary import print_group
 from lightlab.run.folder import RunFolder, Status, reserve_folder, shown
-from lightlab.run.groups import GroupFolder, Member, is_group
+from lightlab.run.groups import GroupFolder, Member, is_group, summarise
 from lightlab.run.in_process import WANDB_GROUP_ENV, fit_here
 from lightlab.run.resolved import checkpoint_monitor, resolved_config
 from lightlab.run.resume import resume_candidates
@@ -57,6 +57,7 @@ def start_group(
     """Check the plan, then make the group folder ``parent/<stem>`` (default ``group-<time>``) and
     its ``group.json``: nothing is made for a mistake in the seeds, the folds or the flags."""
     check_folds(folds)
+    read_seeds(seeds_text, 0)  # a mistake in them is found before the config is resolved
     source = experiment_file(experiment)
     config = resolved_config(source, extra)  # a bad flag is the parser's one line
     seeds = read_seeds(seeds_text, first_seed(config))
@@ -179,7 +180,7 @@ def finish(group: GroupFolder, statuses: dict[str, int]) -> None:
     if refused and not any(status_of(p) == Status.COMPLETED for p in group.member_folders()):
         discard_group(group)
         sys.exit(USER_MISTAKE)  # the member's own error line was printed
-    record = summarise(group)
+    record = summarise(group, final=True)
     print_group(record, group.path)
     stopped = [s for s in statuses.values() if s >= 128]
     unfinished = [name for name, state in record["member_status"].items() if state != Status.COMPLETED.value]

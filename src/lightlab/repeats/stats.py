@@ -5,42 +5,18 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 from scipy import stats
 
-CONFIDENCE = 0.95
+from lightlab.run.groups import CONFIDENCE
+
 EXACT_PERMUTATION_UP_TO = 12  # pairs: 2**12 sign flips, all of them enumerated
 
 
 def higher_is_better(metric: str) -> bool:
     """A loss is minimised; every other logged metric (acc, f1, precision, recall) is maximised."""
     return not metric.rsplit("/", 1)[-1].endswith("loss")
-
-
-def describe(values: list[float]) -> dict[str, Any]:
-    """n, mean, standard deviation (n - 1), min, max and the 95 % t interval of the mean (None
-    for one value: a single run has no spread to speak of)."""
-    sample = np.asarray(values, dtype=float)
-    n = len(sample)
-    mean = float(sample.mean())
-    std = float(sample.std(ddof=1)) if n > 1 else None
-    interval = None
-    if n > 1:
-        if std == 0:
-            interval = [mean, mean]
-        else:
-            low, high = stats.t.interval(CONFIDENCE, n - 1, loc=mean, scale=std / math.sqrt(n))
-            interval = [float(low), float(high)]
-    return {
-        "n": n,
-        "mean": mean,
-        "std": std,
-        "min": float(sample.min()),
-        "max": float(sample.max()),
-        "ci95": interval,
-    }
 
 
 @dataclass(frozen=True)

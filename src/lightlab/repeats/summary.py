@@ -9,28 +9,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from lightlab.repeats.stats import describe
-from lightlab.run.folder import Status, shown
-from lightlab.run.groups import GroupFolder, completed_members, group_metrics, mean_pm_std, member_states
-
-
-def summarise(group: GroupFolder) -> dict[str, Any]:
-    """``group.json`` with each member's status and the statistics over the completed ones; the
-    group is completed when every member is."""
-    record = group.read()
-    done = completed_members(group)
-    states = member_states(group)
-    values = group_metrics([summary for _, summary in done])
-    record["member_status"] = states
-    record["completed"] = [member.name for member, _ in done]
-    record["metrics"] = {name: describe(sample) for name, sample in sorted(values.items())}
-    best = [float(s["best_score"]) for _, s in done if s.get("best_score") is not None]
-    record["best_score"] = describe(best) if best else None
-    record["fit_seconds"] = round(sum(float(s.get("fit_seconds") or 0) for _, s in done), 2)
-    everyone = all(state == Status.COMPLETED.value for state in states.values())
-    record["status"] = Status.COMPLETED.value if everyone else Status.INTERRUPTED.value
-    group.write(record)
-    return record
+from lightlab.run.folder import shown
+from lightlab.run.groups import mean_pm_std
 
 
 def group_table(record: dict[str, Any], title: str) -> Table:

@@ -10,6 +10,7 @@ from lightning.pytorch import Trainer
 from lightlab.data.base import LabDataModule
 from lightlab.run.checkpoints import best_checkpoint_callback
 from lightlab.run.folder import Status, shown
+from lightlab.run.groups import group_of, summarise
 from lightlab.run.summary import (
     git_commit,
     metrics_table,
@@ -58,6 +59,9 @@ def summarize_fit(
         **evaluated,
     }
     path = write_summary(run_dir, summary)
+    group = group_of(run_dir)
+    if group is not None:  # its statistics stay those of its completed runs, however each ran
+        summarise(group)
     title = f"{facts['experiment']}: {'best checkpoint' if best else 'final weights'}"
     print_table(metrics_table(title, evaluated))
     print(f"run directory: {shown(run_dir)}  (summary: {path.name})")

@@ -11,6 +11,7 @@ belongs to (``experiment_of``) is answered here for plain runs, sweep trials and
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from lightlab.run.folder import RunFolder, Status
 from lightlab.run.summary import read_summary, status_of
 
 GROUP_FILE = "group.json"
+CONFIDENCE = 0.95  # of the interval of each mean
 SWEEP_PREFIX = "sweep-"
 
 
@@ -158,3 +160,53 @@ def mean_pm_std(description: dict[str, Any], digits: int = 4) -> str:
     if description.get("std") is not None:
         text += f" ± {description['std']:.{digits}f}"
     return f"{text} (n={description['n']})"
+
+
+def describe(values: list[float]) -> dict[str, Any]:
+    """n, mean, standard deviation (n - 1), min, max and the 95 % t interval of the mean (None
+    for one value: a single run has no spread to speak of)."""
+    import numpy as np
+    from scipy import stats  # only where statistics are computed: reading groups needs neither
+
+    sample = np.asarray(values, dtype=float)
+    n = len(sample)
+    mean = float(sample.mean())
+    std = float(sample.std(ddof=1)) if n > 1 else None
+    interval = None
+    if n > 1:
+        if std == 0:
+            interval = [mean, mean]
+        else:
+            low, high = stats.t.interval(CONFIDENCE, n - 1, loc=mean, scale=std / math.sqrt(n))
+            interval = [float(low), float(high)]
+    return {
+        "n": n,
+        "mean": mean,
+        "std": std,
+        "min": float(sample.min()),
+        "max": float(sample.max()),
+        "ci95": interval,
+    }
+
+
+def summarise(group: GroupFolder, final: bool = False) -> dict[str, Any]:
+    """``group.json`` with each member's status and the statistics over the completed ones,
+    written again whenever a member completes. The group is completed when every member is; else
+    it is running until the group command ends (``final``), then interrupted."""
+    record = group.read()
+    done = completed_members(group)
+    states = member_states(group)
+    values = group_metrics([summary for _, summary in done])
+    record["member_status"] = states
+    record["completed"] = [member.name for member, _ in done]
+    record["metrics"] = {name: describe(sample) for name, sample in sorted(values.items())}
+    best = [float(s["best_score"]) for _, s in done if s.get("best_score") is not None]
+    record["best_score"] = describe(best) if best else None
+    record["fit_seconds"] = round(sum(float(s.get("fit_seconds") or 0) for _, s in done), 2)
+    everyone = all(state == Status.COMPLETED.value for state in states.values())
+    if everyone:
+        record["status"] = Status.COMPLETED.value
+    elif final:
+        record["status"] = Status.INTERRUPTED.value
+    group.write(record)
+    return record

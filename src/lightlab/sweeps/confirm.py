@@ -16,9 +16,8 @@ from rich.table import Table
 from lightlab.atomic import atomic_write_text
 from lightlab.errors import UserError
 from lightlab.repeats.group import run_members, start_group
-from lightlab.repeats.summary import summarise
 from lightlab.run.folder import RunFolder, shown
-from lightlab.run.groups import GroupFolder, mean_pm_std
+from lightlab.run.groups import GroupFolder, mean_pm_std, summarise
 
 CONFIRM_PREFIX = "confirm-trial-"
 
@@ -39,7 +38,7 @@ def confirm_group(
     if not group.is_group():
         group = start_group(experiment, seeds, None, flags, folder, stem)
     run_members(group, group.members(), [])
-    return summarise(group)
+    return summarise(group, final=True)
 
 
 def confirm(
