@@ -139,3 +139,33 @@ def test_a_stopped_group_continues_where_it_stopped(runs_dir, tmp_path, capsys):
     assert record["status"] == "completed" and record["metrics"]["test/acc"]["n"] == 3
     assert (folder.path / "seed-42" / "summary.json").stat().st_mtime_ns == first  # kept, not retrained
     assert json.loads((folder.path / "seed-43" / "summary.json").read_text())["epochs"] == 3
+
+
+@pytest.mark.slow
+def test_folds_of_a_text_file_and_an_image_folder_are_run_folders(tmp_path, keyword_csv, shapes_root):
+    short = [*SHORT, "--trainer.limit_train_batches=3", "--trainer.limit_val_batches=2"]
+    runs = tmp_path / "runs"
+    group(
+        "text_file_ngrams",
+        "--folds",
+        "3",
+        runs_dir=runs,
+        args=[*short, f"--data.init_args.path={keyword_csv}"],
+    )
+    group(
+        "shapes_cnn", "--folds", "2", runs_dir=runs, args=[*short, f"--data.init_args.data_dir={shapes_root}"]
+    )
+    for experiment, folds in (("text_file_ngrams", 3), ("shapes_cnn", 2)):
+        record = only_group(runs, experiment).read()
+        assert record["status"] == "completed" and record["metrics"]["test/acc"]["n"] == folds
+        held_out = [read_summary(p)["val"] for p in only_group(runs, experiment).member_folders()]
+        assert len(held_out) == folds
+
+
+@pytest.mark.slow
+def test_a_group_over_two_worker_processes_completes_every_member(runs_dir):
+    result = make("train", "EXP=iris_mlp", "SEEDS=3 5 8", "JOBS=2", args=SHORT, runs_dir=runs_dir)
+    assert result.returncode == 0, result.stderr[-2000:]
+    record = only_group(runs_dir, "iris_mlp").read()
+    assert record["seeds"] == [3, 5, 8] and record["completed"] == ["seed-3", "seed-5", "seed-8"]
+    assert "2 workers" in result.stdout

@@ -4,6 +4,7 @@ shared by processes, and stored in PostgreSQL as well as in a journal file."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import signal
@@ -356,3 +357,30 @@ def test_workers_started_together_on_a_new_database_all_open_it(postgres):
         errors = [worker.communicate(timeout=120)[1] for worker in workers]
         assert [worker.returncode for worker in workers] == [0] * 6, "\n".join(errors)[-3000:]
     engine.dispose()
+
+
+@pytest.mark.slow
+def test_confirm_retrains_the_best_trials_over_seeds_and_chooses_on_the_mean(tmp_path, capsys):
+    runs = tmp_path / "runs"
+    space = space_file(
+        tmp_path, trials=3, params={"model.lr": {"type": "categorical", "choices": [0.02, 1e-5]}}
+    )
+    sweep(["iris_mlp", "--space", str(space), "--runs_dir", str(runs), f"--args={FAST}", "--confirm", "2"])
+    folder = runs / "iris_mlp" / "sweep-space"
+    groups = sorted(folder.glob("confirm-trial-*"))
+    assert len(groups) == 2
+    means = {}
+    for group in groups:
+        record = json.loads((group / "group.json").read_text())
+        assert record["status"] == "completed" and record["seeds"] == [42, 43, 44]
+        trial = int(group.name.rsplit("-", 1)[1])
+        means[trial] = record["metrics"]["val/acc"]["mean"]
+    chosen = max(means, key=means.get)
+    study = study_of(runs)
+    trial_config = Path(study.trials[chosen].user_attrs["run_dir"]) / "config.yaml"
+    assert (folder / "best.yaml").read_text() == trial_config.read_text()
+    assert f"best on the mean: trial {chosen}" in capsys.readouterr().out
+    # run again: the groups are complete, nothing is trained again
+    stamps = {p: p.stat().st_mtime_ns for p in folder.glob("confirm-trial-*/seed-*/summary.json")}
+    sweep(["iris_mlp", "--space", str(space), "--runs_dir", str(runs), f"--args={FAST}", "--confirm", "2"])
+    assert stamps == {p: p.stat().st_mtime_ns for p in folder.glob("confirm-trial-*/seed-*/summary.json")}
