@@ -13,7 +13,7 @@ from unittest import mock
 
 import pytest
 import torch
-from helpers import QUIET, ROOT, pythonpath_with_tests
+from helpers import QUIET, ROOT, pythonpath_with_tests, run_cli
 
 from lightlab.data import IrisDataModule
 from lightlab.repeats.group import main as group_main
@@ -131,8 +131,9 @@ def test_a_stopped_group_continues_where_it_stopped(runs_dir, tmp_path, capsys):
     assert states == {"seed-42": "completed", "seed-43": "interrupted"}
     assert f"RESUME={folder.path}" in capsys.readouterr().err
     first = (folder.path / "seed-42" / "summary.json").stat().st_mtime_ns
-    with mock.patch.object(sys, "argv", ["lightlab"]):
-        group_main(["--resume", str(folder.path)])
+    run_cli(
+        "fit", "--resume", "latest", "--experiment", "iris_mlp", runs_dir=runs_dir
+    )  # make train RESUME=latest
     out = capsys.readouterr().out
     assert "continuing" in out and "seed-43" in out
     record = folder.read()

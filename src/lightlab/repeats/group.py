@@ -13,7 +13,6 @@ ones are trained.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import shlex
 import shutil
@@ -37,7 +36,7 @@ from lightlab.repeats.plan import (
 )
 from lightlab.repeats.summary import print_group
 from lightlab.run.folder import RunFolder, Status, reserve_folder, shown
-from lightlab.run.groups import GroupFolder, Member, is_group, summarise
+from lightlab.run.groups import GroupFolder, Member, summarise
 from lightlab.run.in_process import WANDB_GROUP_ENV, fit_here
 from lightlab.run.resolved import checkpoint_monitor, resolved_config
 from lightlab.run.resume import resume_candidates
@@ -228,10 +227,9 @@ def main(argv: list[str] | None = None) -> None:
         wanted = set(args.members.split(","))
         members = [m for m in members if m.name in wanted]
     if args.worker:
-        with contextlib.suppress(ImportError):
-            import torch
+        import torch  # a worker of several: its share of the CPU's threads
 
-            torch.set_num_threads(int(os.environ.get("LIGHTLAB_GROUP_THREADS", torch.get_num_threads())))
+        torch.set_num_threads(int(os.environ.get("LIGHTLAB_GROUP_THREADS", torch.get_num_threads())))
         statuses = run_members(group, members, extra)
         sys.exit(max(statuses.values(), default=0))
     if args.jobs > 1:
@@ -239,11 +237,6 @@ def main(argv: list[str] | None = None) -> None:
     else:
         statuses = run_members(group, members, extra)
     finish(group, statuses)
-
-
-def is_group_target(target: str) -> bool:
-    """Whether ``RESUME=`` names a group folder rather than a run."""
-    return is_group(Path(target))
 
 
 if __name__ == "__main__":
