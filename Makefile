@@ -147,6 +147,7 @@ bench: ## Run the speed benchmarks (prints ratios)
 	$(PY) benchmarks/bench_bilstm_padding.py
 	$(PY) benchmarks/bench_results.py
 	$(PY) benchmarks/bench_sweep.py
+	$(PY) benchmarks/bench_seed_group.py
 	$(PY) benchmarks/bench_text_baseline.py
 	$(PY) benchmarks/bench_backbone_freeze.py
 	$(PY) benchmarks/bench_onnx_runtime.py

@@ -150,7 +150,7 @@ def main(argv: list[str] | None = None) -> None:
     check_comparable(a, b)
     results = compare_sides(a, b)
     console = Console()
-    Console(width=max(console.width, 140)).print(comparison_table(a, b, results))
+    Console(width=max(console.width, 160)).print(comparison_table(a, b, results))
     print(f"A = {shown(a.path)}, B = {shown(b.path)}")
     if min(len(a.runs), len(b.runs)) < 2:
         print("a single run has no spread: train each configuration as a group, make train EXP=… SEEDS=5")
