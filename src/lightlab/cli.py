@@ -10,7 +10,6 @@ for it: ``run`` (the folder, the summary after ``fit``, a failed fit, resuming),
 from __future__ import annotations
 
 import os
-import shlex
 import signal
 import sys
 import time
@@ -27,7 +26,6 @@ from lightlab.argv_checks import (
     check_experiment_given,
     flag_value,
     flag_values,
-    take_flag,
 )
 from lightlab.atomic import disk_error, is_disk_fault, os_error_in
 from lightlab.callbacks.last_checkpoint import LastCheckpoint
@@ -274,16 +272,6 @@ class LabCLI(LightningCLI):
             predict_to_csv(self.trainer, self.model, self.datamodule, self.run_dir, **kwargs)
 
 
-def continue_group(group: Path, given: list[str]) -> None:
-    """``fit --resume <group folder>``: the group command continues it, with the other flags."""
-    from lightlab.repeats.group import main as group_main  # the group trains through this module
-
-    if given[:1] != ["fit"]:
-        raise UserError("--resume continues training: use it with fit (make train ... RESUME=...)")
-    rest, experiment = take_flag(given[1:], "--experiment")
-    group_main([*([experiment] if experiment else []), "--resume", str(group), f"--args={shlex.join(rest)}"])
-
-
 def main(args: list[str] | None = None, callbacks: list[Callback] | None = None) -> None:
     """Entry point; one line on stderr and exit status 2 for a user mistake, 1 for a run that failed
     (a non-finite loss). ``callbacks`` join the configured ones (for runs started from Python)."""
@@ -297,7 +285,9 @@ def main(args: list[str] | None = None, callbacks: list[Callback] | None = None)
         runs_root = Path(flag_value(given, "--runs_dir") or "runs")
         point = None
         if target is not None and (group := group_to_continue(target, runs_root, experiment)):
-            continue_group(group, given)
+            from lightlab.repeats.group import continue_from_fit  # the group trains through main
+
+            continue_from_fit(group, given)
             return
         if target is not None:
             point = find_resume_point(target, runs_root, experiment)

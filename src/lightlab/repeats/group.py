@@ -21,7 +21,7 @@ import sys
 import time
 from pathlib import Path
 
-from lightlab.argv_checks import flag_value
+from lightlab.argv_checks import flag_value, take_flag
 from lightlab.errors import CommandParser, UserError, command
 from lightlab.ranges import FoldCount, PositiveInt, flag_type
 from lightlab.repeats.plan import (
@@ -237,6 +237,15 @@ def main(argv: list[str] | None = None) -> None:
     else:
         statuses = run_members(group, members, extra)
     finish(group, statuses)
+
+
+def continue_from_fit(group: Path, given: list[str]) -> None:
+    """``fit --resume <group folder>`` (``make train RESUME=``): the group continues, each of its
+    runs with the other flags given."""
+    if given[:1] != ["fit"]:
+        raise UserError("--resume continues training: use it with fit (make train ... RESUME=...)")
+    rest, experiment = take_flag(given[1:], "--experiment")
+    main([*([experiment] if experiment else []), "--resume", str(group), f"--args={shlex.join(rest)}"])
 
 
 if __name__ == "__main__":
