@@ -170,3 +170,18 @@ def test_a_group_over_two_worker_processes_completes_every_member(runs_dir):
     record = only_group(runs_dir, "iris_mlp").read()
     assert record["seeds"] == [3, 5, 8] and record["completed"] == ["seed-3", "seed-5", "seed-8"]
     assert "2 workers" in result.stdout
+
+
+@pytest.mark.slow
+def test_a_group_under_the_ddp_cpu_preset_trains_each_member_over_two_processes(runs_dir):
+    preset = ["--config", str(ROOT / "experiments" / "trainer" / "ddp_cpu.yaml"), *SHORT]
+    env = {**os.environ, "WANDB_MODE": "disabled", "OMP_NUM_THREADS": "1"}
+    command = [sys.executable, "-m", "lightlab", "group", "iris_mlp", "--seeds", "2"]
+    command.append(f"--args={shlex.join([*preset, '--runs_dir', str(runs_dir), *QUIET])}")
+    result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    # the second process of each member trained that member; it did not start a group of its own
+    (folder,) = list((runs_dir / "iris_mlp").iterdir())
+    assert GroupFolder(folder).read()["status"] == "completed"
+    assert sorted(p.name for p in folder.iterdir() if p.is_dir()) == ["seed-42", "seed-43"]
+    assert result.stdout.count("batch size: 16 per process x 2 process(es)") == 2

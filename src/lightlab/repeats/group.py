@@ -13,6 +13,7 @@ ones are trained.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shlex
 import shutil
@@ -43,6 +44,9 @@ from lightlab.run.resume import resume_candidates
 from lightlab.run.summary import status_of
 
 USER_MISTAKE = 2  # the exit status of a run refused for its input (errors.exit_with)
+# Inherited by the processes a DDP member starts (Lightning reruns this command line for them):
+# the member's own command line, which they train instead of starting a group.
+MEMBER_ENV = "LIGHTLAB_GROUP_MEMBER"
 
 
 def start_group(
@@ -123,15 +127,23 @@ def run_member(group: GroupFolder, member: Member, extra: list[str]) -> int:
     """Train (or continue) one member; its exit status (0 when it completed)."""
     record = group.read()
     folder = group.member(member)
-    environment = {WANDB_GROUP_ENV: f"{record['experiment']}/{group.path.name}"}
     if RunFolder(folder).is_run():
         if status_of(folder) == Status.COMPLETED:
             return 0
         if resume_candidates(folder):
-            return fit_here(["fit", "--resume", str(folder), *extra], folder, environment=environment)
+            return fit_member(group, ["fit", "--resume", str(folder), *extra], folder)
         print(f"{shown(folder)} stopped before its first checkpoint; kept as {shown(set_aside(folder))}")
     args = ["fit", "--config", record["experiment_file"], "--experiment", record["experiment"]]
     args += [*record.get("args", []), *extra, *member_flags(member, record.get("folds"))]
+    return fit_member(group, args, folder)
+
+
+def fit_member(group: GroupFolder, args: list[str], folder: Path) -> int:
+    """``fit ARGS`` into ``folder``, a wandb run in the group's wandb group; its exit status."""
+    environment = {
+        WANDB_GROUP_ENV: f"{group.read().get('experiment')}/{group.path.name}",
+        MEMBER_ENV: json.dumps(args),
+    }
     return fit_here(args, folder, environment=environment)
 
 
@@ -194,6 +206,11 @@ def finish(group: GroupFolder, statuses: dict[str, int]) -> None:
 
 @command
 def main(argv: list[str] | None = None) -> None:
+    if os.environ.get(MEMBER_ENV) and os.environ.get("LOCAL_RANK", "0") != "0":
+        from lightlab.cli import main as train  # another rank of a member's DDP run
+
+        train(json.loads(os.environ[MEMBER_ENV]))
+        return
     parser = CommandParser(description=__doc__.splitlines()[0])
     parser.add_argument("experiment", nargs="?", default=None)
     parser.add_argument(
