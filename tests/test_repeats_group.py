@@ -185,3 +185,19 @@ def test_a_group_under_the_ddp_cpu_preset_trains_each_member_over_two_processes(
     assert GroupFolder(folder).read()["status"] == "completed"
     assert sorted(p.name for p in folder.iterdir() if p.is_dir()) == ["seed-42", "seed-43"]
     assert result.stdout.count("batch size: 16 per process x 2 process(es)") == 2
+
+
+@pytest.mark.slow
+def test_a_requeued_slurm_job_continues_its_own_group(runs_dir, tmp_path, monkeypatch, capsys):
+    stop_at = ["--trainer.callbacks+=helpers.CtrlCOnce", f"--trainer.callbacks.folder={tmp_path}"]
+    stop_at += ["--trainer.callbacks.seed=43"]
+    monkeypatch.setenv("SLURM_JOB_ID", "7701")
+    with pytest.raises(SystemExit):
+        group("iris_mlp", "--seeds", "2", runs_dir=runs_dir, args=[*SHORT, *stop_at])
+    folder = runs_dir / "iris_mlp" / "group-job-7701"
+    assert GroupFolder(folder).read()["status"] == "interrupted"
+    monkeypatch.setenv("SLURM_RESTART_COUNT", "1")  # the same job, started again by the requeue
+    group("iris_mlp", "--seeds", "2", runs_dir=runs_dir, args=[*SHORT, *stop_at])
+    assert "requeued job 7701: continuing the group" in capsys.readouterr().out
+    assert [p.name for p in (runs_dir / "iris_mlp").iterdir()] == ["group-job-7701"]
+    assert GroupFolder(folder).read()["status"] == "completed"

@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 from lightlab.argv_checks import flag_value, take_flag
+from lightlab.cluster.ranks import requeued_job
 from lightlab.errors import CommandParser, UserError, command
 from lightlab.ranges import FoldCount, PositiveInt, flag_type
 from lightlab.repeats.plan import (
@@ -37,7 +38,7 @@ from lightlab.repeats.plan import (
 )
 from lightlab.repeats.summary import print_group
 from lightlab.run.folder import RunFolder, Status, reserve_folder, shown
-from lightlab.run.groups import GroupFolder, Member, summarise
+from lightlab.run.groups import GroupFolder, Member, is_group, summarise
 from lightlab.run.in_process import WANDB_GROUP_ENV, fit_here
 from lightlab.run.resolved import checkpoint_monitor, resolved_config
 from lightlab.run.resume import resume_candidates
@@ -233,7 +234,15 @@ def main(argv: list[str] | None = None) -> None:
         if args.seeds is None and args.folds is None:
             raise UserError("a group needs SEEDS=<count or list> or FOLDS=<k>")
         runs_dir = args.runs_dir or Path(flag_value(extra, "--runs_dir") or "runs")
-        group = start_group(args.experiment, args.seeds or "1", args.folds, extra, runs_dir / args.experiment)
+        job = os.environ.get("SLURM_JOB_ID")  # a batch job's group is named by it, so a requeue finds it
+        stem = f"group-job-{job}" if job else None
+        if job and requeued_job() == job and is_group(runs_dir / args.experiment / stem):
+            group = open_group(str(runs_dir / args.experiment / stem), args.experiment)
+            print(f"requeued job {job}: continuing the group {shown(group.path)}")
+        else:
+            group = start_group(
+                args.experiment, args.seeds or "1", args.folds, extra, runs_dir / args.experiment, stem
+            )
         extra = []  # recorded in group.json: every member gets them
     else:
         if args.seeds is not None or args.folds is not None:
