@@ -68,10 +68,10 @@ check-exp:
 	$(if $(TRAINER),$(if $(wildcard experiments/trainer/$(TRAINER).yaml),,$(error unknown trainer preset '$(TRAINER)': choose one of: $(PRESETS))))
 	$(if $(DEBUG),$(if $(wildcard experiments/debug/$(DEBUG).yaml),,$(error unknown debug preset '$(DEBUG)': choose one of: $(DEBUGS))))
 
-train: check-exp ## Train EXP (e.g. EXP=iris_mlp); optional TRAINER=<preset> DEBUG=<preset> PRECISION=bf16-mixed ARGS="..." RESUME=latest|<run or group folder>|<ckpt>; SEEDS=5|"3 7 11" FOLDS=k [JOBS=k]: a group of runs
+train: check-exp ## Train EXP=<name> [TRAINER= DEBUG= PRECISION= ARGS="..."]; RESUME=latest|<folder>|<ckpt>; SEEDS=5|"3 7" FOLDS=k JOBS=k: a group
 ifneq ($(SEEDS)$(FOLDS),)
 	$(PY) -m lightlab group $(EXP) $(if $(SEEDS),--seeds "$(SEEDS)") $(if $(FOLDS),--folds $(FOLDS)) \
-	  $(if $(JOBS),--jobs $(JOBS)) $(if $(RESUME),--resume $(RESUME)) --args="$(TRAIN_FLAGS) $(ARGS)"
+	  $(if $(JOBS),--jobs $(JOBS)) $(if $(RESUME),--resume $(RESUME)) -- $(TRAIN_FLAGS) $(ARGS)
 else
 	$(PY) -m lightlab fit $(if $(RESUME),--resume $(RESUME) $(if $(EXP),--experiment $(EXP)),--config experiments/$(EXP).yaml) \
 	  $(TRAIN_FLAGS) $(ARGS)
@@ -80,10 +80,10 @@ endif
 show-data: check-exp ## Save a labelled grid of EXP's images to runs/EXP/samples.png
 	$(PY) -m lightlab show-data experiments/$(EXP).yaml
 
-sweep: check-exp ## Optuna search over EXP: [SPACE=<space>] [TRIALS=N] [JOBS=K] [STORAGE=<url>] [CONFIRM=k SEEDS=3]; run again to continue it
+sweep: check-exp ## Optuna search over EXP: [SPACE= TRIALS= JOBS= STORAGE=] [CONFIRM=k: retrain the k best over SEEDS (3)]; again: continue
 	$(PY) -m lightlab sweep $(EXP) $(if $(SPACE),--space $(SPACE)) $(if $(TRIALS),--trials $(TRIALS)) \
 	  $(if $(JOBS),--jobs $(JOBS)) $(if $(STORAGE),--storage $(STORAGE)) \
-	  $(if $(CONFIRM),--confirm $(CONFIRM) $(if $(SEEDS),--seeds "$(SEEDS)")) --args="$(TRAIN_FLAGS) $(ARGS)"
+	  $(if $(CONFIRM),--confirm $(CONFIRM)) $(if $(SEEDS),--seeds "$(SEEDS)") --args="$(TRAIN_FLAGS) $(ARGS)"
 
 sweep-results: check-exp ## The trials table, best.yaml and plots of EXP's sweep (SPACE=…), without running trials
 	$(PY) -m lightlab sweep $(EXP) $(if $(SPACE),--space $(SPACE)) $(if $(STORAGE),--storage $(STORAGE)) --report --args="$(ARGS)"

@@ -22,7 +22,7 @@ BAD_INPUT = {
     "predict": (["{missing}", "--input", "x.csv"], "not a run folder"),
     "eval": (["{missing}"], "not a run folder"),
     "group": (["iris_mlp", "--seeds", "0"], "SEEDS=0"),
-    "compare": (["{missing}", "{missing}"], "neither a run folder nor a group folder"),
+    "compare": (["{missing}", "{missing}"], "does not exist"),
     "results": (["--runs_dir", "{missing}"], "no run folders"),
     "sweep": (["no_such_experiment"], "no_such_experiment"),
     "export": (["{missing}"], "not a run folder"),

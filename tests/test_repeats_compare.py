@@ -251,3 +251,26 @@ def test_equal_accuracies_on_two_seeds_are_no_verdict():
     # on 6 seeds every one better is beyond chance (sign flips: p = 2/64)
     six = compare_paired("test/acc", [0.9, 0.8, 0.7, 0.6, 0.5, 0.4], [0.95, 0.85, 0.75, 0.65, 0.55, 0.45])
     assert six.verdict == "B better" and six.p_value == pytest.approx(2 / 64)
+
+
+def test_a_group_against_itself_or_its_own_run_is_refused(tmp_path, capsys):
+    group = write_group(tmp_path / "runs", "group-a", LOW_ACC)
+    assert "A and B are the same runs" in refused(capsys, group, group)
+    assert "A and B are the same runs" in refused(capsys, group, group / "seed-1")
+
+
+def test_folds_against_seeds_is_refused_as_their_validation_splits_differ(tmp_path, capsys):
+    runs = tmp_path / "runs"
+    seeds = write_group(runs, "group-a", LOW_ACC)
+    folds = write_group(runs, "group-b", HIGH_ACC[:3], seeds=[1])
+    record = json.loads((folds / "group.json").read_text())
+    record["members"] = [{"name": f"fold-{k}-seed-1", "seed": 1, "fold": k} for k in range(3)]
+    (folds / "group.json").write_text(json.dumps(record))
+    for k, acc in enumerate(HIGH_ACC[:3]):
+        write_run(folds / f"fold-{k}-seed-1", "iris_mlp", 1, acc)
+    assert "B is cross-validated (FOLDS) and the other is not" in refused(capsys, seeds, folds)
+
+
+def test_a_path_that_does_not_exist_says_so(tmp_path, capsys):
+    group = write_group(tmp_path / "runs", "group-a", LOW_ACC)
+    assert f"B={tmp_path / 'nowhere'} does not exist" in refused(capsys, group, tmp_path / "nowhere")

@@ -66,6 +66,25 @@ def test_a_seed_group_trains_each_seed_and_reports_its_statistics(runs_dir):
     assert "(3 runs)" in table and "(n=3)" in table
 
 
+def test_results_with_the_default_runs_folder_show_groups_and_runs(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # runs/ relative to the working directory, as make results reads it
+    (tmp_path / "experiments").symlink_to(ROOT / "experiments")
+    group("iris_mlp", "--seeds", "2", runs_dir=Path("runs"), args=["--trainer.max_epochs=1"])
+    results_main(["--experiment", "iris_mlp"])
+    results_main(["--experiment", "iris_mlp", "--expand"])
+    table = (tmp_path / "runs" / "iris_mlp" / "results.csv").read_text()
+    assert "iris_mlp/group-" in table and "/seed-43" in table and "dirpath" not in table
+
+
+def test_a_group_continued_with_other_flags_is_refused(runs_dir, capsys):
+    group("iris_mlp", "--seeds", "1", runs_dir=runs_dir, args=["--trainer.max_epochs=1"])
+    folder = only_group(runs_dir, "iris_mlp")
+    with pytest.raises(SystemExit) as stop, mock.patch.object(sys, "argv", ["lightlab"]):
+        group_main(["--resume", str(folder.path), "--", "--model.lr", "0.1", "--runs_dir", str(runs_dir)])
+    assert stop.value.code == 2
+    assert "RESUME continues a group as it was planned" in capsys.readouterr().err
+
+
 def test_folds_hold_out_each_training_sample_once_and_keep_the_test_split():
     plain = IrisDataModule()
     folds = [IrisDataModule(folds=3, fold=k) for k in range(3)]

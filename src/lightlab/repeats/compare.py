@@ -70,6 +70,8 @@ def read_side(path: Path, name: str) -> Side:
         if not runs:
             raise UserError(f"{name}={shown(path)} is a group with no completed run yet; train it first")
         return Side(path, record.get("experiment") or experiment_of(path), record.get("monitor") or "", runs)
+    if not path.exists():
+        raise UserError(f"{name}={path} does not exist; give runs/<experiment>/<run or group>")
     if not RunFolder(path).is_run():
         raise UserError(
             f"{name}={path} is neither a run folder nor a group folder; give runs/<experiment>/<run or group>"
@@ -83,10 +85,22 @@ def read_side(path: Path, name: str) -> Side:
 
 
 def check_comparable(a: Side, b: Side) -> None:
+    """One experiment, one monitor, one kind of validation split, and two different things."""
+    same = a.path.resolve() == b.path.resolve()
+    inside = a.path.resolve() in b.path.resolve().parents or b.path.resolve() in a.path.resolve().parents
+    if same or inside:
+        raise UserError("A and B are the same runs (or one holds the other): compare two configurations")
     if a.experiment != b.experiment:
         raise UserError(
             f"A is {a.experiment} and B is {b.experiment}: compare two configurations of one experiment "
             "(its ARGS changed), so both are scored on the same data"
+        )
+    folds = [any(key[1] is not None for key in side.runs) for side in (a, b)]
+    if folds[0] != folds[1]:
+        crossed = "A" if folds[0] else "B"
+        raise UserError(
+            f"{crossed} is cross-validated (FOLDS) and the other is not: their validation splits differ; "
+            "compare groups of the same kind"
         )
     if a.monitor != b.monitor:
         raise UserError(
@@ -153,7 +167,8 @@ def main(argv: list[str] | None = None) -> None:
     Console(width=max(console.width, 160)).print(comparison_table(a, b, results))
     print(f"A = {shown(a.path)}, B = {shown(b.path)}")
     if min(len(a.runs), len(b.runs)) < 2:
-        print("a single run has no spread: train each configuration as a group, make train EXP=… SEEDS=5")
+        hint = f"make train EXP={a.experiment} SEEDS=5"
+        print(f"a single run has no spread: train each configuration as a group, {hint}")
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ import json
 import os
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -38,10 +39,9 @@ from lightlab.repeats.plan import (
 )
 from lightlab.repeats.summary import print_group
 from lightlab.run.folder import RunFolder, Status, reserve_folder, shown
-from lightlab.run.groups import GroupFolder, Member, is_group, summarise
+from lightlab.run.groups import GroupFolder, Member, is_group, member_states, summarise
 from lightlab.run.in_process import WANDB_GROUP_ENV, fit_here
 from lightlab.run.resolved import checkpoint_monitor, resolved_config
-from lightlab.run.resume import resume_candidates
 from lightlab.run.summary import status_of
 
 USER_MISTAKE = 2  # the exit status of a run refused for its input (errors.exit_with)
@@ -57,14 +57,17 @@ def start_group(
     extra: list[str],
     parent: Path,
     stem: str | None = None,
+    after_config_seed: bool = False,
 ) -> GroupFolder:
     """Check the plan, then make the group folder ``parent/<stem>`` (default ``group-<time>``) and
-    its ``group.json``: nothing is made for a mistake in the seeds, the folds or the flags."""
+    its ``group.json``: nothing is made for a mistake in the seeds, the folds or the flags. With
+    ``after_config_seed``, a count of seeds starts after the config's own seed (a run already
+    trained with it, such as a sweep's trial, is not repeated)."""
     check_folds(folds)
     read_seeds(seeds_text, 0)  # a mistake in them is found before the config is resolved
     source = experiment_file(experiment)
     config = resolved_config(source, extra)  # a bad flag is the parser's one line
-    seeds = read_seeds(seeds_text, first_seed(config))
+    seeds = read_seeds(seeds_text, first_seed(config) + after_config_seed)
     if folds:
         check_resplittable(config)
     members = plan(seeds, folds)
@@ -96,6 +99,21 @@ def describe_plan(seeds: list[int], folds: int | None) -> str:
     return f"{folds} folds x {text}" if folds else text
 
 
+# Flags a continued group may take: where runs go and what the console shows, not what they train.
+DISPLAY_FLAGS = ("--runs_dir", "--trainer.enable_progress_bar", "--trainer.enable_model_summary")
+
+
+def check_resume_flags(extra: list[str]) -> None:
+    """A continued group trains every missing run with the flags in its ``group.json``, so its
+    runs stay one configuration: other flags are refused."""
+    changed = [a for a in extra if a.startswith("-") and a.split("=", 1)[0] not in DISPLAY_FLAGS]
+    if changed:
+        raise UserError(
+            f"RESUME continues a group as it was planned, with the flags in its group.json; drop "
+            f"{' '.join(changed)} (ARGS, TRAINER, DEBUG, PRECISION), or start a new group with them"
+        )
+
+
 def open_group(target: str, experiment: str | None) -> GroupFolder:
     """The group ``RESUME=`` names, checked against ``EXP`` when given."""
     group = GroupFolder(Path(target))
@@ -111,6 +129,18 @@ def open_group(target: str, experiment: str | None) -> GroupFolder:
     if experiment and recorded != experiment:
         raise UserError(f"{target} is a group of {recorded}, not {experiment}; drop EXP or fix it")
     return group
+
+
+def say_what_continues(group: GroupFolder) -> None:
+    states = member_states(group)
+    done = [name for name, state in states.items() if state == Status.COMPLETED.value]
+    if len(done) == len(states):
+        print(f"{shown(group.path)}: all {len(states)} runs completed already; nothing to continue")
+        return
+    left = ", ".join(f"{name} ({state})" for name, state in states.items() if name not in done)
+    print(
+        f"continuing the group {shown(group.path)}: {len(done)} of {len(states)} runs completed; next: {left}"
+    )
 
 
 def set_aside(folder: Path) -> Path:
@@ -131,6 +161,8 @@ def run_member(group: GroupFolder, member: Member, extra: list[str]) -> int:
     if RunFolder(folder).is_run():
         if status_of(folder) == Status.COMPLETED:
             return 0
+        from lightlab.run.resume import resume_candidates  # imports Lightning: only to train
+
         if resume_candidates(folder):
             return fit_member(group, ["fit", "--resume", str(folder), *extra], folder)
         print(f"{shown(folder)} stopped before its first checkpoint; kept as {shown(set_aside(folder))}")
@@ -153,7 +185,11 @@ def run_members(group: GroupFolder, members: list[Member], extra: list[str]) -> 
     before any member completed (every member would meet it)."""
     statuses: dict[str, int] = {}
     for member in members:
-        status = statuses[member.name] = run_member(group, member, extra)
+        try:
+            status = statuses[member.name] = run_member(group, member, extra)
+        except KeyboardInterrupt:  # before the member's Trainer took over Ctrl-C
+            statuses[member.name] = 128 + signal.SIGINT
+            break
         if status >= 128 or status_of(group.member(member)) == Status.INTERRUPTED:
             break  # stopped from outside (a signal, Ctrl-C): the rest waits for RESUME
         if status == USER_MISTAKE and not any(s == 0 for s in statuses.values()):
@@ -226,8 +262,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--args", default="", help="flags for every run, e.g. '--trainer.max_epochs 5'")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--members", default=None, help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-    extra = shlex.split(args.args)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    after = argv.index("--") if "--" in argv else len(argv)  # the runs' flags, as make train passes them
+    args = parser.parse_args(argv[:after])
+    extra = [*shlex.split(args.args), *argv[after + 1 :]]
     if args.resume is None:
         if args.experiment is None:
             raise UserError("no experiment given: make train EXP=<name> SEEDS=5")
@@ -248,6 +286,9 @@ def main(argv: list[str] | None = None) -> None:
         if args.seeds is not None or args.folds is not None:
             raise UserError("RESUME continues a group as it was planned: drop SEEDS and FOLDS")
         group = open_group(args.resume, args.experiment)
+        if not args.worker:
+            check_resume_flags(extra)
+            say_what_continues(group)
     members = group.members()
     if args.members is not None:
         wanted = set(args.members.split(","))

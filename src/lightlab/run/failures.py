@@ -25,6 +25,7 @@ from lightlab.cluster.signals import StoppedBySignal, signal_name
 from lightlab.errors import UserError, one_line
 from lightlab.run.config import end_wandb_run
 from lightlab.run.folder import RunFolder, Status, reserved_here, shown
+from lightlab.run.groups import to_continue
 from lightlab.run.summary import summary_record, write_summary
 
 
@@ -66,7 +67,7 @@ def _reason(error: BaseException, run_dir: Path) -> str:
         how = "stopped by SIGTERM"
     else:
         how = "stopped with Ctrl-C"
-    return f"{how}; continue it with make train RESUME={shown(run_dir)}"
+    return f"{how}; continue it with make train RESUME={shown(to_continue(run_dir))}"
 
 
 def after_failed_fit(
@@ -82,7 +83,9 @@ def after_failed_fit(
     if requeue_after(trainer, error):
         return
     if interrupted(error) and trainer.is_global_zero and RunFolder(run_dir).summary.is_file():
-        print(f"interrupted: continue it with make train RESUME={shown(run_dir)}", file=sys.stderr)
+        print(
+            f"interrupted: continue it with make train RESUME={shown(to_continue(run_dir))}", file=sys.stderr
+        )
 
 
 def drop_partial_row(metrics: Path) -> None:

@@ -142,6 +142,13 @@ def find_groups(experiment_dir: Path) -> list[GroupFolder]:
     return found
 
 
+def to_continue(run_dir: Path) -> Path:
+    """What ``RESUME=`` should name to continue ``run_dir``: its group when it is a member (the
+    group continues it and trains its missing runs), else the run itself."""
+    group = group_of(run_dir)
+    return group.path if group is not None else run_dir
+
+
 def check_is_run(run_dir: Path) -> None:
     """One line when ``run_dir`` is not a run folder; a group folder is named as one, with a member
     to give instead."""

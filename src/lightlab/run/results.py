@@ -40,6 +40,8 @@ NOT_HYPERPARAMETERS = (
     "trainer.default_root_dir",
     "runs_dir",
     "experiment",
+    "save_last_every.dirpath",
+    "ckpt_path",
 )
 
 
@@ -141,7 +143,7 @@ def rows(runs: list[Run]) -> tuple[list[str], list[list[str]]]:
 def run_name(run: Run) -> str:
     """``<experiment>/<folder>``, the folders between them included (a sweep's, a group's)."""
     above = experiment_folder(run.folder)
-    name = f"{above.name}/{run.folder.relative_to(above)}"
+    name = f"{above.name}/{run.folder.resolve().relative_to(above)}"
     return f"{name} ({len(run.group.get('completed') or [])} runs)" if run.group is not None else name
 
 
@@ -187,7 +189,9 @@ def main(argv: list[str] | None = None) -> None:
     where = args.runs_dir / args.experiment if args.experiment else args.runs_dir
     atomic_write_text(where / "results.csv", as_csv(header, table))
     atomic_write_text(where / "results.md", as_markdown(header, table))
-    shown = Table(title=f"{len(runs)} run(s), best first by the monitored metric")
+    groups = sum(run.group is not None for run in runs)
+    counted = f"{len(runs) - groups} run(s)" + (f" and {groups} group(s)" if groups else "")
+    shown = Table(title=f"{counted}, best first by the monitored metric")
     for name in header:
         shown.add_column(name, overflow="fold")
     for line in table:

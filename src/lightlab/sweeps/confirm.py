@@ -16,6 +16,7 @@ from rich.table import Table
 from lightlab.atomic import atomic_write_text
 from lightlab.errors import UserError
 from lightlab.repeats.group import run_members, start_group
+from lightlab.repeats.plan import read_seeds
 from lightlab.run.folder import RunFolder, shown
 from lightlab.run.groups import GroupFolder, mean_pm_std, summarise
 
@@ -36,7 +37,12 @@ def confirm_group(
     stem = f"{CONFIRM_PREFIX}{trial.number:03d}"
     group = GroupFolder(folder / stem)
     if not group.is_group():
-        group = start_group(experiment, seeds, None, flags, folder, stem)
+        group = start_group(experiment, seeds, None, flags, folder, stem, after_config_seed=True)
+    elif (planned := group.read().get("seeds") or []) != read_seeds(seeds, planned[0] if planned else 0):
+        raise UserError(
+            f"{shown(group.path)} confirms trial {trial.number} over seeds {planned}, not SEEDS={seeds}: "
+            "rerun with those seeds, or remove the folder to confirm over others"
+        )
     run_members(group, group.members(), [])
     return summarise(group, final=True)
 

@@ -33,6 +33,7 @@ from optuna.trial import TrialState
 from lightlab.argv_checks import flag_value
 from lightlab.errors import CommandParser, UserError, command
 from lightlab.ranges import PositiveInt, flag_type
+from lightlab.repeats.plan import read_seeds
 from lightlab.run.folder import Status
 from lightlab.run.in_process import WANDB_GROUP_ENV, fit_here
 from lightlab.run.resolved import checkpoint_monitor, resolved_config
@@ -305,10 +306,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--confirm", type=flag_type(PositiveInt), default=None, help="train the k best trials over --seeds"
     )
-    parser.add_argument("--seeds", default="3", help="seeds of each confirmation (a count or a list)")
+    parser.add_argument(
+        "--seeds", default=None, help="seeds of each confirmation: a count (after the sweep's seed) or a list"
+    )
     parser.add_argument("--report", action="store_true", help="only print the table and write the files")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.seeds is not None and not args.confirm:
+        raise UserError("SEEDS for a sweep sets the seeds of CONFIRM=k; give CONFIRM too, or drop SEEDS")
+    if args.confirm:
+        read_seeds(args.seeds or "3", 0)  # a mistake in them is refused before any trial runs
     # Heartbeats and the retry callback are marked experimental; they are what makes resuming safe.
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # the table at the end says what happened
@@ -334,7 +341,13 @@ def main(argv: list[str] | None = None) -> None:
     report(study, sweep.folder, sweep.metric)
     if args.confirm and not args.report:
         confirm(
-            study, sweep.experiment, sweep.folder, sweep.metric, args.confirm, args.seeds, sweep.trial_flags
+            study,
+            sweep.experiment,
+            sweep.folder,
+            sweep.metric,
+            args.confirm,
+            args.seeds or "3",
+            sweep.trial_flags,
         )
 
 
