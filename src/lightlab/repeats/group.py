@@ -22,6 +22,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from lightlab.argv_checks import flag_value, take_flag
 from lightlab.cluster.ranks import requeued_job
@@ -164,17 +165,17 @@ def run_member(group: GroupFolder, member: Member, extra: list[str]) -> int:
         from lightlab.run.resume import resume_candidates  # imports Lightning: only to train
 
         if resume_candidates(folder):
-            return fit_member(group, ["fit", "--resume", str(folder), *extra], folder)
+            return fit_member(group, record, ["fit", "--resume", str(folder), *extra], folder)
         print(f"{shown(folder)} stopped before its first checkpoint; kept as {shown(set_aside(folder))}")
     args = ["fit", "--config", record["experiment_file"], "--experiment", record["experiment"]]
     args += [*record.get("args", []), *extra, *member_flags(member, record.get("folds"))]
-    return fit_member(group, args, folder)
+    return fit_member(group, record, args, folder)
 
 
-def fit_member(group: GroupFolder, args: list[str], folder: Path) -> int:
+def fit_member(group: GroupFolder, record: dict[str, Any], args: list[str], folder: Path) -> int:
     """``fit ARGS`` into ``folder``, a wandb run in the group's wandb group; its exit status."""
     environment = {
-        WANDB_GROUP_ENV: f"{group.read().get('experiment')}/{group.path.name}",
+        WANDB_GROUP_ENV: f"{record['experiment']}/{group.path.name}",
         MEMBER_ENV: json.dumps(args),
     }
     return fit_here(args, folder, environment=environment)

@@ -33,7 +33,7 @@ from optuna.trial import TrialState
 from lightlab.argv_checks import flag_value
 from lightlab.errors import CommandParser, UserError, command
 from lightlab.ranges import PositiveInt, flag_type
-from lightlab.repeats.plan import read_seeds
+from lightlab.repeats.plan import experiment_file, read_seeds
 from lightlab.run.folder import Status
 from lightlab.run.in_process import WANDB_GROUP_ENV, fit_here
 from lightlab.run.resolved import checkpoint_monitor, resolved_config
@@ -119,9 +119,7 @@ class Sweep:
 
     def check(self) -> None:
         """The experiment exists, every key is in its resolved config, the metric is logged."""
-        if not self.experiment_file.is_file():
-            names = ", ".join(sorted(p.stem for p in Path("experiments").glob("*.yaml")))
-            raise UserError(f"unknown experiment {self.experiment!r}; choose one of: {names}")
+        experiment_file(self.experiment)  # one line naming the experiments there are
         config = resolved_config(self.experiment_file, self.extra)
         keys = flatten(config)
         for key in [p.key for p in self.space.params] + list(self.space.fixed):
