@@ -106,3 +106,95 @@ def test_nothing_to_compare_is_one_line(arguments, words, tmp_path, capsys):
     assert exit_info.value.code == 2
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1 and words in lines[0]
+
+
+def many_settings_runs(parent: Path, count: int = 12) -> None:
+    """A morning's worth of runs: a dozen settings change from run to run, some with long keys."""
+    for i in range(count):
+        folder = fake_run(
+            parent, f"20261201-1030{i:02d}", 0.028648679132 / (i + 1), completed(1 / (i + 2), 0.9)
+        )
+        config = yaml.safe_load((folder / "config.yaml").read_text())
+        config["model"]["net"]["init_args"]["dropout"] = round(0.01 * i, 3)
+        config["model"]["net"]["init_args"]["hidden_sizes"] = [16 + i, 16]
+        config["data"]["init_args"]["batch_size"] = 8 + i
+        config["trainer"]["max_epochs"] = 10 + i
+        config["trainer"]["gradient_clip_val"] = 0.5 + i
+        config["trainer"]["enable_model_summary"] = None  # unset, as a flag-less run leaves it
+        config["save_last_every"] = {"dirpath": str(folder / "checkpoints")}
+        config["ckpt_path"] = str(folder / "checkpoints" / "last.ckpt") if i % 2 else None
+        config["seed_everything"] = 40 + i
+        (folder / "config.yaml").write_text(yaml.safe_dump(config))
+
+
+def rendered(tmp_path: Path, width: int | None, wide: bool = False) -> str:
+    """What ``make results`` prints into a console of ``width`` columns (None: not a terminal)."""
+    import io
+
+    from rich.console import Console
+
+    from lightlab.run.results import find_runs, rows
+    from lightlab.run.results_view import print_results
+
+    header, table = rows(find_runs(tmp_path / "runs", "iris_mlp"))
+    text = io.StringIO()
+    console = Console(file=text, width=width) if width else Console(file=text)
+    print_results(header, table, "runs", console, wide=wide)
+    return text.getvalue()
+
+
+@pytest.mark.parametrize("width", [80, 200, None])
+def test_the_table_fits_the_terminal_with_no_cell_cut(tmp_path, width, monkeypatch):
+    monkeypatch.delenv("COLUMNS", raising=False)
+    many_settings_runs(tmp_path / "runs" / "iris_mlp")
+    output = rendered(tmp_path, width)
+    limit = width or 80  # not a terminal: rich's 80 columns
+    lines = output.splitlines()
+    assert all(len(line) <= limit for line in lines), max(lines, key=len)
+    header = next(line for line in lines if line.startswith("run "))
+    shown = header.split()
+    assert [line for line in lines if line.startswith("iris_mlp/")] == lines[3:15]  # a line per run
+    for i in range(12):  # run names whole, no value cut
+        assert f"iris_mlp/20261201-1030{i:02d} " in output
+    assert "…" not in output
+    for word in ("run", "status", "best", "test acc", "test f1"):
+        assert word in header
+    assert "0.02865" in output and "0.028648" not in output  # lr, to 4 significant digits
+    for by_construction in ("dirpath", "ckpt_path", "enable_model_summary", "default_root_dir"):
+        assert by_construction not in output
+    if width == 200:
+        assert {"dropout", "hidden_sizes", "lr", "epochs"} <= set(shown) and "model.lr" not in header
+        assert "also differing" not in output
+    else:
+        assert "lr" in shown  # the model's settings first
+        assert "also differing, not shown at 80 columns" in output and "trainer.max_epochs" in output
+
+
+def test_wide_shows_every_differing_setting(tmp_path, monkeypatch):
+    monkeypatch.delenv("COLUMNS", raising=False)
+    many_settings_runs(tmp_path / "runs" / "iris_mlp")
+    header = next(line for line in rendered(tmp_path, 80, wide=True).splitlines() if line.startswith("run "))
+    for key in (
+        "lr",
+        "dropout",
+        "hidden_sizes",
+        "batch_size",
+        "max_epochs",
+        "gradient_clip_val",
+        "seed_everything",
+    ):
+        assert key in header
+
+
+def test_numbers_and_keys_read_short():
+    from lightlab.run.results_view import short_keys, significant
+
+    assert significant("0.028648679132") == "0.02865" and significant("[0.123456, 32]") == "[0.1235, 32]"
+    assert significant("1e-05") == "1e-05" and significant("adam_v2") == "adam_v2"
+    keys = ["model.net.dropout", "data.batch_size", "model.batch_size", "model.lr"]
+    assert short_keys(keys) == {
+        "model.net.dropout": "dropout",
+        "data.batch_size": "data.batch_size",
+        "model.batch_size": "model.batch_size",
+        "model.lr": "lr",
+    }

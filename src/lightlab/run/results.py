@@ -1,12 +1,15 @@
 """``python -m lightlab results [--experiment NAME] [--expand]``: one table comparing runs.
 
 Each run folder under ``runs/<experiment>/`` gives a row from its ``summary.json`` and
-``config.yaml``: status, the hyperparameters that differ among the listed runs (dotted keys),
+``config.yaml``: status, the hyperparameters that differ among the listed runs (dotted keys;
+what differs by construction, such as paths, a group member's seed and unset switches, is left
+out),
 the best monitored value, test accuracy and F1, epochs and fit time, sorted best first by the
 monitored metric. A group folder (seeds, folds) is one row from its ``group.json``, each value
 the mean ± std over its completed runs (n); ``--expand`` lists its runs instead. The table is
 printed and written as ``results.csv`` and ``results.md`` next to
-the runs it lists.
+the runs it lists, with every column; the terminal shows what fits its width (``run/results_view.py``)
+and ``--wide`` all of it.
 """
 
 from __future__ import annotations
@@ -14,20 +17,19 @@ from __future__ import annotations
 import csv
 import io
 import json
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 from rich.console import Console
-from rich.table import Table
 
 from lightlab.atomic import atomic_write_text
 from lightlab.errors import CommandParser, UserError, command
 from lightlab.run.folder import RunFolder
 from lightlab.run.groups import GroupFolder, experiment_folder, find_groups, mean_pm_std
 from lightlab.run.resolved import checkpoint_monitor
+from lightlab.run.results_view import print_results, significant
 from lightlab.run.summary import read_summary, status_of
 
 Loader = getattr(
@@ -43,6 +45,8 @@ NOT_HYPERPARAMETERS = (
     "save_last_every.dirpath",
     "ckpt_path",
 )
+# What a group's members differ in by construction: the group's row and the run's name say it.
+SET_BY_THE_GROUP = ("seed_everything", "data.fold")
 
 
 @dataclass
@@ -58,7 +62,10 @@ class Run:
 
 
 def flatten(node: Any, prefix: str = "") -> dict[str, str]:
-    """Nested config as dotted keys without ``init_args``: ``{"model.net.hidden_sizes": "[32, 32]"}``."""
+    """Nested config as dotted keys without ``init_args``: ``{"model.net.hidden_sizes": "[32, 32]"}``.
+    Unset values (None) are left out, so a switch left unset does not differ from a missing one."""
+    if node is None:
+        return {}
     if isinstance(node, dict):
         flat: dict[str, str] = {}
         for key, value in node.items():
@@ -69,11 +76,14 @@ def flatten(node: Any, prefix: str = "") -> dict[str, str]:
     return {prefix: json.dumps(node) if isinstance(node, list | dict) else str(node)}
 
 
-def read_run(folder: Path) -> Run:
+def read_run(folder: Path, in_group: bool = False) -> Run:
     summary, config_path = read_summary(folder) or {}, RunFolder(folder).config
     config = yaml.load(config_path.read_text(), Loader=Loader) if config_path.is_file() else {}
     status = status_of(folder).value
-    return Run(folder, status, summary, flatten(config or {}), checkpoint_monitor(config or {})[1])
+    settings = flatten(config or {})
+    if in_group:
+        settings = {key: value for key, value in settings.items() if key not in SET_BY_THE_GROUP}
+    return Run(folder, status, summary, settings, checkpoint_monitor(config or {})[1])
 
 
 def read_group(group: GroupFolder) -> Run:
@@ -100,12 +110,13 @@ def find_runs(runs_dir: Path, experiment: str | None, expand: bool = False) -> l
     entries = [f for parent in parents for f in sorted(parent.iterdir())]
     entries += [t for f in entries if f.name.startswith("sweep-") and f.is_dir() for t in sorted(f.iterdir())]
     groups = [group for parent in parents for group in find_groups(parent)]
-    if expand:
-        entries += [member for group in groups for member in group.member_folders()]
+    members = [member for group in groups for member in group.member_folders()] if expand else []
     folders = [f for f in entries if RunFolder(f).is_run()]
     if not folders and not groups:
         raise UserError(f"no run folders under {runs_dir}; train one with make train EXP=<name>")
-    return [read_run(folder) for folder in folders] + ([] if expand else [read_group(g) for g in groups])
+    listed = [read_run(folder) for folder in folders]
+    listed += [read_run(member, in_group=True) for member in members if RunFolder(member).is_run()]
+    return listed + ([] if expand else [read_group(g) for g in groups])
 
 
 def differing_keys(runs: list[Run]) -> list[str]:
@@ -171,7 +182,7 @@ def as_csv(header: list[str], table: list[list[str]]) -> str:
 
 
 def as_markdown(header: list[str], table: list[list[str]]) -> str:
-    lines = [header, ["---"] * len(header), *table]
+    lines = [header, ["---"] * len(header), *[[significant(cell) for cell in line] for line in table]]
     return "".join("| " + " | ".join(cell.replace("|", "\\|") for cell in line) + " |\n" for line in lines)
 
 
@@ -183,6 +194,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--expand", action="store_true", help="a group's runs, each a row, instead of the group"
     )
+    parser.add_argument(
+        "--wide", action="store_true", help="every differing setting, however wide the table gets"
+    )
     args = parser.parse_args(argv)
     runs = find_runs(args.runs_dir, args.experiment, args.expand)
     header, table = rows(runs)
@@ -191,12 +205,7 @@ def main(argv: list[str] | None = None) -> None:
     atomic_write_text(where / "results.md", as_markdown(header, table))
     groups = sum(run.group is not None for run in runs)
     counted = f"{len(runs) - groups} run(s)" + (f" and {groups} group(s)" if groups else "")
-    shown = Table(title=f"{counted}, best first by the monitored metric")
-    for name in header:
-        shown.add_column(name, overflow="fold")
-    for line in table:
-        shown.add_row(*line)
-    Console(width=None if sys.stdout.isatty() else 200).print(shown)
+    print_results(header, table, f"{counted}, best first by the monitored metric", Console(), args.wide)
     print(f"also written: {where / 'results.csv'}, {where / 'results.md'}")
 
 
