@@ -28,6 +28,7 @@ SPACES      := $(sort $(basename $(notdir $(wildcard experiments/sweeps/*.yaml))
 # A smoke run is a real run (summary, progress bar, checkpoints, plots) over a few batches.
 SMOKE_ARGS  := --trainer.max_epochs 1 --trainer.limit_train_batches 3 --trainer.limit_val_batches 2 \
                --trainer.limit_test_batches 2
+FIT_SOURCE   = $(if $(RESUME),--resume $(RESUME) $(if $(EXP),--experiment $(EXP)),--config experiments/$(EXP).yaml)
 TRAIN_FLAGS := $(if $(TRAINER),--config experiments/trainer/$(TRAINER).yaml) \
                $(if $(DEBUG),--config experiments/debug/$(DEBUG).yaml) $(if $(PRECISION),--trainer.precision $(PRECISION))
 
@@ -73,8 +74,7 @@ ifneq ($(SEEDS)$(FOLDS),)
 	$(PY) -m lightlab group $(EXP) $(if $(SEEDS),--seeds "$(SEEDS)") $(if $(FOLDS),--folds $(FOLDS)) \
 	  $(if $(JOBS),--jobs $(JOBS)) $(if $(RESUME),--resume $(RESUME)) -- $(TRAIN_FLAGS) $(ARGS)
 else
-	$(PY) -m lightlab fit $(if $(RESUME),--resume $(RESUME) $(if $(EXP),--experiment $(EXP)),--config experiments/$(EXP).yaml) \
-	  $(TRAIN_FLAGS) $(ARGS)
+	$(PY) -m lightlab fit $(strip $(FIT_SOURCE) $(TRAIN_FLAGS) $(ARGS))
 endif
 
 show-data: check-exp ## Save a labelled grid of EXP's images to runs/EXP/samples.png

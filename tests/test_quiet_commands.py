@@ -86,3 +86,43 @@ def test_each_sweep_trial_is_its_own_wandb_run_and_nothing_warns(tmp_path, home)
         assert field(f"iris_mlp/{trial.name}") in recorded  # named by the trial
         assert f"wandb sync {wandb_run}" in result.stdout + result.stderr
     assert len(ids) == 2
+
+
+def test_a_run_in_a_pipe_prints_one_plain_line_per_epoch_and_fits_a_screen(trained):
+    _, train = trained
+    lines = train.stdout.splitlines()
+    epochs = [line for line in lines if line.startswith("epoch ")]
+    assert [line.split()[1] for line in epochs] == ["1/3", "2/3", "3/3"]
+    assert all("train/loss" in line and "val/loss" in line for line in epochs)
+    assert "\x1b" not in train.stdout + train.stderr and "\r" not in train.stdout
+    assert len(lines) - len(epochs) <= 25, train.stdout
+    assert "net.layers" not in train.stdout and "layers: train.log" in train.stdout  # the table, in short
+    assert train.stdout.count("restoring ") == 1 and "Loaded model weights" not in train.stdout
+    assert "Run history" not in train.stdout + train.stderr  # wandb's closing wall, replaced by one line
+
+
+def test_every_run_folder_keeps_what_it_printed_in_train_log(trained):
+    run_dir, train = trained
+    log = (run_dir / "train.log").read_text()
+    assert "\x1b" not in log and "\r" not in log
+    assert "net.layers.1" in log and "Linear" in log  # the full layer table
+    for line in [line for line in train.stdout.splitlines() if line.startswith(("epoch ", "run directory"))]:
+        assert line in log
+    assert "test" in log and "best checkpoint" in log  # the results table
+
+
+def test_the_log_keeps_text_without_terminal_codes(tmp_path, capsys):
+    from lightlab.run import log as run_log
+
+    run_log.start(tmp_path)
+    try:
+        print("\x1b[1;32mgreen\x1b[0m and a \x1b]8;;https://x\x1b\\link\x1b]8;;\x1b\\ 50%\r100%")
+        run_log.to_log_only("only in the file\n")
+    finally:
+        run_log.stop()
+    assert (tmp_path / "train.log").read_text() == "green and a link 50%100%\nonly in the file\n"
+    assert "only in the file" not in capsys.readouterr().out
+    run_log.start(tmp_path / "missing")  # no folder (a failed start): nothing is logged, nothing breaks
+    print("still printed")
+    run_log.stop()
+    assert "still printed" in capsys.readouterr().out

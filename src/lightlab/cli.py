@@ -44,6 +44,7 @@ from lightlab.inference.predict_split import predict_to_csv
 from lightlab.parser_messages import parser_message, problem_message, suggest_flags
 from lightlab.quiet import silence_known_noise, silence_wandb_notices
 from lightlab.ranges import check_foreign_ranges
+from lightlab.run import log as run_log
 from lightlab.run.checkpoints import check_checkpoint_file, check_checkpoint_fits, check_checkpoint_kind
 from lightlab.run.config import (
     batch_size_line,
@@ -168,6 +169,7 @@ class LabCLI(LightningCLI):
             self.run_dir = self.resume.run_dir
         else:
             self.run_dir = resolve_run_dir(config.runs_dir, self.experiment, suffix)
+        run_log.start(self.run_dir)
         trainer = config.trainer
         if trainer.num_nodes == 1:
             trainer.num_nodes = nodes_from_environment()
@@ -313,4 +315,5 @@ def main(args: list[str] | None = None, callbacks: list[Callback] | None = None)
     except SIGTERMException:  # Lightning's own stop, for a SIGTERM before the first step
         sys.exit(128 + signal.SIGTERM)
     finally:
+        run_log.stop()
         release_run_dir()

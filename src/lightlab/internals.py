@@ -4,12 +4,14 @@
 upgrade that changes one fails there, by name, rather than somewhere in a training run or export.
 """
 
+import io
 from typing import Any
 
+import rich
 import torch
 from lightning.pytorch import LightningModule, Trainer
 from lightning.pytorch.callbacks import RichModelSummary
-from lightning.pytorch.utilities.model_summary import ModelSummary
+from lightning.pytorch.utilities.model_summary import ModelSummary, get_human_readable_count
 from torch import nn
 from torchmetrics import Metric, MetricCollection
 
@@ -32,11 +34,55 @@ class _WithoutMetrics(ModelSummary):
 
 class LayerSummary(RichModelSummary):
     """The rich model summary at the start of training, listing only the net's layers: each one's
-    type, parameter count and, given the DataModule's example input, its output shape.
+    type, parameter count and, given the DataModule's example input, its output shape. The table
+    goes into the run's ``train.log``; the console gets one line of totals (``print_table``: the
+    table too).
     """
 
-    def __init__(self, max_depth: SummaryDepth = 1, **summarize_kwargs: Any) -> None:
+    def __init__(
+        self, max_depth: SummaryDepth = 1, print_table: bool = False, **summarize_kwargs: Any
+    ) -> None:
         super().__init__(max_depth=max_depth, **summarize_kwargs)
+        self.print_table = print_table
+
+    def summarize(
+        self,
+        summary_data: list[tuple[str, list[str]]],
+        total_parameters: int,
+        trainable_parameters: int,
+        model_size: float,
+        total_training_modes: dict[str, int],
+        total_flops: int,
+        **summarize_kwargs: Any,
+    ) -> None:
+        from lightlab.run import log as run_log
+
+        table = io.StringIO()
+        # Lightning prints the table through rich's global console: pointed at a string meanwhile.
+        rich.reconfigure(file=table, width=100, color_system=None)
+        try:
+            super().summarize(
+                summary_data,
+                total_parameters,
+                trainable_parameters,
+                model_size,
+                total_training_modes,
+                total_flops,
+                **summarize_kwargs,
+            )
+        finally:
+            rich.reconfigure()
+        if self.print_table:
+            print(table.getvalue(), end="")
+        else:
+            run_log.to_log_only(table.getvalue())
+        names = dict(summary_data).get("Type") or ["?"]
+        print(
+            f"net: {names[0]}, {get_human_readable_count(total_parameters)} parameters, "
+            f"{get_human_readable_count(trainable_parameters)} trainable, "
+            f"{get_human_readable_count(total_flops)} FLOPs"
+            + ("" if self.print_table else " (layers: train.log)")
+        )
 
     # Private: RichModelSummary builds its table from the ModelSummary this returns.
     def _summary(self, trainer: Trainer, pl_module: LightningModule) -> ModelSummary:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import warnings
 from typing import TYPE_CHECKING
@@ -11,10 +12,32 @@ if TYPE_CHECKING:
     from lightning.pytorch import Trainer
 
 
+_DROPPED = (
+    "Skipping setting a default `ModelSummary`",  # the defaults configure their own
+    "litlogger",  # an advertisement
+    "TPU available: False",  # hardware this machine does not have
+    "HPU available: False",
+    "Loaded model weights from the checkpoint at",  # said by the line before it
+)
+_RESTORING = "Restoring states from the checkpoint path at "
+_last_restored: list[str] = []
+
+
 def _drop_lightning_notices(record: logging.LogRecord) -> bool:
-    """Lightning's note about the summary callback the defaults configure, and its advertisement."""
+    """Lightning's notes that say nothing about this run, and its checkpoint-restore line once per
+    checkpoint (validation and test after ``fit`` both restore the best one), with a relative path."""
     message = record.getMessage()
-    return "Skipping setting a default `ModelSummary`" not in message and "litlogger" not in message
+    if any(text in message for text in _DROPPED):
+        return False
+    if message.startswith(_RESTORING):
+        from lightlab.run.folder import shown
+
+        path = message.removeprefix(_RESTORING)
+        if _last_restored[-1:] == [path]:
+            return False
+        _last_restored[:] = [path]
+        record.msg, record.args = f"restoring {shown(path)}", ()
+    return True
 
 
 class _Stdout:
@@ -69,13 +92,17 @@ def silence_known_noise() -> None:
 
 
 def silence_wandb_notices(trainer: Trainer) -> None:
-    """wandb's notice that ``anonymous`` is deprecated, which Lightning's ``WandbLogger`` passes
-    itself (as None) on every run. Set up only for a run with the wandb logger, before it starts
-    wandb: a run without it never imports wandb."""
+    """wandb's own lines (a dozen at the start and thirty at the end of every run: the run's
+    history drawn in characters) unless ``WANDB_SILENT`` says otherwise; the run ends with one
+    line saying where its data is (``run.config.end_wandb_run``). Also wandb's notice that
+    ``anonymous`` is deprecated, which Lightning's ``WandbLogger`` passes itself (as None) on every
+    run. Set up only for a run with the wandb logger, before it starts wandb: a run without it never
+    imports wandb."""
     from lightning.pytorch.loggers import WandbLogger
 
     if not any(isinstance(logger, WandbLogger) for logger in trainer.loggers):
         return
+    os.environ.setdefault("WANDB_SILENT", "true")
     import wandb
 
     if getattr(wandb.termwarn, "lightlab_filtered", False):

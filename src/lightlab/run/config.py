@@ -24,7 +24,7 @@ from lightning.pytorch.callbacks import ModelCheckpoint, ModelSummary, ProgressB
 from lightlab.atomic import atomic_write_text
 from lightlab.cluster.environment import wandb_offline
 from lightlab.data.base import LabDataModule
-from lightlab.run.folder import RunFolder
+from lightlab.run.folder import RunFolder, shown
 
 
 def set_init_args(spec: Any, **values: Any) -> None:
@@ -70,11 +70,16 @@ def end_wandb_run(exit_code: int, quiet: bool = False) -> None:
     wandb = sys.modules.get("wandb")  # not imported here: a run without the wandb logger never loads it
     if wandb is None or wandb.run is None:
         return
+    run = wandb.run
     if quiet:
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
             wandb.finish(exit_code=exit_code)
-    else:
-        wandb.finish(exit_code=exit_code)
+        return
+    wandb.finish(exit_code=exit_code)
+    if run.offline:
+        print(f"wandb: offline run; to upload it: wandb sync {shown(run.settings.sync_dir)}")
+    elif run.url:
+        print(f"wandb: {run.url}")
 
 
 def point_trainer_at(trainer: Any, run_dir: Path, experiment: str, resuming: bool = False) -> None:

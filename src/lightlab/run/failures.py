@@ -23,6 +23,7 @@ from lightning.pytorch.utilities.exceptions import SIGTERMException
 from lightlab.cluster.requeue import requeue_after
 from lightlab.cluster.signals import StoppedBySignal, signal_name
 from lightlab.errors import UserError, one_line
+from lightlab.run import log as run_log
 from lightlab.run.config import end_wandb_run
 from lightlab.run.folder import RunFolder, Status, reserved_here, shown
 from lightlab.run.groups import to_continue
@@ -35,6 +36,7 @@ def discard(run_dir: Path | None) -> None:
     user or a job id is removed only when empty."""
     if run_dir is None or not run_dir.is_dir():
         return
+    run_log.stop(remove_in=run_dir)
     if reserved_here(run_dir) and not any(run_dir.rglob("*.ckpt")):
         shutil.rmtree(run_dir, ignore_errors=True)
     else:

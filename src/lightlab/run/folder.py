@@ -63,6 +63,11 @@ class RunFolder:
         return self.path / "metrics.csv"
 
     @property
+    def log(self) -> Path:
+        """What the run printed, as plain text (``run/log.py`` writes it)."""
+        return self.path / "train.log"
+
+    @property
     def checkpoints(self) -> Path:
         return self.path / "checkpoints"
 
