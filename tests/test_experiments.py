@@ -34,7 +34,8 @@ def test_experiment_smoke(experiment, runs_dir, smoke_args):
     summary = read_summary(run_dir)
     assert summary["status"] == "completed"
     assert 0.0 <= summary["test"]["test/acc"] <= 1.0
-    assert "Total params" in result.stdout  # the model summary ran, with the example input
+    assert "parameters" in result.stdout and "FLOPs" in result.stdout  # the model summary, in short
+    assert "Out sizes" in (run_dir / "train.log").read_text()  # its table, with the example input
     files = {p.name for p in run_dir.iterdir()} | {p.name for p in (run_dir / "checkpoints").iterdir()}
     assert {
         "config.yaml",

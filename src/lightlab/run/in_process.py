@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from lightlab.run import log as run_log
 from lightlab.run.folder import RUN_DIR_ENV
 
 if TYPE_CHECKING:
@@ -42,13 +43,15 @@ def fit_here(
     run_dir: Path,
     callbacks: list[Callback] | None = None,
     environment: dict[str, str] | None = None,
+    quiet: bool = False,
 ) -> int:
     """``python -m lightlab fit ARGS`` in this process, into ``run_dir`` (also for the DDP
     processes it starts, which inherit ``environment`` too). Its exit status: 0 when it trained to
-    its end, else what the command would have exited with (its error is already printed)."""
+    its end, else what the command would have exited with (its error is already printed).
+    ``quiet``: what the run prints goes into its ``train.log`` only, warnings and errors aside."""
     from lightlab.cli import main as train  # the CLI imports the data and nets
 
-    with own_process_state():
+    with own_process_state(), run_log.stdout_to_log_only() if quiet else contextlib.nullcontext():
         os.environ.update({RUN_DIR_ENV: str(run_dir), **(environment or {})})
         try:
             train(args, callbacks=callbacks)

@@ -9,8 +9,11 @@ Output meant for one side only goes through ``to_log_only`` (the full layer tabl
 
 from __future__ import annotations
 
+import contextlib
+import io
 import re
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -29,11 +32,14 @@ def plain(text: str) -> str:
 class RunLog:
     """The open ``train.log`` of the run in progress in this process."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, console: bool = True) -> None:
         self.path = path
         self.fresh = not path.exists()
         self.file = path.open("a", encoding="utf-8", errors="replace")
         self.streams = (sys.stdout, sys.stderr)
+        # Where the run's stdout goes besides the file: the console, or nowhere for a run whose
+        # caller prints a line of its own for it (a sweep's trial).
+        self.console: IO[str] = sys.stdout if console else io.StringIO()
 
     def write(self, text: str) -> None:
         if not self.file.closed:
@@ -63,6 +69,19 @@ class Tee:
 
 
 _active: RunLog | None = None
+_quiet = False
+
+
+@contextlib.contextmanager
+def stdout_to_log_only() -> Iterator[None]:
+    """Runs started meanwhile print their stdout into their ``train.log`` only (warnings and
+    errors still reach the console): a sweep prints one line per trial instead."""
+    global _quiet
+    before, _quiet = _quiet, True
+    try:
+        yield
+    finally:
+        _quiet = before
 
 
 def start(run_dir: Path) -> None:
@@ -71,8 +90,8 @@ def start(run_dir: Path) -> None:
     stop()
     if global_rank() != 0 or not run_dir.is_dir():
         return
-    _active = RunLog(RunFolder(run_dir).log)
-    sys.stdout, sys.stderr = Tee(sys.stdout, _active), Tee(sys.stderr, _active)
+    _active = RunLog(RunFolder(run_dir).log, console=not _quiet)
+    sys.stdout, sys.stderr = Tee(_active.console, _active), Tee(sys.stderr, _active)
 
 
 def stop(remove_in: Path | None = None) -> None:
@@ -99,7 +118,7 @@ class _Terminal:
     """The console, without the log: whatever the console stream is when written to."""
 
     def _stream(self) -> IO[str]:
-        return _active.streams[0] if _active is not None else sys.stdout
+        return _active.console if _active is not None else sys.stdout
 
     def write(self, text: str) -> int:
         return self._stream().write(text)
@@ -115,5 +134,5 @@ def terminal() -> IO[str]:
 
 def on_terminal() -> bool:
     """Whether the console is a terminal (else: a file, a pipe, a scheduler's output file)."""
-    stream = _active.streams[0] if _active is not None else sys.stdout
+    stream = _active.console if _active is not None else sys.stdout
     return bool(getattr(stream, "isatty", lambda: False)())

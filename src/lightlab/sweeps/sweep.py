@@ -34,9 +34,10 @@ from lightlab.argv_checks import flag_value
 from lightlab.errors import CommandParser, UserError, command
 from lightlab.ranges import PositiveInt, flag_type
 from lightlab.repeats.plan import experiment_file, read_seeds
-from lightlab.run.folder import Status
+from lightlab.run.folder import RunFolder, Status, shown
 from lightlab.run.in_process import WANDB_GROUP_ENV, fit_here
 from lightlab.run.resolved import checkpoint_monitor, resolved_config
+from lightlab.run.results_view import short_keys
 from lightlab.run.summary import read_summary, update_summary
 from lightlab.sweeps.confirm import confirm
 from lightlab.sweeps.report import report
@@ -216,15 +217,33 @@ class Sweep:
             TRIAL_ENV: json.dumps({"args": args, "metric": self.metric}),
             WANDB_GROUP_ENV: self.study_name,
         }
-        status = fit_here(args, run_dir, callbacks=[reporter], environment=environment)
+        started = time.monotonic()
+        # The trial's own output goes into its train.log; the sweep prints one line for it.
+        status = fit_here(args, run_dir, callbacks=[reporter], environment=environment, quiet=True)
+        names = short_keys([key.replace(".init_args", "") for key in params])
+        chosen = ", ".join(
+            f"{name}={shown_value(value)}"
+            for name, value in zip(names.values(), params.values(), strict=True)
+        )
+        said = f"{shown(run_dir)} ({chosen})"
         if status:
+            print(f"{said}: stopped with exit status {status}; its log: {shown(RunFolder(run_dir).log)}")
             raise RuntimeError(f"trial {trial.number} stopped with exit status {status}")
         summary = read_summary(run_dir) or {}
         trial.set_user_attr("epochs", summary.get("epochs"))
+        seconds = f"{time.monotonic() - started:.0f} s"
         if reporter.pruned_at is not None:
             update_summary(run_dir, status=Status.PRUNED.value, pruned_at_epoch=reporter.pruned_at)
+            print(f"{said}: pruned after epoch {reporter.pruned_at}, {seconds}")
             raise optuna.TrialPruned(f"pruned after epoch {reporter.pruned_at}")
-        return float(summary["val"][self.metric])
+        value = float(summary["val"][self.metric])
+        print(f"{said}: {self.metric} {value:.4g} after {summary.get('epochs')} epochs, {seconds}")
+        return value
+
+
+def shown_value(value: Any) -> str:
+    """A parameter's value as a trial's line shows it: floats to 4 significant digits."""
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
 def as_flag(value: Any) -> str:
