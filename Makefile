@@ -29,7 +29,11 @@ SPACES      := $(sort $(basename $(notdir $(wildcard experiments/sweeps/*.yaml))
 SMOKE_ARGS  := --trainer.max_epochs 1 --trainer.limit_train_batches 3 --trainer.limit_val_batches 2 \
                --trainer.limit_test_batches 2
 FIT_SOURCE   = $(if $(RESUME),--resume $(RESUME) $(if $(EXP),--experiment $(EXP)),--config experiments/$(EXP).yaml)
+LOGGER    ?=
+LOGGERS     := $(sort $(basename $(notdir $(wildcard experiments/logger/*.yaml))))
+comma := ,
 TRAIN_FLAGS := $(if $(TRAINER),--config experiments/trainer/$(TRAINER).yaml) \
+               $(foreach l,$(subst $(comma), ,$(LOGGER)),--trainer.logger+=experiments/logger/$(l).yaml) \
                $(if $(DEBUG),--config experiments/debug/$(DEBUG).yaml) $(if $(PRECISION),--trainer.precision $(PRECISION))
 
 .DEFAULT_GOAL := help
@@ -44,12 +48,14 @@ help: ## List the targets and the experiments
 	@for p in $(PRESETS); do printf "  %-22s %s\n" "$$p" "$$(head -n1 experiments/trainer/$$p.yaml | sed 's/^# *//')"; done
 	@echo "Search spaces (make sweep EXP=<name> SPACE=<space>; default: the experiment's name):"
 	@for p in $(SPACES); do printf "  %-22s %s\n" "$$p" "$$(head -n1 experiments/sweeps/$$p.yaml | sed 's/^# *//')"; done
+	@echo "Logger presets besides CSV and wandb (make train EXP=<name> LOGGER=<preset>[,<preset>]):"
+	@for p in $(LOGGERS); do printf "  %-22s %s\n" "$$p" "$$(head -n1 experiments/logger/$$p.yaml | sed 's/^# *//')"; done
 	@echo "Debug presets (make train EXP=<name> DEBUG=<preset>):"
 	@for p in $(DEBUGS); do printf "  %-22s %s\n" "$$p" "$$(head -n1 experiments/debug/$$p.yaml | sed 's/^# *//')"; done
 
-EXTRAS    ?= dev,deploy,sweeps
+EXTRAS    ?= dev,deploy,sweeps,tensorboard
 
-install: ## Create .venv and install the package with its extras (EXTRAS=dev,deploy,sweeps), at the tested versions in constraints.txt
+install: ## Create .venv and install the package with its extras (EXTRAS=dev,deploy,sweeps,tensorboard), at the tested versions in constraints.txt
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -c $(LOCK) $(PIP_ARGS) -e ".[$(EXTRAS)]"
@@ -68,8 +74,9 @@ check-exp:
 	$(if $(EXP),$(if $(wildcard experiments/$(EXP).yaml),,$(error unknown experiment '$(EXP)': choose one of: $(EXPERIMENTS))))
 	$(if $(TRAINER),$(if $(wildcard experiments/trainer/$(TRAINER).yaml),,$(error unknown trainer preset '$(TRAINER)': choose one of: $(PRESETS))))
 	$(if $(DEBUG),$(if $(wildcard experiments/debug/$(DEBUG).yaml),,$(error unknown debug preset '$(DEBUG)': choose one of: $(DEBUGS))))
+	$(foreach l,$(subst $(comma), ,$(LOGGER)),$(if $(wildcard experiments/logger/$(l).yaml),,$(error unknown logger preset '$(l)': choose from: $(LOGGERS) (several: LOGGER="$(firstword $(LOGGERS)) …"))))
 
-train: check-exp ## Train EXP=<name> [TRAINER= DEBUG= PRECISION= ARGS="..."]; RESUME=latest|<folder>|<ckpt>; SEEDS=5|"3 7" FOLDS=k JOBS=k: a group
+train: check-exp ## Train EXP=<name> [TRAINER= LOGGER= DEBUG= PRECISION= ARGS="..."]; RESUME=latest|<folder>|<ckpt>; SEEDS=5|"3 7" FOLDS=k JOBS=k: a group
 ifneq ($(SEEDS)$(FOLDS),)
 	$(PY) -m lightlab group $(EXP) $(if $(SEEDS),--seeds "$(SEEDS)") $(if $(FOLDS),--folds $(FOLDS)) \
 	  $(if $(JOBS),--jobs $(JOBS)) $(if $(RESUME),--resume $(RESUME)) -- $(TRAIN_FLAGS) $(ARGS)

@@ -48,6 +48,7 @@ from lightlab.run import log as run_log
 from lightlab.run.checkpoints import check_checkpoint_file, check_checkpoint_fits, check_checkpoint_kind
 from lightlab.run.config import (
     batch_size_line,
+    check_logger_packages,
     drop_switched_off_callbacks,
     end_wandb_run,
     experiment_name,
@@ -155,6 +156,7 @@ class LabCLI(LightningCLI):
         # Checked before anything else runs (seeding included), so a mistake prints only its error.
         config = self.config.get(self.config.get("subcommand") or "", self.config)
         check_foreign_ranges(config)
+        check_logger_packages(config.trainer.logger)
         check_checkpoint_file(config.get("ckpt_path"))
         check_accelerator(config.trainer.accelerator)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import importlib.util
 import io
 import json
 import os
@@ -24,6 +25,7 @@ from lightning.pytorch.callbacks import ModelCheckpoint, ModelSummary, ProgressB
 from lightlab.atomic import atomic_write_text
 from lightlab.cluster.environment import wandb_offline
 from lightlab.data.base import LabDataModule
+from lightlab.errors import UserError
 from lightlab.run.folder import RunFolder, shown
 
 
@@ -38,7 +40,8 @@ def class_name(spec: Any) -> str:
 
 
 def point_loggers_at(loggers: Any, run_dir: Path, experiment: str, resuming: bool = False) -> Any:
-    """CSV into the run folder itself, wandb (unless disabled) inside it, CSV first.
+    """CSV into the run folder itself, TensorBoard into its ``tensorboard/``, wandb (unless
+    disabled) inside it, CSV first.
 
     Each new run gets its own wandb id, stored in its ``config.yaml``: a resumed run keeps it, so
     wandb continues the same run.
@@ -50,6 +53,8 @@ def point_loggers_at(loggers: Any, run_dir: Path, experiment: str, resuming: boo
         if class_name(logger) == "CSVLogger":
             # save_dir/name/version is exactly the run directory.
             set_init_args(logger, save_dir=str(run_dir.parent), name="", version=run_dir.name)
+        elif class_name(logger) == "TensorBoardLogger":
+            set_init_args(logger, save_dir=str(run_dir), name="", version="tensorboard")
         elif class_name(logger) == "WandbLogger":
             if os.environ.get("WANDB_MODE") == "disabled":
                 continue
@@ -61,6 +66,23 @@ def point_loggers_at(loggers: Any, run_dir: Path, experiment: str, resuming: boo
         kept.append(logger)
     # The first logger decides trainer.log_dir, where the config is saved: keep CSV first.
     return sorted(kept, key=lambda logger: class_name(logger) != "CSVLogger")
+
+
+# A logger's class name -> the packages it can work with, any one of them, and the extra that has one.
+LOGGER_PACKAGES = {"TensorBoardLogger": (("tensorboard", "tensorboardX"), "tensorboard")}
+
+
+def check_logger_packages(loggers: Any) -> None:
+    """A configured logger whose package is not installed is one line naming the extra, before a
+    folder is made (Lightning would fail with a traceback from inside the logger)."""
+    for logger in loggers if isinstance(loggers, list) else []:
+        packages, extra = LOGGER_PACKAGES.get(class_name(logger), ((), ""))
+        if packages and not any(importlib.util.find_spec(name) for name in packages):
+            raise UserError(
+                f"{class_name(logger)} needs the {packages[0]} package, which is not installed: "
+                f"make install EXTRAS=dev,{extra} (and the other extras you use), "
+                f"or pip install -e '.[{extra}]'"
+            )
 
 
 def end_wandb_run(exit_code: int, quiet: bool = False) -> None:
