@@ -131,7 +131,7 @@ smoke: ## Train every experiment for one short epoch exactly as make train does;
 	@set -e; for e in $(EXPERIMENTS); do echo "== $$e"; \
 	  $(MAKE) --no-print-directory train EXP=$$e ARGS="$(SMOKE_ARGS) $(ARGS)"; done
 
-test: ## The fast tier: every experiment's smoke run, every command's bad input (about 6 min on 2 cores)
+test: ## The fast tier: every experiment's smoke run, every command's bad input (about 5 to 6 min on 2 cores)
 	$(PY) -m pytest -q -m "not slow" -n $(TEST_WORKERS)
 
 test-all: ## Everything: the fast tier, then the slow tier (services, fresh venv, real data, long runs); what CI runs
