@@ -326,7 +326,10 @@ def test_trials_under_the_ddp_cpu_preset_report_and_prune(tmp_path):
         assert trial.intermediate_values  # rank 0 reported every epoch
         summaries = list(Path(trial.user_attrs["run_dir"]).rglob("summary.json"))
         assert len(summaries) == 1
-    assert "batch size: 16 per process x 2 process(es)" in result.stdout
+        # Both processes trained the trial: its own output, kept in its log.
+        log = (Path(trial.user_attrs["run_dir"]) / "train.log").read_text()
+        assert "batch size: 16 per process x 2 process(es)" in log
+    assert result.stdout.count("process(es)") == 0 and "trial-000 (" in result.stdout  # a line per trial
     pruned = [t for t in study.trials if t.state == TrialState.PRUNED]  # both ranks stopped together
     assert pruned and all(t.params["model.lr"] == 1.0e-6 for t in pruned)
     assert all(read_summary(Path(t.user_attrs["run_dir"]))["status"] == "pruned" for t in pruned)
