@@ -16,11 +16,16 @@ from lightlab.run import log as run_log
 SHOWN_METRICS = ("train/loss", "val/loss", "val/acc")
 
 
+def monitor_of(trainer: Trainer) -> str:
+    """The metric the checkpoint callback ranks by (``val/loss`` without one)."""
+    return getattr(trainer.checkpoint_callback, "monitor", None) or "val/loss"
+
+
 def epoch_line(trainer: Trainer, epoch: int, step: int, seconds: float) -> str:
     """``epoch 3/20  step 24  1.2 s  train/loss 0.5321  val/loss 0.4102  val/acc 0.9333``: the
     epoch's losses and accuracy, and the checkpoint's monitor, to 4 significant digits."""
-    monitor = getattr(trainer.checkpoint_callback, "monitor", None)
-    names = [*SHOWN_METRICS, *([monitor] if monitor and monitor not in SHOWN_METRICS else [])]
+    monitor = monitor_of(trainer)
+    names = [*SHOWN_METRICS, *([monitor] if monitor not in SHOWN_METRICS else [])]
     metrics = trainer.callback_metrics
     shown = "  ".join(f"{name} {float(metrics[name]):.4g}" for name in names if name in metrics)
     total = f"/{trainer.max_epochs}" if trainer.max_epochs and trainer.max_epochs > 0 else ""
@@ -48,7 +53,7 @@ class ProgressBarOrLines(RichProgressBar):
     def get_metrics(self, trainer: Trainer, pl_module: LightningModule) -> dict[str, Any]:
         """The checkpoint's monitor only, so the bar stays one line at 80 columns."""
         metrics = super().get_metrics(trainer, pl_module)
-        monitor = getattr(trainer.checkpoint_callback, "monitor", None) or "val/loss"
+        monitor = monitor_of(trainer)
         return {name: value for name, value in metrics.items() if name == monitor}
 
     def on_train_epoch_start(self, trainer: Trainer, pl_module: LightningModule) -> None:

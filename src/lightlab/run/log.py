@@ -114,17 +114,19 @@ def to_log_only(text: str) -> None:
         _active.write(text)
 
 
+def _console() -> IO[str]:
+    """Where a run's console output goes now, without the log."""
+    return _active.console if _active is not None else sys.stdout
+
+
 class _Terminal:
     """The console, without the log: whatever the console stream is when written to."""
 
-    def _stream(self) -> IO[str]:
-        return _active.console if _active is not None else sys.stdout
-
     def write(self, text: str) -> int:
-        return self._stream().write(text)
+        return _console().write(text)
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(self._stream(), name)
+        return getattr(_console(), name)
 
 
 def terminal() -> IO[str]:
@@ -134,5 +136,4 @@ def terminal() -> IO[str]:
 
 def on_terminal() -> bool:
     """Whether the console is a terminal (else: a file, a pipe, a scheduler's output file)."""
-    stream = _active.console if _active is not None else sys.stdout
-    return bool(getattr(stream, "isatty", lambda: False)())
+    return bool(getattr(_console(), "isatty", lambda: False)())

@@ -37,7 +37,7 @@ from lightlab.repeats.plan import experiment_file, read_seeds
 from lightlab.run.folder import RunFolder, Status, shown
 from lightlab.run.in_process import WANDB_GROUP_ENV, fit_here
 from lightlab.run.resolved import checkpoint_monitor, resolved_config
-from lightlab.run.results_view import short_keys
+from lightlab.run.results_view import short_keys, significant
 from lightlab.run.summary import read_summary, update_summary
 from lightlab.sweeps.confirm import confirm
 from lightlab.sweeps.report import report
@@ -222,7 +222,7 @@ class Sweep:
         status = fit_here(args, run_dir, callbacks=[reporter], environment=environment, quiet=True)
         names = short_keys([key.replace(".init_args", "") for key in params])
         chosen = ", ".join(
-            f"{name}={shown_value(value)}"
+            f"{name}={significant(str(value))}"
             for name, value in zip(names.values(), params.values(), strict=True)
         )
         said = f"{shown(run_dir)} ({chosen})"
@@ -239,11 +239,6 @@ class Sweep:
         value = float(summary["val"][self.metric])
         print(f"{said}: {self.metric} {value:.4g} after {summary.get('epochs')} epochs, {seconds}")
         return value
-
-
-def shown_value(value: Any) -> str:
-    """A parameter's value as a trial's line shows it: floats to 4 significant digits."""
-    return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
 def as_flag(value: Any) -> str:
