@@ -32,6 +32,7 @@ FIT_SOURCE   = $(if $(RESUME),--resume $(RESUME) $(if $(EXP),--experiment $(EXP)
 LOGGER    ?=
 LOGGERS     := $(sort $(basename $(notdir $(wildcard experiments/logger/*.yaml))))
 comma := ,
+space := $(subst ,, )
 TRAIN_FLAGS := $(if $(TRAINER),--config experiments/trainer/$(TRAINER).yaml) \
                $(foreach l,$(subst $(comma), ,$(LOGGER)),--trainer.logger+=experiments/logger/$(l).yaml) \
                $(if $(DEBUG),--config experiments/debug/$(DEBUG).yaml) $(if $(PRECISION),--trainer.precision $(PRECISION))
@@ -53,9 +54,9 @@ help: ## List the targets and the experiments
 	@echo "Debug presets (make train EXP=<name> DEBUG=<preset>):"
 	@for p in $(DEBUGS); do printf "  %-22s %s\n" "$$p" "$$(head -n1 experiments/debug/$$p.yaml | sed 's/^# *//')"; done
 
-EXTRAS    ?= dev,deploy,sweeps,tensorboard
+EXTRAS    ?= dev,deploy,sweeps,tensorboard,mlflow
 
-install: ## Create .venv and install the package with its extras (EXTRAS=dev,deploy,sweeps,tensorboard), at the tested versions in constraints.txt
+install: ## Create .venv and install the package with its extras (EXTRAS=dev,deploy,sweeps,tensorboard,mlflow), at the tested versions in constraints.txt
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -c $(LOCK) $(PIP_ARGS) -e ".[$(EXTRAS)]"
@@ -74,7 +75,7 @@ check-exp:
 	$(if $(EXP),$(if $(wildcard experiments/$(EXP).yaml),,$(error unknown experiment '$(EXP)': choose one of: $(EXPERIMENTS))))
 	$(if $(TRAINER),$(if $(wildcard experiments/trainer/$(TRAINER).yaml),,$(error unknown trainer preset '$(TRAINER)': choose one of: $(PRESETS))))
 	$(if $(DEBUG),$(if $(wildcard experiments/debug/$(DEBUG).yaml),,$(error unknown debug preset '$(DEBUG)': choose one of: $(DEBUGS))))
-	$(foreach l,$(subst $(comma), ,$(LOGGER)),$(if $(wildcard experiments/logger/$(l).yaml),,$(error unknown logger preset '$(l)': choose from: $(LOGGERS) (several: LOGGER="$(firstword $(LOGGERS)) …"))))
+	$(foreach l,$(subst $(comma), ,$(LOGGER)),$(if $(wildcard experiments/logger/$(l).yaml),,$(error unknown logger preset '$(l)': choose from: $(LOGGERS) (several: LOGGER=$(subst $(space),$(comma),$(LOGGERS))))))
 
 train: check-exp ## Train EXP=<name> [TRAINER= LOGGER= DEBUG= PRECISION= ARGS="..."]; RESUME=latest|<folder>|<ckpt>; SEEDS=5|"3 7" FOLDS=k JOBS=k: a group
 ifneq ($(SEEDS)$(FOLDS),)

@@ -17,17 +17,19 @@ from helpers import ROOT
 NAME = "acme_vision"
 KEEP = ["iris_mlp", "shapes_cnn"]
 DROP = ["deploy", "sweeps"]
-# What only the dropped capabilities' extras bring, and what the rest still needs.
-DROPPED_DISTRIBUTIONS = [
-    "onnx",
-    "onnxruntime",
-    "litserve",
-    "uvicorn",
-    "optuna",
+# What only the dropped capabilities' extras bring, and what the rest still needs (the mlflow
+# extra keeps a web server and a database layer of its own: uvicorn, sqlalchemy).
+DROPPED_DISTRIBUTIONS = ["onnx", "onnxruntime", "onnxscript", "litserve", "optuna", "psycopg2-binary"]
+KEPT_DISTRIBUTIONS = [
+    "torch",
+    "lightning",
+    "torchmetrics",
+    "wandb",
+    "pyyaml",
+    "pytest",
     "sqlalchemy",
-    "psycopg2-binary",
+    "uvicorn",
 ]
-KEPT_DISTRIBUTIONS = ["torch", "lightning", "torchmetrics", "wandb", "pyyaml", "pytest"]
 VENV = Path(sys.executable).parent.parent
 RUFF = Path(sys.executable).parent / "ruff"
 
@@ -218,7 +220,11 @@ def test_a_dropped_capability_leaves_with_its_tests_docs_commands_and_dependenci
         assert not [name for name in tracked if f"/{capability}/" in name or f"test_{capability}" in name]
         assert f"docs/{capability}.md" not in tracked
     project = tomllib.loads((stripped / "pyproject.toml").read_text())["project"]
-    assert list(project["optional-dependencies"]) == ["dev", "tensorboard"]  # a logger's, not a package's
+    assert list(project["optional-dependencies"]) == [
+        "dev",
+        "tensorboard",
+        "mlflow",
+    ]  # loggers', not packages'
     declared = " ".join([*project["dependencies"], *project["optional-dependencies"]["dev"]]).lower()
     lock = {line.split("==")[0].lower() for line in (stripped / "constraints.txt").read_text().splitlines()}
     for name in DROPPED_DISTRIBUTIONS:
@@ -226,7 +232,7 @@ def test_a_dropped_capability_leaves_with_its_tests_docs_commands_and_dependenci
     assert set(KEPT_DISTRIBUTIONS) <= lock
     makefile = (stripped / "Makefile").read_text()
     assert not re.findall(r"^(sweep|sweep-results|export|predict-onnx|serve):", makefile, re.M)
-    assert "EXTRAS    ?= dev,tensorboard\n" in makefile and "SPACES" not in makefile
+    assert "EXTRAS    ?= dev,tensorboard,mlflow\n" in makefile and "SPACES" not in makefile
     usage = run_in(stripped, sys.executable, "-m", NAME, "--help")
     assert usage.returncode == 0 and re.findall(r"^  (\S+) ", usage.stdout, re.M) == [
         *("fit", "validate", "test", "predict", "eval", "group", "compare", "results")

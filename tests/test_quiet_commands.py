@@ -84,12 +84,14 @@ def test_each_sweep_trial_is_its_own_wandb_run_and_nothing_warns(tmp_path, home)
         recorded = log.read_bytes()
         assert field("iris_mlp-iris_mlp") in recorded  # grouped by the sweep's study
         assert field(f"iris_mlp/{trial.name}") in recorded  # named by the trial
-        assert f"wandb sync {wandb_run}" in (trial / "train.log").read_text()  # the trial's output
+        trial_log = (trial / "train.log").read_text()  # the trial's output, from its first line
+        assert f"wandb sync {wandb_run}" in trial_log and trial_log.startswith("Seed set to")
         (line,) = [line for line in result.stdout.splitlines() if line.startswith(str(trial))]
         assert "val/acc" in line and "after 2 epochs" in line and " lr=" not in line  # its one line
         assert "(lr=" in line and "dropout=" in line and "init_args" not in line
     assert len(ids) == 2
     assert "epoch 1/2" not in result.stdout  # the trials' epoch lines stay in their logs
+    assert "Seed set" not in result.stdout  # so does what a trial prints before its folder exists
 
 
 def test_a_run_in_a_pipe_prints_one_plain_line_per_epoch_and_fits_a_screen(trained):

@@ -69,6 +69,7 @@ from lightlab.run.resume import (
     say,
     take_resume_flag,
 )
+from lightlab.run.trackers import check_mlflow_server, run_tags, tags_as_text, tracker_lines
 from lightlab.tasks import ClassificationTask, NonFiniteLossError, TaskConfigError
 
 DEFAULTS = Path(__file__).with_name("configs") / "defaults.yaml"
@@ -157,6 +158,7 @@ class LabCLI(LightningCLI):
         config = self.config.get(self.config.get("subcommand") or "", self.config)
         check_foreign_ranges(config)
         check_logger_packages(config.trainer.logger)
+        check_mlflow_server(config.trainer.logger)
         check_checkpoint_file(config.get("ckpt_path"))
         check_accelerator(config.trainer.accelerator)
 
@@ -175,7 +177,8 @@ class LabCLI(LightningCLI):
         trainer = config.trainer
         if trainer.num_nodes == 1:
             trainer.num_nodes = nodes_from_environment()
-        point_trainer_at(trainer, self.run_dir, self.experiment, resuming=self.resume is not None)
+        tags = run_tags(self.run_dir, config.get("seed_everything"), config.get("data.init_args.fold"))
+        point_trainer_at(trainer, self.run_dir, self.experiment, resuming=self.resume is not None, tags=tags)
         if "save_last_every" in config:
             config.save_last_every.dirpath = str(RunFolder(self.run_dir).checkpoints)
         drop_switched_off_callbacks(trainer)
@@ -200,6 +203,7 @@ class LabCLI(LightningCLI):
             raise
         self.datamodule.adapt_to(self.model.net)
         silence_wandb_notices(self.trainer)
+        tags_as_text(self.trainer.loggers)
 
     def before_fit(self) -> None:
         try:
@@ -260,6 +264,8 @@ class LabCLI(LightningCLI):
             end_wandb_run(exit_code=1)  # a sweep's next trial must not log into this run
             raise
         end_wandb_run(exit_code=0)
+        for line in tracker_lines(self.trainer.loggers):
+            print(line)
 
     def validate(self, **kwargs: Any) -> None:
         with discarded_on_failure(self.run_dir):

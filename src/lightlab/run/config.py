@@ -27,6 +27,7 @@ from lightlab.cluster.environment import wandb_offline
 from lightlab.data.base import LabDataModule
 from lightlab.errors import UserError
 from lightlab.run.folder import RunFolder, shown
+from lightlab.run.trackers import mlflow_settings
 
 
 def set_init_args(spec: Any, **values: Any) -> None:
@@ -39,9 +40,11 @@ def class_name(spec: Any) -> str:
     return str(spec.class_path).rsplit(".", 1)[-1]
 
 
-def point_loggers_at(loggers: Any, run_dir: Path, experiment: str, resuming: bool = False) -> Any:
+def point_loggers_at(
+    loggers: Any, run_dir: Path, experiment: str, resuming: bool = False, tags: dict[str, str] | None = None
+) -> Any:
     """CSV into the run folder itself, TensorBoard into its ``tensorboard/``, wandb (unless
-    disabled) inside it, CSV first.
+    disabled) inside it, MLflow under the experiment's name with ``tags``, CSV first.
 
     Each new run gets its own wandb id, stored in its ``config.yaml``: a resumed run keeps it, so
     wandb continues the same run.
@@ -55,6 +58,9 @@ def point_loggers_at(loggers: Any, run_dir: Path, experiment: str, resuming: boo
             set_init_args(logger, save_dir=str(run_dir.parent), name="", version=run_dir.name)
         elif class_name(logger) == "TensorBoardLogger":
             set_init_args(logger, save_dir=str(run_dir), name="", version="tensorboard")
+        elif class_name(logger) == "MLFlowLogger":
+            configured = logger.init_args.get("tracking_uri")
+            set_init_args(logger, **mlflow_settings(run_dir, experiment, tags or {}, resuming, configured))
         elif class_name(logger) == "WandbLogger":
             if os.environ.get("WANDB_MODE") == "disabled":
                 continue
@@ -69,7 +75,10 @@ def point_loggers_at(loggers: Any, run_dir: Path, experiment: str, resuming: boo
 
 
 # A logger's class name -> the packages it can work with, any one of them, and the extra that has one.
-LOGGER_PACKAGES = {"TensorBoardLogger": (("tensorboard", "tensorboardX"), "tensorboard")}
+LOGGER_PACKAGES = {
+    "TensorBoardLogger": (("tensorboard", "tensorboardX"), "tensorboard"),
+    "MLFlowLogger": (("mlflow",), "mlflow"),
+}
 
 
 def check_logger_packages(loggers: Any) -> None:
@@ -104,10 +113,13 @@ def end_wandb_run(exit_code: int, quiet: bool = False) -> None:
         print(f"wandb: {run.url}")
 
 
-def point_trainer_at(trainer: Any, run_dir: Path, experiment: str, resuming: bool = False) -> None:
-    """The trainer config's root, loggers and checkpoint directory, all in ``run_dir``."""
+def point_trainer_at(
+    trainer: Any, run_dir: Path, experiment: str, resuming: bool = False, tags: dict[str, str] | None = None
+) -> None:
+    """The trainer config's root, loggers and checkpoint directory, all in ``run_dir``; ``tags``
+    (``trackers.run_tags``) for the trackers that take them."""
     trainer.default_root_dir = str(run_dir)
-    trainer.logger = point_loggers_at(trainer.logger, run_dir, experiment, resuming)
+    trainer.logger = point_loggers_at(trainer.logger, run_dir, experiment, resuming, tags)
     # Always this run's folder: a re-run config.yaml still names the earlier run's. ``last.ckpt``
     # has one writer (last_checkpoint.LastCheckpoint); a second would leave a last-v1.ckpt.
     for callback in trainer.callbacks or []:

@@ -70,18 +70,23 @@ class Tee:
 
 _active: RunLog | None = None
 _quiet = False
+_held: io.StringIO | None = None  # quiet stdout from before the run's folder exists
 
 
 @contextlib.contextmanager
 def stdout_to_log_only() -> Iterator[None]:
     """Runs started meanwhile print their stdout into their ``train.log`` only (warnings and
-    errors still reach the console): a sweep prints one line per trial instead."""
-    global _quiet
+    errors still reach the console): a sweep prints one line per trial instead. What is printed
+    before a run's log opens (the seed line) is held and goes into that log."""
+    global _quiet, _held
     before, _quiet = _quiet, True
+    held_before, console = _held, sys.stdout
+    _held = sys.stdout = io.StringIO()
     try:
         yield
     finally:
-        _quiet = before
+        _quiet, _held = before, held_before
+        sys.stdout = console
 
 
 def start(run_dir: Path) -> None:
@@ -91,6 +96,10 @@ def start(run_dir: Path) -> None:
     if global_rank() != 0 or not run_dir.is_dir():
         return
     _active = RunLog(RunFolder(run_dir).log, console=not _quiet)
+    if _held is not None:
+        _active.write(_held.getvalue())
+        _held.seek(0)
+        _held.truncate()
     sys.stdout, sys.stderr = Tee(_active.console, _active), Tee(sys.stderr, _active)
 
 
