@@ -98,9 +98,15 @@ def test_mlflow_files_a_run_in_the_local_store_and_its_resume_continues_it(
     assert f"mlflow: run {run.info.run_id}; to browse: " in out and "mlflow.db" in out
     assert "Creating" not in out and "database tables" not in out  # the store's set-up notes
 
-    run_cli("fit", "--resume", str(run_dir), "--trainer.max_epochs", "5", runs_dir=runs)
+    # LOGGER=mlflow given again on the resume: the saved config already has the logger.
+    run_cli("fit", "--resume", str(run_dir), "--trainer.max_epochs", "5", preset, runs_dir=runs)
     (resumed,) = mlflow_runs(store, "iris_mlp")  # the same MLflow run, not a second one
     assert resumed.info.run_id == run.info.run_id and resumed.data.metrics["epoch"] == 5
+    from mlflow.tracking import MlflowClient
+
+    steps = [point.step for point in MlflowClient(store).get_metric_history(run.info.run_id, "train/loss")]
+    assert len(steps) == 5 and len(set(steps)) == 5  # one point per epoch, none logged twice
+    assert capsys.readouterr().out.count("mlflow: run ") == 1
 
 
 def test_a_silent_mlflow_server_is_one_line_and_no_folder(tmp_path, monkeypatch, capsys):
@@ -117,7 +123,7 @@ def test_a_silent_mlflow_server_is_one_line_and_no_folder(tmp_path, monkeypatch,
     assert stop.value.code == 2
     (line,) = capsys.readouterr().err.strip().splitlines()
     assert "the MLflow server at http://127.0.0.1:" in line and "does not answer" in line
-    assert "unset MLFLOW_TRACKING_URI" in line
+    assert f"unset MLFLOW_TRACKING_URI to log into {runs / 'mlflow.db'}" in line
     assert not runs.exists()
 
 
@@ -178,9 +184,11 @@ def test_a_seed_group_lands_in_a_real_mlflow_server_tagged_by_group_and_seed(mlf
         run = landed[str(member.resolve())]
         assert run.info.status == "FINISHED" and run.info.run_name == f"{group.name}/{member.name}"
         assert run.data.tags["group"] == group.name and int(run.data.tags["seed"]) in seeds
+        assert "fold" not in run.data.tags  # seeds only, no folds
         assert member.name == f"seed-{run.data.tags['seed']}"
         assert run.data.metrics["test/acc"] == pytest.approx(read_summary(member)["test"]["test/acc"])
     assert result.stdout.count(f"mlflow: {mlflow_server}/#/experiments/") == 2
+    assert "View run" not in result.stdout  # the client's own links: the line above says it once
 
 
 def test_logger_presets_combine_and_an_unknown_one_is_named():
@@ -208,3 +216,25 @@ def test_logger_presets_combine_and_an_unknown_one_is_named():
 @pytest.mark.parametrize("preset", sorted(p.stem for p in PRESETS.glob("*.yaml")))
 def test_each_preset_says_what_it_is_on_its_first_line(preset):
     assert (PRESETS / f"{preset}.yaml").read_text().startswith("# ")
+
+
+def test_run_tags_name_the_group_seed_fold_and_sweep(tmp_path):
+    from lightlab.run.groups import GROUP_FILE
+    from lightlab.run.trackers import run_name, run_tags
+
+    experiment = tmp_path / "runs" / "iris_mlp"
+    group = experiment / "sweep-iris_mlp" / "group-20261202-020002"
+    member = group / "fold-1-seed-42"
+    member.mkdir(parents=True)
+    (group / GROUP_FILE).write_text("{}")
+    assert run_tags(member, 42, 1) == {
+        "folder": str(member.resolve()),
+        "group": "sweep-iris_mlp/group-20261202-020002",
+        "seed": "42",
+        "fold": "1",
+        "sweep": "sweep-iris_mlp",
+    }
+    assert run_name(member) == "sweep-iris_mlp/group-20261202-020002/fold-1-seed-42"
+    alone = experiment / "20261202-015846"
+    alone.mkdir()
+    assert run_tags(alone, 42, None) == {"folder": str(alone.resolve())}  # no group: no seed tag

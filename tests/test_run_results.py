@@ -153,9 +153,10 @@ def test_the_table_fits_the_terminal_with_no_cell_cut(tmp_path, width, monkeypat
     assert all(len(line) <= limit for line in lines), max(lines, key=len)
     header = next(line for line in lines if line.startswith("run "))
     shown = header.split()
-    assert [line for line in lines if line.startswith("iris_mlp/")] == lines[3:15]  # a line per run
+    assert lines[0].startswith("iris_mlp: runs")  # one experiment: named once, in the title
+    assert [line for line in lines if line.startswith("20261201-")] == lines[3:15]  # a line per run
     for i in range(12):  # run names whole, no value cut
-        assert f"iris_mlp/20261201-1030{i:02d} " in output
+        assert f"\n20261201-1030{i:02d} " in output
     assert "…" not in output
     for word in ("run", "status", "best", "test acc", "test f1"):
         assert word in header
@@ -168,6 +169,30 @@ def test_the_table_fits_the_terminal_with_no_cell_cut(tmp_path, width, monkeypat
     else:
         assert "lr" in shown  # the model's settings first
         assert "also differing, not shown at 80 columns" in output and "trainer.max_epochs" in output
+
+
+def test_a_groups_row_fits_80_columns_with_its_spread_and_count():
+    import io
+
+    from rich.console import Console
+
+    from lightlab.run.results_view import print_results
+
+    header = ["run", "status", "best", "test acc", "test f1"]
+    table = [
+        ["iris_mlp/20261202-015846", "completed", "0.0952", "0.9000", "0.8977"],
+        *[
+            ["iris_mlp/group-20261202-020002 (2 runs)", "completed"]
+            + [f"0.{k}190 ± 0.0416 (n=2)" for k in (2, 9, 8)]
+        ],
+        ["iris_mlp/20261202-020051", "interrupted", "0.3941", "0.8333", "0.8222"],
+    ]
+    text = io.StringIO()
+    print_results(header, table, "runs", Console(file=text, width=80))
+    output = text.getvalue()
+    assert all(len(line) <= 80 for line in output.splitlines()) and "…" not in output
+    assert output.startswith("iris_mlp: runs") and "\ngroup-20261202-020002 (n=2) " in output
+    assert "0.919±0.042" in output and "completed" in output and "interrupted" in output
 
 
 def test_wide_shows_every_differing_setting(tmp_path, monkeypatch):

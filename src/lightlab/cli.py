@@ -158,7 +158,7 @@ class LabCLI(LightningCLI):
         config = self.config.get(self.config.get("subcommand") or "", self.config)
         check_foreign_ranges(config)
         check_logger_packages(config.trainer.logger)
-        check_mlflow_server(config.trainer.logger)
+        check_mlflow_server(config.trainer.logger, config.runs_dir)
         check_checkpoint_file(config.get("ckpt_path"))
         check_accelerator(config.trainer.accelerator)
 
@@ -177,7 +177,8 @@ class LabCLI(LightningCLI):
         trainer = config.trainer
         if trainer.num_nodes == 1:
             trainer.num_nodes = nodes_from_environment()
-        tags = run_tags(self.run_dir, config.get("seed_everything"), config.get("data.init_args.fold"))
+        fold = config.get("data.init_args.fold") if config.get("data.init_args.folds") else None
+        tags = run_tags(self.run_dir, config.get("seed_everything"), fold)
         point_trainer_at(trainer, self.run_dir, self.experiment, resuming=self.resume is not None, tags=tags)
         if "save_last_every" in config:
             config.save_last_every.dirpath = str(RunFolder(self.run_dir).checkpoints)

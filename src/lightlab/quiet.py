@@ -18,6 +18,7 @@ _DROPPED = (
     "TPU available: False",  # hardware this machine does not have
     "HPU available: False",
     "Loaded model weights from the checkpoint at",  # said by the line before it
+    "Restored all states from the checkpoint at",  # a resume says what it continues from
 )
 _RESTORING = "Restoring states from the checkpoint path at "
 _last_restored: list[str] = []
@@ -87,6 +88,8 @@ def silence_known_noise() -> None:
     # note; the run's own closing line says where it went.
     for name in ("mlflow.store.db.utils", "alembic"):
         logging.getLogger(name).setLevel(logging.WARNING)
+    # A server's client prints two "View run/experiment" links as each run ends, twice per run.
+    os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
     logging.getLogger("lightning.pytorch.loggers.mlflow").addFilter(
         lambda record: "not found. Creating it" not in record.getMessage()
     )

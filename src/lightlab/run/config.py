@@ -52,7 +52,7 @@ def point_loggers_at(
     if not isinstance(loggers, list):
         return loggers
     kept = []
-    for logger in loggers:
+    for logger in one_of_each(loggers):
         if class_name(logger) == "CSVLogger":
             # save_dir/name/version is exactly the run directory.
             set_init_args(logger, save_dir=str(run_dir.parent), name="", version=run_dir.name)
@@ -72,6 +72,15 @@ def point_loggers_at(
         kept.append(logger)
     # The first logger decides trainer.log_dir, where the config is saved: keep CSV first.
     return sorted(kept, key=lambda logger: class_name(logger) != "CSVLogger")
+
+
+def one_of_each(loggers: list[Any]) -> list[Any]:
+    """The first logger of each class: a resumed run's saved config already has the loggers it
+    started with, and ``LOGGER=`` given again must not log every metric twice."""
+    firsts: dict[str, Any] = {}
+    for logger in loggers:
+        firsts.setdefault(str(logger.class_path), logger)
+    return list(firsts.values())
 
 
 # A logger's class name -> the packages it can work with, any one of them, and the extra that has one.

@@ -17,6 +17,9 @@ LEADING = ("run", "status")
 TRAILING = ("best", "test acc", "test f1", "epochs", "fit s")
 SPARED = ("epochs", "fit s")
 FIRST_SHOWN = ("model", "data")  # the settings people change most, shown first when space is short
+# A group's cell, "0.9167 ± 0.0236 (n=2)"; its n is already in the run's cell ("(2 runs)").
+SPREAD = re.compile(r"^(\S+) ± (\S+) \(n=\d+\)$")
+RUN_COUNT = re.compile(r" \((\d+) runs\)$")  # a group's run cell: "group-… (5 runs)" -> "group-… (n=5)"
 # A decimal or exponent number inside a value ("0.028648679", "[0.1234567, 32]", "1e-05").
 NUMBER = re.compile(r"(?<![\w.])-?(?:\d+\.\d+(?:[eE][-+]?\d+)?|\d+[eE][-+]?\d+)(?![\w.])")
 
@@ -42,19 +45,48 @@ def short_keys(keys: list[str]) -> dict[str, str]:
     return shortened
 
 
+def compact(value: str) -> str:
+    """A group's ``mean ± std (n=k)`` as ``mean±std``, the spread to 2 significant digits."""
+    match = SPREAD.match(value)
+    if match is None:
+        return value
+    return f"{float(match.group(1)):.4g}±{float(match.group(2)):.2g}"
+
+
+def without_common_experiment(table: list[list[str]], title: str) -> tuple[list[list[str]], str]:
+    """Rows of one experiment lose its ``<experiment>/`` prefix in the run column, which the title
+    names instead."""
+    prefixes = {line[0].split("/", 1)[0] for line in table}
+    if len(prefixes) != 1 or not all("/" in line[0] for line in table):
+        return table, title
+    (experiment,) = prefixes
+    return [[line[0].split("/", 1)[1], *line[1:]] for line in table], f"{experiment}: {title}"
+
+
+def short_run(name: str) -> str:
+    return RUN_COUNT.sub(r" (n=\1)", name)
+
+
 def build(header: list[str], table: list[list[str]], optional: list[str], title: str) -> Table:
     """A rich table of the fixed columns and the given optional ones, every cell on one line."""
     fixed = [name for name in LEADING + TRAILING if name not in SPARED]
     keep = [i for i, name in enumerate(header) if name in fixed or name in optional]
     names = short_keys([header[i] for i in keep if header[i] not in LEADING + TRAILING])
-    shown = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    shown = Table(
+        title=title,
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        pad_edge=False,
+        collapse_padding=True,
+    )
     for i in keep:
         numeric = header[i] in TRAILING
         shown.add_column(
             names.get(header[i], header[i]), no_wrap=True, justify="right" if numeric else "left"
         )
     for line in table:
-        shown.add_row(*[significant(line[i]) if header[i] in names else line[i] for i in keep])
+        shown.add_row(*[significant(line[i]) if header[i] in names else compact(line[i]) for i in keep])
     return shown
 
 
@@ -83,6 +115,8 @@ def print_results(
     header: list[str], table: list[list[str]], title: str, console: Console, wide: bool = False
 ) -> None:
     """Print the table to ``console``: all of it when ``wide``, else what fits its width."""
+    table, title = without_common_experiment(table, title)
+    table = [[short_run(line[0]), *line[1:]] for line in table]
     if wide:
         shown = build(header, table, [n for n in header if n not in LEADING], title)
         console.width = max(console.width, natural_width(shown))

@@ -61,7 +61,7 @@ def is_server(uri: str) -> bool:
     return uri.startswith(("http://", "https://"))
 
 
-def check_mlflow_server(loggers: Any) -> None:
+def check_mlflow_server(loggers: Any, runs_dir: str | Path) -> None:
     """A configured MLflow server that does not answer is one line before a folder is made (the
     client would retry for minutes, then fail with a traceback)."""
     import urllib.error
@@ -80,7 +80,7 @@ def check_mlflow_server(loggers: Any) -> None:
             reason = getattr(error, "reason", error)
             raise UserError(
                 f"the MLflow server at {uri} does not answer ({reason}): start it (mlflow server), "
-                "or unset MLFLOW_TRACKING_URI to log into runs/mlflow.db"
+                f"or unset MLFLOW_TRACKING_URI to log into {shown(Path(runs_dir) / MLFLOW_STORE)}"
             ) from None
 
 
