@@ -67,6 +67,9 @@ def test_train_eval_and_predict_print_no_warning(trained, home, tmp_path):
     assert warnings_in(make("predict", f"RUN={run_dir}", f"INPUT={flowers}", home=home)) == []
     resumed = make("train", f"RESUME={run_dir}", "ARGS=--trainer.max_epochs 4", home=home)
     assert warnings_in(resumed) == []
+    (continuing,) = [line for line in resumed.stdout.splitlines() if line.startswith("continuing ")]
+    assert continuing in (run_dir / "train.log").read_text()  # appended, from its first line
+    assert "Restored all states" not in resumed.stdout  # the line above says it
 
 
 def test_each_sweep_trial_is_its_own_wandb_run_and_nothing_warns(tmp_path, home):
@@ -99,6 +102,8 @@ def test_a_run_in_a_pipe_prints_one_plain_line_per_epoch_and_fits_a_screen(train
     lines = train.stdout.splitlines()
     epochs = [line for line in lines if line.startswith("epoch ")]
     assert [line.split()[1] for line in epochs] == ["1/3", "2/3", "3/3"]
+    stopped = next(i for i, line in enumerate(lines) if line.startswith("`Trainer.fit` stopped"))
+    assert lines.index(epochs[-1]) < stopped  # the last epoch's line, then why training stopped
     assert all("train/loss" in line and "val/loss" in line for line in epochs)
     assert "\x1b" not in train.stdout + train.stderr and "\r" not in train.stdout
     assert len(lines) - len(epochs) <= 25, train.stdout
@@ -112,8 +117,10 @@ def test_every_run_folder_keeps_what_it_printed_in_train_log(trained):
     log = (run_dir / "train.log").read_text()
     assert "\x1b" not in log and "\r" not in log
     assert "net.layers.1" in log and "Linear" in log  # the full layer table
-    for line in [line for line in train.stdout.splitlines() if line.startswith(("epoch ", "run directory"))]:
-        assert line in log
+    assert log.startswith("Seed set to 42\n")  # from before the folder existed, too
+    for line in train.stdout.splitlines():
+        if line.startswith(("epoch ", "run directory", "`Trainer.fit` stopped", "batch size")):
+            assert line in log
     assert "test" in log and "best checkpoint" in log  # the results table
 
 

@@ -287,6 +287,7 @@ def main(args: list[str] | None = None, callbacks: list[Callback] | None = None)
     """Entry point; one line on stderr and exit status 2 for a user mistake, 1 for a run that failed
     (a non-finite loss). ``callbacks`` join the configured ones (for runs started from Python)."""
     silence_known_noise()
+    run_log.hold()  # what is printed before the run's folder exists goes into its train.log too
     try:
         given, target = take_resume_flag(sys.argv[1:] if args is None else args)
         configs = flag_values(given, "--config")

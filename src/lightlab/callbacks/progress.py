@@ -3,6 +3,7 @@ epoch in a file or pipe (a SLURM output file, CI, ``| tee``), and that line in `
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
@@ -14,6 +15,9 @@ from lightlab.run import log as run_log
 
 # What an epoch line shows besides the checkpoint's monitor (every metric is in metrics.csv).
 SHOWN_METRICS = ("train/loss", "val/loss", "val/acc")
+# Lightning's notes; the one that training stopped waits for the last epoch's line.
+NOTES = logging.getLogger("lightning.pytorch.utilities.rank_zero")
+STOPPED = "`Trainer.fit` stopped"
 
 
 def monitor_of(trainer: Trainer) -> str:
@@ -43,12 +47,31 @@ class ProgressBarOrLines(RichProgressBar):
         self.lines = False
         self.epoch_started = time.monotonic()
         self.finished: tuple[int, int, float] | None = None  # an epoch whose line is not yet out
+        self.held_notes: list[logging.LogRecord] = []
 
     def setup(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
         self.lines = not run_log.on_terminal()
         if self.lines:
             self.disable()
+        NOTES.addFilter(self.after_the_epoch_line)
         super().setup(trainer, pl_module, stage)
+
+    def teardown(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
+        NOTES.removeFilter(self.after_the_epoch_line)
+        self.release_notes()
+        super().teardown(trainer, pl_module, stage)
+
+    def after_the_epoch_line(self, record: logging.LogRecord) -> bool:
+        """Hold the note that training stopped while its epoch's line is still to come."""
+        if self.finished is not None and record.getMessage().startswith(STOPPED):
+            self.held_notes.append(record)
+            return False
+        return True
+
+    def release_notes(self) -> None:
+        notes, self.held_notes = self.held_notes, []
+        for record in notes:
+            NOTES.handle(record)
 
     def get_metrics(self, trainer: Trainer, pl_module: LightningModule) -> dict[str, Any]:
         """The checkpoint's monitor only, so the bar stays one line at 80 columns."""
@@ -83,3 +106,4 @@ class ProgressBarOrLines(RichProgressBar):
             print(line, end="", flush=True)  # the console and the log
         else:
             run_log.to_log_only(line)
+        self.release_notes()

@@ -53,7 +53,7 @@ class RunLog:
 class Tee:
     """A stream that writes to ``stream`` and to the run's log; everything else is the stream's."""
 
-    def __init__(self, stream: IO[str], log: RunLog) -> None:
+    def __init__(self, stream: IO[str], log: RunLog | _Held) -> None:
         self.stream, self.log = stream, log
 
     def write(self, text: str) -> int:
@@ -68,45 +68,74 @@ class Tee:
         return getattr(self.stream, name)
 
 
+class _Held:
+    """What is printed before the run's folder exists (the seed line, a resume's line), kept for
+    the run's log, which gets it first."""
+
+    def __init__(self) -> None:
+        self.text = io.StringIO()
+        self.streams = (sys.stdout, sys.stderr)
+
+    def write(self, text: str) -> None:
+        self.text.write(plain(text))
+
+
 _active: RunLog | None = None
+_holding: _Held | None = None
 _quiet = False
-_held: io.StringIO | None = None  # quiet stdout from before the run's folder exists
 
 
 @contextlib.contextmanager
 def stdout_to_log_only() -> Iterator[None]:
     """Runs started meanwhile print their stdout into their ``train.log`` only (warnings and
-    errors still reach the console): a sweep prints one line per trial instead. What is printed
-    before a run's log opens (the seed line) is held and goes into that log."""
-    global _quiet, _held
+    errors still reach the console): a sweep prints one line per trial instead."""
+    global _quiet
     before, _quiet = _quiet, True
-    held_before, console = _held, sys.stdout
-    _held = sys.stdout = io.StringIO()
     try:
         yield
     finally:
-        _quiet, _held = before, held_before
-        sys.stdout = console
+        _quiet = before
+
+
+def hold() -> None:
+    """Keep what is printed from now until ``start`` opens the run's log, for that log. The
+    console sees it at once (unless stdout goes to the log only)."""
+    global _holding
+    if _holding is not None or _active is not None:
+        return
+    _holding = _Held()
+    console = io.StringIO() if _quiet else sys.stdout
+    sys.stdout, sys.stderr = Tee(console, _holding), Tee(sys.stderr, _holding)
+
+
+def _release() -> str:
+    """Stop holding; what was held."""
+    global _holding
+    if _holding is None:
+        return ""
+    held, _holding = _holding, None
+    sys.stdout, sys.stderr = held.streams
+    return held.text.getvalue()
 
 
 def start(run_dir: Path) -> None:
-    """Keep what this process prints in ``run_dir/train.log`` (appended to, for a resumed run)."""
+    """Keep what this process prints in ``run_dir/train.log`` (appended to, for a resumed run),
+    starting with what was held since ``hold``."""
     global _active
+    held = _release()
     stop()
     if global_rank() != 0 or not run_dir.is_dir():
         return
     _active = RunLog(RunFolder(run_dir).log, console=not _quiet)
-    if _held is not None:
-        _active.write(_held.getvalue())
-        _held.seek(0)
-        _held.truncate()
+    _active.write(held)
     sys.stdout, sys.stderr = Tee(_active.console, _active), Tee(sys.stderr, _active)
 
 
 def stop(remove_in: Path | None = None) -> None:
-    """Stop logging and put the console streams back; a log this run created inside ``remove_in``
-    goes (a run that failed before training leaves nothing behind)."""
+    """Stop logging (or holding) and put the console streams back; a log this run created inside
+    ``remove_in`` goes (a run that failed before training leaves nothing behind)."""
     global _active
+    _release()
     if _active is None:
         return
     log, _active = _active, None
