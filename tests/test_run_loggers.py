@@ -87,7 +87,8 @@ def test_mlflow_files_a_run_in_the_local_store_and_its_resume_continues_it(
     preset = f"--trainer.logger+={PRESETS / 'mlflow.yaml'}"
     config = str(EXPERIMENTS / "iris_mlp.yaml")
     run_cli("fit", "--config", config, "--trainer.max_epochs", "3", preset, runs_dir=runs)
-    out = capsys.readouterr().out
+    captured = capsys.readouterr()
+    out = captured.out
     (run_dir,) = run_dirs(runs, "iris_mlp")
     store = f"sqlite:///{runs / 'mlflow.db'}"
     (run,) = mlflow_runs(store, "iris_mlp")
@@ -96,7 +97,7 @@ def test_mlflow_files_a_run_in_the_local_store_and_its_resume_continues_it(
     assert run.data.metrics["test/acc"] == pytest.approx(read_summary(run_dir)["test"]["test/acc"])
     assert run.data.params["net/class_path"] == "lightlab.nets.MLP"
     assert f"mlflow: run {run.info.run_id}; to browse: " in out and "mlflow.db" in out
-    assert "Creating" not in out and "database tables" not in out  # the store's set-up notes
+    assert "Creating" not in out + captured.err and "database tables" not in out + captured.err
 
     # LOGGER=mlflow given again on the resume: the saved config already has the logger.
     run_cli("fit", "--resume", str(run_dir), "--trainer.max_epochs", "5", preset, runs_dir=runs)
@@ -107,6 +108,13 @@ def test_mlflow_files_a_run_in_the_local_store_and_its_resume_continues_it(
     steps = [point.step for point in MlflowClient(store).get_metric_history(run.info.run_id, "train/loss")]
     assert len(steps) == 5 and len(set(steps)) == 5  # one point per epoch, none logged twice
     assert capsys.readouterr().out.count("mlflow: run ") == 1
+
+    # The saved config re-run into another runs folder logs into that folder's store.
+    other = tmp_path / "elsewhere"
+    again = ["--config", str(run_dir / "config.yaml"), "--trainer.max_epochs", "1", "--ckpt_path", "null"]
+    run_cli("fit", *again, runs_dir=other)
+    (moved,) = mlflow_runs(f"sqlite:///{other / 'mlflow.db'}", "iris_mlp")
+    assert moved.data.tags["folder"].startswith(str(other.resolve()))
 
 
 def test_a_silent_mlflow_server_is_one_line_and_no_folder(tmp_path, monkeypatch, capsys):
@@ -125,6 +133,31 @@ def test_a_silent_mlflow_server_is_one_line_and_no_folder(tmp_path, monkeypatch,
     assert "the MLflow server at http://127.0.0.1:" in line and "does not answer" in line
     assert f"unset MLFLOW_TRACKING_URI to log into {runs / 'mlflow.db'}" in line
     assert not runs.exists()
+
+
+def test_a_server_that_answers_with_an_http_error_is_left_to_the_mlflow_client(tmp_path, monkeypatch):
+    import http.server
+    import threading
+
+    from jsonargparse import Namespace
+
+    from lightlab.run.trackers import check_mlflow_server
+
+    class Refusing(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # an authenticating proxy in front of the server
+            self.send_error(401)
+
+        def log_message(self, *args):
+            pass
+
+    proxy = http.server.HTTPServer(("127.0.0.1", 0), Refusing)
+    threading.Thread(target=proxy.serve_forever, daemon=True).start()
+    try:
+        monkeypatch.setenv("MLFLOW_TRACKING_URI", f"http://127.0.0.1:{proxy.server_port}")
+        logger = Namespace(class_path="lightning.pytorch.loggers.MLFlowLogger", init_args=Namespace())
+        check_mlflow_server([logger], tmp_path / "runs")  # answered: no error
+    finally:
+        proxy.shutdown()
 
 
 @pytest.fixture
@@ -220,7 +253,7 @@ def test_each_preset_says_what_it_is_on_its_first_line(preset):
 
 def test_run_tags_name_the_group_seed_fold_and_sweep(tmp_path):
     from lightlab.run.groups import GROUP_FILE
-    from lightlab.run.trackers import run_name, run_tags
+    from lightlab.run.trackers import FOLDER_TAG, GROUP_TAG, SWEEP_TAG, run_name, run_tags
 
     experiment = tmp_path / "runs" / "iris_mlp"
     group = experiment / "sweep-iris_mlp" / "group-20261202-020002"
@@ -228,13 +261,13 @@ def test_run_tags_name_the_group_seed_fold_and_sweep(tmp_path):
     member.mkdir(parents=True)
     (group / GROUP_FILE).write_text("{}")
     assert run_tags(member, 42, 1) == {
-        "folder": str(member.resolve()),
-        "group": "sweep-iris_mlp/group-20261202-020002",
+        FOLDER_TAG: str(member.resolve()),
+        GROUP_TAG: "sweep-iris_mlp/group-20261202-020002",
         "seed": "42",
         "fold": "1",
-        "sweep": "sweep-iris_mlp",
+        SWEEP_TAG: "sweep-iris_mlp",  # a constant: a project without sweeps keeps this test whole
     }
     assert run_name(member) == "sweep-iris_mlp/group-20261202-020002/fold-1-seed-42"
     alone = experiment / "20261202-015846"
     alone.mkdir()
-    assert run_tags(alone, 42, None) == {"folder": str(alone.resolve())}  # no group: no seed tag
+    assert run_tags(alone, 42, None) == {FOLDER_TAG: str(alone.resolve())}  # no group: no seed tag

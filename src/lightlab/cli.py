@@ -69,7 +69,14 @@ from lightlab.run.resume import (
     say,
     take_resume_flag,
 )
-from lightlab.run.trackers import check_mlflow_server, run_tags, tags_as_text, tracker_lines
+from lightlab.run.trackers import (
+    check_mlflow_server,
+    restore_tracking_env,
+    run_tags,
+    tags_as_text,
+    tracker_lines,
+    user_tracking_env,
+)
 from lightlab.tasks import ClassificationTask, NonFiniteLossError, TaskConfigError
 
 DEFAULTS = Path(__file__).with_name("configs") / "defaults.yaml"
@@ -288,6 +295,7 @@ def main(args: list[str] | None = None, callbacks: list[Callback] | None = None)
     (a non-finite loss). ``callbacks`` join the configured ones (for runs started from Python)."""
     silence_known_noise()
     run_log.hold()  # what is printed before the run's folder exists goes into its train.log too
+    tracking_env = user_tracking_env()
     try:
         given, target = take_resume_flag(sys.argv[1:] if args is None else args)
         configs = flag_values(given, "--config")
@@ -327,3 +335,4 @@ def main(args: list[str] | None = None, callbacks: list[Callback] | None = None)
     finally:
         run_log.stop()
         release_run_dir()
+        restore_tracking_env(tracking_env)

@@ -84,15 +84,12 @@ def silence_known_noise() -> None:
     logging.getLogger("lightning.pytorch.trainer.connectors.signal_connector").addFilter(
         lambda record: "auto-requeueing enabled" not in record.getMessage()
     )
-    # A local MLflow store sets up its tables on first use and files a new experiment, each with a
-    # note; the run's own closing line says where it went.
+    # A local MLflow store sets up its tables on first use, with notes; the run's own closing line
+    # says where it went.
     for name in ("mlflow.store.db.utils", "alembic"):
         logging.getLogger(name).setLevel(logging.WARNING)
     # A server's client prints two "View run/experiment" links as each run ends, twice per run.
     os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
-    logging.getLogger("lightning.pytorch.loggers.mlflow").addFilter(
-        lambda record: "not found. Creating it" not in record.getMessage()
-    )
     # Lightning's progress notes ("Seed set to 42", "GPU available: …") are information, not
     # errors: on stdout, stderr keeps only warnings and the one-line error of a failed run.
     for name in ("lightning", "lightning.pytorch", "lightning.fabric"):

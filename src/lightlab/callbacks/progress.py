@@ -95,6 +95,8 @@ class ProgressBarOrLines(RichProgressBar):
 
     def on_exception(self, trainer: Trainer, pl_module: LightningModule, exception: BaseException) -> None:
         self.write_finished_epoch(trainer)
+        NOTES.removeFilter(self.after_the_epoch_line)  # no teardown follows a failed fit
+        self.release_notes()
         super().on_exception(trainer, pl_module, exception)
 
     def write_finished_epoch(self, trainer: Trainer) -> None:

@@ -79,7 +79,7 @@ def one_of_each(loggers: list[Any]) -> list[Any]:
     started with, and ``LOGGER=`` given again must not log every metric twice."""
     firsts: dict[str, Any] = {}
     for logger in loggers:
-        firsts.setdefault(str(logger.class_path), logger)
+        firsts.setdefault(class_name(logger), logger)
     return list(firsts.values())
 
 
