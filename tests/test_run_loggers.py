@@ -24,6 +24,21 @@ def no_mlflow_server(monkeypatch):
     monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
 
 
+def refused_line(preset: str, runs: Path, capsys) -> str:
+    """The one stderr line of an iris run with ``preset`` that stops with exit status 2."""
+    with pytest.raises(SystemExit) as stop:
+        run_cli(
+            "fit",
+            "--config",
+            str(EXPERIMENTS / "iris_mlp.yaml"),
+            f"--trainer.logger+={PRESETS / f'{preset}.yaml'}",
+            runs_dir=runs,
+        )
+    assert stop.value.code == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    return line
+
+
 def mlflow_runs(uri: str, experiment: str) -> list:
     from mlflow.tracking import MlflowClient
 
@@ -66,16 +81,7 @@ def test_a_preset_without_its_package_is_one_line_and_no_folder(
     for name in modules:  # as in a project installed without the extra
         monkeypatch.setitem(sys.modules, name, None)
     runs = tmp_path / "runs"
-    with pytest.raises(SystemExit) as stop:
-        run_cli(
-            "fit",
-            "--config",
-            str(EXPERIMENTS / "iris_mlp.yaml"),
-            f"--trainer.logger+={PRESETS / f'{preset}.yaml'}",
-            runs_dir=runs,
-        )
-    assert stop.value.code == 2
-    (line,) = capsys.readouterr().err.strip().splitlines()
+    line = refused_line(preset, runs, capsys)
     assert f"needs the {modules[0]} package" in line and f"EXTRAS=dev,{preset}" in line
     assert not runs.exists() or not any(runs.rglob("config.yaml"))
 
@@ -120,16 +126,7 @@ def test_mlflow_files_a_run_in_the_local_store_and_its_resume_continues_it(
 def test_a_silent_mlflow_server_is_one_line_and_no_folder(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"http://127.0.0.1:{free_port()}")
     runs = tmp_path / "runs"
-    with pytest.raises(SystemExit) as stop:
-        run_cli(
-            "fit",
-            "--config",
-            str(EXPERIMENTS / "iris_mlp.yaml"),
-            f"--trainer.logger+={PRESETS / 'mlflow.yaml'}",
-            runs_dir=runs,
-        )
-    assert stop.value.code == 2
-    (line,) = capsys.readouterr().err.strip().splitlines()
+    line = refused_line("mlflow", runs, capsys)
     assert "the MLflow server at http://127.0.0.1:" in line and "does not answer" in line
     assert f"unset MLFLOW_TRACKING_URI to log into {runs / 'mlflow.db'}" in line
     assert not runs.exists()
