@@ -17,6 +17,7 @@ PRESETS     := $(sort $(basename $(notdir $(wildcard experiments/trainer/*.yaml)
 DEBUGS      := $(sort $(basename $(notdir $(wildcard experiments/debug/*.yaml))))
 DEBUG     ?=
 RESUME    ?=
+INIT      ?=
 SEEDS     ?=
 CONFIRM   ?=
 FOLDS     ?=
@@ -33,7 +34,7 @@ LOGGER    ?=
 LOGGERS     := $(sort $(basename $(notdir $(wildcard experiments/logger/*.yaml))))
 comma := ,
 space := $(subst ,, )
-TRAIN_FLAGS := $(if $(TRAINER),--config experiments/trainer/$(TRAINER).yaml) \
+TRAIN_FLAGS := $(if $(INIT),--model.init_from $(INIT)) $(if $(TRAINER),--config experiments/trainer/$(TRAINER).yaml) \
                $(foreach l,$(subst $(comma), ,$(LOGGER)),--trainer.logger+=experiments/logger/$(l).yaml) \
                $(if $(DEBUG),--config experiments/debug/$(DEBUG).yaml) $(if $(PRECISION),--trainer.precision $(PRECISION))
 
@@ -75,9 +76,10 @@ check-exp:
 	$(if $(EXP),$(if $(wildcard experiments/$(EXP).yaml),,$(error unknown experiment '$(EXP)': choose one of: $(EXPERIMENTS))))
 	$(if $(TRAINER),$(if $(wildcard experiments/trainer/$(TRAINER).yaml),,$(error unknown trainer preset '$(TRAINER)': choose one of: $(PRESETS))))
 	$(if $(DEBUG),$(if $(wildcard experiments/debug/$(DEBUG).yaml),,$(error unknown debug preset '$(DEBUG)': choose one of: $(DEBUGS))))
+	$(if $(and $(INIT),$(RESUME)),$(error INIT= starts a new run from another run's weights, RESUME= continues a run: give one of them))
 	$(foreach l,$(subst $(comma), ,$(LOGGER)),$(if $(wildcard experiments/logger/$(l).yaml),,$(error unknown logger preset '$(l)': choose from: $(LOGGERS) (several: LOGGER=$(subst $(space),$(comma),$(LOGGERS))))))
 
-train: check-exp ## Train EXP=<name> [TRAINER= LOGGER= DEBUG= PRECISION= ARGS="..."]; RESUME=latest|<folder>|<ckpt>; SEEDS=5|"3 7" FOLDS=k JOBS=k: a group
+train: check-exp ## Train EXP=<name> [TRAINER= LOGGER= DEBUG= PRECISION= ARGS="..."]; RESUME=latest|<folder>|<ckpt>; INIT=<run folder>|<ckpt>: start from its weights; SEEDS=5|"3 7" FOLDS=k JOBS=k: a group
 ifneq ($(SEEDS)$(FOLDS),)
 	$(PY) -m lightlab group $(EXP) $(if $(SEEDS),--seeds "$(SEEDS)") $(if $(FOLDS),--folds $(FOLDS)) \
 	  $(if $(JOBS),--jobs $(JOBS)) $(if $(RESUME),--resume $(RESUME)) -- $(TRAIN_FLAGS) $(ARGS)
@@ -85,7 +87,7 @@ else
 	$(PY) -m lightlab fit $(strip $(FIT_SOURCE) $(TRAIN_FLAGS) $(ARGS))
 endif
 
-show-data: check-exp ## Save a labelled grid of EXP's images to runs/EXP/samples.png
+show-data: check-exp ## EXP's class counts per split (runs/EXP/class_counts.png) and, for images, a labelled grid (samples.png)
 	$(PY) -m lightlab show-data experiments/$(EXP).yaml
 
 sweep: check-exp ## Optuna search over EXP: [SPACE= TRIALS= JOBS= STORAGE=] [CONFIRM=k: retrain the k best over SEEDS (3)]; again: continue

@@ -83,11 +83,11 @@ def test_corrupt_image_is_skipped_with_a_warning_naming_it(tmp_path):
     root = _folder(tmp_path / "img")
     (root / "dog" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
     dm = ImageFolderDataModule(root=str(root), num_workers=0)
-    with pytest.warns(UserWarning, match=r"skipped 1 unreadable image\(s\): .*dog/broken\.png"):
+    with pytest.warns(UserWarning, match=r"skipped 1 unusable image\(s\): .*dog/broken\.png"):
         dm.setup("fit")
     assert all("broken" not in p for split in dm.samples.values() for p, _ in split)
     strict = ImageFolderDataModule(root=str(root), on_corrupt="error")
-    with pytest.raises(UserError, match=r"unreadable image: .*broken\.png \(remove it"):
+    with pytest.raises(UserError, match=r"unusable image: .*broken\.png \(remove it"):
         strict.setup("fit")
 
 

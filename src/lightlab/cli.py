@@ -45,7 +45,12 @@ from lightlab.parser_messages import parser_message, problem_message, suggest_fl
 from lightlab.quiet import silence_known_noise, silence_wandb_notices
 from lightlab.ranges import check_foreign_ranges
 from lightlab.run import log as run_log
-from lightlab.run.checkpoints import check_checkpoint_file, check_checkpoint_fits, check_checkpoint_kind
+from lightlab.run.checkpoints import (
+    check_checkpoint_file,
+    check_checkpoint_fits,
+    check_checkpoint_kind,
+    warm_start_source,
+)
 from lightlab.run.config import (
     batch_size_line,
     check_logger_packages,
@@ -167,7 +172,13 @@ class LabCLI(LightningCLI):
         check_logger_packages(config.trainer.logger)
         check_mlflow_server(config.trainer.logger, config.runs_dir)
         check_checkpoint_file(config.get("ckpt_path"))
+        if config.get("model.init_from") and not self.continues(config):
+            config.model.init_from = warm_start_source(config.model.init_from)
         check_accelerator(config.trainer.accelerator)
+
+    def continues(self, config: Any) -> bool:
+        """Whether the run continues from a checkpoint (and so takes no warm-start weights)."""
+        return self.resume is not None or bool(config.get("ckpt_path"))
 
     def before_instantiate_classes(self) -> None:
         config = self.config[self.subcommand]
@@ -226,6 +237,8 @@ class LabCLI(LightningCLI):
         if self.resume is not None:
             check_more_to_train(self.trainer, self.resume)
             continue_metrics(self.trainer, self.resume)
+        if not self.continues(self.config[self.subcommand]):
+            self.model.start_warm()
         self.started = time.time()
         self.model.example_input_array = self.datamodule.example_input()  # for the summary's shapes
         write_run_files(self.trainer, self.datamodule, self.run_dir)
@@ -255,6 +268,8 @@ class LabCLI(LightningCLI):
         job = slurm_job_id()
         if job:
             facts[JOB_KEY] = job
+        if self.model.warm_start is not None:
+            facts["init_from"] = self.model.warm_start.record()
         return facts
 
     def fit(self, **kwargs: Any) -> None:

@@ -73,6 +73,7 @@ MAKE_VARIABLES = {
     "--folds": "FOLDS",
     "--confirm": "CONFIRM",
     "--experiment": "EXP",
+    "--model.init_from": "INIT",
 }
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import matplotlib
@@ -73,6 +73,28 @@ def save_learning_curves(history: Sequence[dict[str, float]], path: str | Path) 
         else:
             axis.legend()
         axis.grid(alpha=0.3)
+    figure.tight_layout()
+    return _save(figure, path)
+
+
+def save_class_counts(counts: Mapping[str, Mapping[str, int]], path: str | Path) -> Path:
+    """One bar chart per split (``{split: {class name: samples}}``), side by side, each bar
+    labelled with its count, so a class that is rare in some split stands out."""
+    splits = list(counts)
+    names = list(next(iter(counts.values()))) if counts else []
+    height = max(2.4, 0.32 * len(names) + 1.2)
+    figure, axes = plt.subplots(
+        1, len(splits), figsize=(3.6 * len(splits), height), squeeze=False, sharey=True
+    )
+    for axis, split in zip(axes[0], splits, strict=True):
+        values = [counts[split].get(name, 0) for name in names]
+        bars = axis.barh(range(len(names)), values, color="tab:blue")
+        axis.bar_label(bars, fontsize=7, padding=2)
+        axis.set_yticks(range(len(names)), names, fontsize=8)
+        axis.invert_yaxis()
+        axis.set_title(f"{split} ({sum(values)})")
+        axis.set_xlabel("samples")
+        axis.margins(x=0.15)
     figure.tight_layout()
     return _save(figure, path)
 

@@ -17,6 +17,7 @@ from torch import nn
 from torch.utils.data import DataLoader, DistributedSampler
 
 from lightlab.batch import Batch
+from lightlab.data.balance import SPLITS, BalancedSampler, count_classes, named_counts
 from lightlab.data.eval_shards import EvaluationShard, evaluating_in_shards
 from lightlab.data.input_encoding import InputEncoding
 from lightlab.errors import UserError
@@ -37,7 +38,11 @@ class LabDataModule(LightningDataModule):
       (sequence). They may read the data on first use, before ``setup``.
     - ``resplittable``: True when it takes ``folds`` and ``fold`` and cuts its splits with
       ``splits.split_for_run`` (k-fold cross-validation, ``make train FOLDS=k``).
-    - ``_loader(split, train)``: the DataLoader of one split, yielding ``Batch`` dicts.
+    - ``_loader(split, train)``: the DataLoader of one split, yielding ``Batch`` dicts; with
+      ``balanced`` among its arguments and true, the training loader draws with
+      ``balanced_sampler()`` (every class equally likely).
+    - ``split_targets(split)``: the class index of each sample of a split, after ``setup``; the
+      class counts that ``make show-data`` draws and the summary records come from it.
     - ``example_input()``: a small batch in the form the loaders yield, without ``target``.
     - for prediction on new data: ``input_encoding()``, how raw inputs become the net's input
       (``data/input_encoding.py``), built only from what ``state_dict`` keeps (class names,
@@ -132,6 +137,33 @@ class LabDataModule(LightningDataModule):
 
     def _loader(self, split: str, train: bool) -> DataLoader:
         raise NotImplementedError
+
+    def split_targets(self, split: str) -> torch.Tensor | None:
+        """The class index of every sample of ``split`` (after ``setup``), or None when the data has
+        no such split."""
+        raise NotImplementedError
+
+    def class_counts(self) -> dict[str, dict[str, int]]:
+        """``{split: {class name: samples}}`` for each split the data has."""
+        counts = {}
+        for split in SPLITS:
+            targets = self.split_targets(split)
+            if targets is not None and len(targets):
+                counts[split] = named_counts(count_classes(targets, self.num_classes), self.class_names)
+        return counts
+
+    @property
+    def balanced(self) -> bool:
+        """Whether training batches are drawn with every class equally likely."""
+        return bool(self.hparams.get("balanced", False))
+
+    def balanced_sampler(self) -> BalancedSampler:
+        """The training split's ``BalancedSampler``, for this process's share under DDP, seeded by
+        the run's seed (the same on every process)."""
+        trainer = self.trainer
+        replicas, rank = (trainer.world_size, trainer.global_rank) if trainer is not None else (1, 0)
+        seed = torch.initial_seed() % 2**32
+        return BalancedSampler(self.split_targets("train"), seed=seed, num_replicas=replicas, rank=rank)
 
     def train_dataloader(self) -> DataLoader:
         return self._loader("train", train=True)

@@ -21,7 +21,8 @@ class BucketBatchSampler(DistributedSampler):
     ``num_replicas``-th batch. With ``drop_last`` the few batches that do not divide evenly are
     left out (every rank gets a disjoint share of the same size); without it, batches from the
     start are repeated to even the shares, so every sample is seen; with ``even=False`` too, the
-    shares are left uneven and nothing repeats (for scoring). Lightning leaves a
+    shares are left uneven and nothing repeats (for scoring). With ``weights`` (per sample) the
+    training order is drawn with replacement by those weights instead of shuffled. Lightning leaves a
     DistributedSampler in place under DDP and calls ``set_epoch`` on it, also for the epoch a
     resumed run continues with.
     """
@@ -37,6 +38,7 @@ class BucketBatchSampler(DistributedSampler):
         drop_last: bool = False,
         pool_batches: int = 50,
         even: bool = True,
+        weights: torch.Tensor | None = None,
     ) -> None:
         super().__init__(
             lengths, num_replicas=num_replicas, rank=rank, shuffle=shuffle, seed=seed, drop_last=drop_last
@@ -45,13 +47,17 @@ class BucketBatchSampler(DistributedSampler):
         self.batch_size = batch_size
         self.pool_batches = pool_batches
         self.even = even
+        self.weights = weights
 
     def _all_batches(self) -> list[list[int]]:
         if not self.shuffle:
             order = torch.argsort(self.lengths, stable=True)
             return [chunk.tolist() for chunk in order.split(self.batch_size)]
         generator = torch.Generator().manual_seed(self.seed + self.epoch)
-        order = torch.randperm(len(self.lengths), generator=generator)
+        if self.weights is None:
+            order = torch.randperm(len(self.lengths), generator=generator)
+        else:  # a balanced draw (``data/balance.py``), with replacement, bucketed alike
+            order = torch.multinomial(self.weights, len(self.lengths), replacement=True, generator=generator)
         batches: list[list[int]] = []
         for pool in order.split(self.batch_size * self.pool_batches):
             pool = pool[torch.argsort(self.lengths[pool], stable=True)]

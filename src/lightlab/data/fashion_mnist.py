@@ -31,7 +31,8 @@ class FashionMNISTDataModule(InMemoryDataModule):
 
     ``augment`` adds a random 2-pixel-padded crop and a horizontal flip, done on the whole batch
     after it reaches the device. ``device_resident`` keeps the normalised splits (~220 MB) on the
-    GPU so no batch is copied from host memory.
+    GPU so no batch is copied from host memory. ``balanced`` draws training batches with every
+    class equally likely.
     """
 
     input_kind = "image"
@@ -49,6 +50,7 @@ class FashionMNISTDataModule(InMemoryDataModule):
         download: bool = True,
         augment: bool = False,
         device_resident: bool = False,
+        balanced: bool = False,
     ) -> None:
         super().__init__()
         self.save_arguments(locals())

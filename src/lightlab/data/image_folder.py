@@ -1,21 +1,19 @@
-"""Any class-per-subfolder image collection, read with torchvision's ``ImageFolder``."""
+"""Any labelled image collection: class subfolders (torchvision's ``ImageFolder``) or a manifest."""
 
 import os
-import warnings
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Literal
 
 import torch
 from PIL import Image
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
-from torchvision.datasets import ImageFolder
 from torchvision.transforms import v2 as T
 
 from lightlab.batch import Batch
 from lightlab.data.base import LabDataModule
-from lightlab.data.image_inputs import MAX_IMAGE_PIXELS, image_problem
+from lightlab.data.image_inputs import MAX_IMAGE_PIXELS
+from lightlab.data.image_sources import Sample, read_class_folder, read_manifest, readable, warn_skipped
 from lightlab.data.input_encoding import ImageInputs
 from lightlab.data.splits import split_for_run
 from lightlab.errors import UserError
@@ -30,8 +28,6 @@ from lightlab.ranges import (
     UnitInterval,
 )
 
-Sample = tuple[str, int]
-
 
 def default_num_workers() -> int:
     """Loader processes to use when not configured: none on 1-2 cores, else one per spare core, up to 4.
@@ -41,16 +37,6 @@ def default_num_workers() -> int:
     """
     cores = os.cpu_count() or 1
     return 0 if cores <= 2 else min(4, cores - 1)
-
-
-def check_no_symlink_loop(root: str) -> None:
-    """A linked folder that leads back to one above it would be read again and again."""
-    seen: set[str] = set()
-    for folder, _, _ in os.walk(root, followlinks=True):
-        real = os.path.realpath(folder)
-        if real in seen:
-            raise UserError(f"{root}: symlink loop at {folder} (it leads back to {real}); remove the link")
-        seen.add(real)
 
 
 class ImageList(Dataset):
@@ -72,23 +58,29 @@ class ImageList(Dataset):
 
 class ImageFolderDataModule(LabDataModule):
     """Images in ``<root>/<class name>/*.png|jpg|…``, split into train/val/test by class, or given as
-    separate ``train_dir``/``val_dir``/``test_dir`` folders with the same class subfolders.
+    separate ``train_dir``/``val_dir``/``test_dir`` folders with the same class subfolders, or
+    listed in a ``manifest`` (.csv/.tsv/.txt rows of ``path,label[,split]``, paths relative to it,
+    a header optional): a ``split`` column (train/val/test) is honoured instead of the random
+    split. ``classes`` fixes a manifest's class names and their order (every label must be one).
 
     Every image is resized to ``image_size`` and converted to ``channels`` (1 or 3), so folders
     of mixed grayscale/RGB/RGBA files work. With a pretrained net (``TorchvisionNet``) the
     images are prepared as its weights were trained with instead (their resize, centre crop and
     mean/std, as RGB), and that preprocessing is saved in checkpoints with the class names.
 
-    Files PIL cannot read, or whose header claims more than ``max_image_pixels``, are found
+    Files that are missing, that PIL cannot read, whose header claims more than
+    ``max_image_pixels``, or that a manifest lists twice, are found
     before training: with ``on_corrupt: skip`` (default) they are
     left out with one warning that names them, with ``on_corrupt: error`` the run stops naming
     the first one. The class names and their indices are saved in checkpoints and in the run's
-    ``summary.json``.
+    ``summary.json``. ``balanced`` draws training batches with every class equally likely.
     """
 
     def __init__(
         self,
         root: str | None = None,
+        manifest: str | None = None,
+        classes: list[str] | None = None,
         train_dir: str | None = None,
         val_dir: str | None = None,
         test_dir: str | None = None,
@@ -107,6 +99,7 @@ class ImageFolderDataModule(LabDataModule):
         pin_memory: bool | None = None,
         on_corrupt: str = "skip",
         max_image_pixels: PositiveInt = MAX_IMAGE_PIXELS,
+        balanced: bool = False,
     ) -> None:
         super().__init__()
         self.save_arguments(locals())
@@ -114,12 +107,15 @@ class ImageFolderDataModule(LabDataModule):
             raise ValueError(f"channels must be 1 (grayscale) or 3 (RGB), got {channels}")
         if on_corrupt not in ("skip", "error"):
             raise ValueError(f"on_corrupt must be 'skip' or 'error', got {on_corrupt!r}")
-        if (root is None) == (train_dir is None):
-            raise ValueError("give either root (split by fraction) or train_dir (with val_dir/test_dir)")
-        if folds is not None and root is None:
+        if [root, manifest, train_dir].count(None) != 2:
             raise ValueError(
-                "folds re-split one folder: give root (and no train_dir/val_dir/test_dir) to cross-validate"
+                "give one of root (split by fraction), manifest (a CSV of path,label[,split] rows) or "
+                "train_dir (with val_dir/test_dir)"
             )
+        if folds is not None and train_dir is not None:
+            raise ValueError("folds re-split one set: give root or manifest to cross-validate, not train_dir")
+        if classes is not None and manifest is None:
+            raise ValueError("classes fixes a manifest's class names: give a manifest, or drop classes")
         self.num_workers = default_num_workers() if num_workers is None else num_workers
         self.pin_memory = torch.cuda.is_available() if pin_memory is None else pin_memory
         self.samples: dict[str, list[Sample]] = {}
@@ -151,33 +147,49 @@ class ImageFolderDataModule(LabDataModule):
 
     # ---- finding the files
 
-    def _folder(self, path: str) -> tuple[list[Sample], list[str], list[str]]:
-        """``(readable samples, class names, unreadable files)`` of one class-per-subfolder folder."""
-        if not Path(path).is_dir():
-            raise UserError(f"image folder not found: {path} (it should hold one subfolder per class)")
-        check_no_symlink_loop(path)
-        try:
-            folder = ImageFolder(path)
-        except FileNotFoundError as error:
-            raise UserError(f"{path}: {error} Each class subfolder needs at least one image.") from None
-        kept, broken = self._readable(folder.samples)
-        return kept, folder.classes, broken
-
-    def _readable(self, samples: list[Sample]) -> tuple[list[Sample], list[str]]:
-        kept, broken = [], []
+    def _readable(
+        self, samples: Sequence[Sample], known: Sequence[str] = ()
+    ) -> tuple[list[Sample], list[str]]:
         bound = self.hparams.get("max_image_pixels", MAX_IMAGE_PIXELS)
-        for path, target in samples:
-            problem = image_problem(path, bound)
-            if problem:
-                shown = path if problem == "unreadable" else f"{path} ({problem})"
-                if self.hparams.on_corrupt == "error":
-                    raise UserError(
-                        f"unreadable image: {shown} (remove it, or set --data.init_args.on_corrupt skip)"
-                    ) from None
-                broken.append(shown)
-                continue
-            kept.append((path, target))
-        return kept, broken
+        return readable(samples, bound, self.hparams.on_corrupt, known)
+
+    def _folder(self, path: str) -> tuple[list[Sample], list[str], list[str]]:
+        """``(usable samples, class names, unusable files)`` of one class-per-subfolder folder."""
+        samples, classes = read_class_folder(path)
+        kept, broken = self._readable(samples)
+        return kept, classes, broken
+
+    def _cut(self, samples: list[Sample]) -> dict[str, list[Sample]]:
+        """Train/val/test of one set, stratified and seeded (one fold of it, with ``folds``)."""
+        hp = self.hparams
+        targets = torch.tensor([target for _, target in samples])
+        folds, fold = hp.get("folds"), hp.get("fold", 0)
+        parts = split_for_run(targets, hp.val_fraction, hp.test_fraction, hp.split_seed, folds, fold)
+        return {
+            name: [samples[i] for i in index.tolist()]
+            for name, index in zip(("train", "val", "test"), parts, strict=True)
+        }
+
+    def _from_manifest(self) -> list[str]:
+        hp = self.hparams
+        listed = read_manifest(hp.manifest, hp.get("classes"))
+        self.class_names = listed.class_names
+        if listed.splits is None:
+            samples, broken = self._readable(listed.samples, listed.duplicates)
+            if not samples:
+                raise UserError(f"{hp.manifest}: no usable images ({len(broken)} unusable)")
+            self.samples = self._cut(samples)
+            return broken
+        if hp.get("folds") is not None:
+            raise UserError(
+                f"{hp.manifest} has a split column, which fixes the splits; remove it to cross-validate "
+                "with folds, or drop --data.init_args.folds"
+            )
+        broken = list(listed.duplicates)
+        for split, samples in listed.by_split().items():
+            self.samples[split], unusable = self._readable(samples)
+            broken += unusable
+        return broken
 
     def _scan(self) -> None:
         if self.samples:
@@ -185,17 +197,13 @@ class ImageFolderDataModule(LabDataModule):
         self.prepare_data()  # sizes may be asked for before the Trainer runs prepare_data
         hp = self.hparams
         broken: list[str] = []
-        if hp.root is not None:
+        if hp.get("manifest") is not None:
+            broken = self._from_manifest()
+        elif hp.root is not None:
             samples, self.class_names, broken = self._folder(hp.root)
             if not samples:
                 raise UserError(f"{hp.root}: no readable images ({len(broken)} unreadable file(s))")
-            targets = torch.tensor([target for _, target in samples])
-            folds, fold = hp.get("folds"), hp.get("fold", 0)
-            parts = split_for_run(targets, hp.val_fraction, hp.test_fraction, hp.split_seed, folds, fold)
-            self.samples = {
-                name: [samples[i] for i in index.tolist()]
-                for name, index in zip(("train", "val", "test"), parts, strict=True)
-            }
+            self.samples = self._cut(samples)
         else:
             self.samples["train"], self.class_names, broken = self._folder(hp.train_dir)
             for split, path in (("val", hp.val_dir), ("test", hp.test_dir)):
@@ -215,12 +223,14 @@ class ImageFolderDataModule(LabDataModule):
             raise UserError(f"no readable training images for class(es): {', '.join(empty)}")
         if len(self.class_names) < 2:
             raise UserError(
-                f"{hp.root or hp.train_dir}: one class folder ({', '.join(self.class_names)}); a classifier "
-                "needs at least two"
+                f"{self._source}: one class ({', '.join(self.class_names)}); a classifier needs at least two"
             )
-        if broken:
-            names = ", ".join(broken[:5]) + (f" and {len(broken) - 5} more" if len(broken) > 5 else "")
-            warnings.warn(f"skipped {len(broken)} unreadable image(s): {names}", stacklevel=2)
+        warn_skipped(broken)
+
+    @property
+    def _source(self) -> str:
+        hp = self.hparams
+        return hp.get("manifest") or hp.root or hp.train_dir
 
     # ---- loading
 
@@ -246,17 +256,25 @@ class ImageFolderDataModule(LabDataModule):
 
     def _loader(self, split: str, train: bool) -> DataLoader:
         if not self.samples.get(split):
+            if self.hparams.get("manifest"):
+                raise UserError(f"no {split} images: {self.hparams.manifest} has no usable {split} rows")
             raise UserError(
                 f"no {split} images: give --data.init_args.{split}_dir or use root with a {split}_fraction"
             )
+        balanced = train and self.balanced
         return DataLoader(
             ImageList(self.samples[split], self._mode, self._transform(train)),
             batch_size=self.batch_size,
-            shuffle=train,
+            shuffle=train and not balanced,
+            sampler=self.balanced_sampler() if balanced else None,
             num_workers=self.num_workers,
             persistent_workers=self.num_workers > 0,
             pin_memory=self.pin_memory,
         )
+
+    def split_targets(self, split: str) -> torch.Tensor | None:
+        samples = self.samples.get(split)
+        return torch.tensor([target for _, target in samples], dtype=torch.long) if samples else None
 
     def example_input(self) -> Batch:
         return {"inputs": torch.zeros(2, *self.input_shape)}

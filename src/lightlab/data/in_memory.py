@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, Sampler
 
 from lightlab.batch import Batch
 from lightlab.data.base import LabDataModule
@@ -47,13 +47,19 @@ def already_batched(batch: Batch) -> Batch:
 
 
 def in_memory_loader(
-    dataset: InMemoryDataset, batch_size: int, shuffle: bool, drop_last: bool = False
+    dataset: InMemoryDataset,
+    batch_size: int,
+    shuffle: bool,
+    drop_last: bool = False,
+    sampler: Sampler | None = None,
 ) -> DataLoader:
-    """A single-process loader for an ``InMemoryDataset``: workers would only add IPC cost here."""
+    """A single-process loader for an ``InMemoryDataset``: workers would only add IPC cost here.
+    A ``sampler`` (a balanced draw) replaces shuffling."""
     return DataLoader(
         dataset,
         batch_size=batch_size,
-        shuffle=shuffle,
+        shuffle=shuffle and sampler is None,
+        sampler=sampler,
         drop_last=drop_last,
         collate_fn=already_batched,
         num_workers=0,
@@ -66,4 +72,9 @@ class InMemoryDataModule(LabDataModule):
     splits: dict[str, InMemoryDataset]
 
     def _loader(self, split: str, train: bool) -> DataLoader:
-        return in_memory_loader(self.splits[split], self.batch_size, shuffle=train)
+        sampler = self.balanced_sampler() if train and self.balanced else None
+        return in_memory_loader(self.splits[split], self.batch_size, shuffle=train, sampler=sampler)
+
+    def split_targets(self, split: str) -> torch.Tensor | None:
+        dataset = getattr(self, "splits", {}).get(split)
+        return dataset.tensors["target"].cpu() if dataset is not None else None

@@ -28,6 +28,7 @@ class IrisDataModule(NumericCsvDataModule):
         batch_size: PositiveInt = 16,
         folds: FoldCount | None = None,
         fold: NonNegativeInt = 0,
+        balanced: bool = False,
     ) -> None:
         super().__init__(
             str(csv_path or BUNDLED_CSV),
@@ -38,4 +39,5 @@ class IrisDataModule(NumericCsvDataModule):
             batch_size,
             folds,
             fold,
+            balanced,
         )

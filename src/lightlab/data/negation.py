@@ -83,6 +83,7 @@ class NegationDataModule(TextDataModule):
         fold: NonNegativeInt = 0,
         predict_texts: list[str] | None = None,
         predict_path: str | None = None,
+        balanced: bool = False,
     ) -> None:
         super().__init__(
             path=path,
@@ -93,6 +94,7 @@ class NegationDataModule(TextDataModule):
             fold=fold,
             predict_texts=predict_texts,
             predict_path=predict_path,
+            balanced=balanced,
         )
 
     def prepare_data(self) -> None:

@@ -30,7 +30,8 @@ class NumericCsvDataModule(InMemoryDataModule):
 
     The split is stratified and seeded by ``split_seed``, independent of the training seed, so
     every run of an experiment sees the same train/val/test rows. Features are standardised with
-    the mean and standard deviation of the training rows only.
+    the mean and standard deviation of the training rows only. ``balanced`` draws training
+    batches with every class equally likely (``data/balance.py``).
     """
 
     input_kind = "tabular"
@@ -46,6 +47,7 @@ class NumericCsvDataModule(InMemoryDataModule):
         batch_size: PositiveInt = 16,
         folds: FoldCount | None = None,
         fold: NonNegativeInt = 0,
+        balanced: bool = False,
     ) -> None:
         super().__init__()
         self.save_arguments(locals())

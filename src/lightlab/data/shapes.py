@@ -90,6 +90,7 @@ class ShapesDataModule(ImageFolderDataModule):
         batch_size: PositiveInt = 64,
         augment: bool = False,
         num_workers: NonNegativeInt | None = None,
+        balanced: bool = False,
     ) -> None:
         super().__init__(
             root=data_dir,
@@ -99,6 +100,7 @@ class ShapesDataModule(ImageFolderDataModule):
             batch_size=batch_size,
             augment=augment,
             num_workers=num_workers,
+            balanced=balanced,
         )
 
     def prepare_data(self) -> None:

@@ -6,6 +6,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from lightlab.batch import Batch
+from lightlab.data.balance import sample_weights
 from lightlab.data.base import LabDataModule
 from lightlab.data.bucketing import BucketBatchSampler, SequenceDataset
 from lightlab.data.csv_files import MAX_FIELD_CHARS
@@ -64,6 +65,7 @@ class TextDataModule(LabDataModule):
         max_length: PositiveInt | None = None,
         batch_size: PositiveInt = 64,
         bucketing: bool = True,
+        balanced: bool = False,
         predict_texts: list[str] | None = None,
         predict_path: str | None = None,
     ) -> None:
@@ -193,8 +195,13 @@ class TextDataModule(LabDataModule):
             drop_last=train,
             pool_batches=50 if self.hparams.bucketing else 1,
             even=not evaluating_in_shards(trainer),
+            weights=sample_weights(dataset.targets) if train and self.balanced else None,
         )
         return DataLoader(dataset, sampler=sampler, batch_size=None, collate_fn=already_batched)
+
+    def split_targets(self, split: str) -> torch.Tensor | None:
+        dataset = self.datasets.get(split)
+        return dataset.targets if dataset is not None else None
 
     def predict_dataloader(self) -> DataLoader:
         if self._predict_items is None:  # the texts named in the config, if any

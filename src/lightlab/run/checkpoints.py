@@ -203,6 +203,25 @@ def find_checkpoint(run_dir: Path, which: str) -> Path:
     return path
 
 
+def warm_start_source(source: str) -> str:
+    """The checkpoint a new run takes its starting weights from (``--model.init_from``, ``INIT=``):
+    a run folder's best checkpoint (its last when it kept no best), or a checkpoint file, checked."""
+    path = Path(source)
+    if path.is_dir():
+        check_is_run(path)
+        named = (
+            "best"
+            if (read_summary(path) or {}).get("best_checkpoint")
+            or any(RunFolder(path).checkpoints.glob("best-*.ckpt"))
+            else "last"
+        )
+        path = find_checkpoint(path, named)
+    elif not path.is_file():
+        raise UserError(f"--model.init_from {source}: no such run folder or checkpoint")
+    check_checkpoint_file(str(path))
+    return str(path)
+
+
 def add_checkpoint_flag(parser: argparse.ArgumentParser, note: str = "") -> None:
     """``--ckpt best|last|<path>``, as every command that uses a run's checkpoint spells it."""
     parser.add_argument("--ckpt", default="best", help=f"best, last, or a checkpoint path{note}")

@@ -55,6 +55,7 @@ def summarize_fit(
         **summary_record(trainer, run_dir, facts, Status.COMPLETED),
         "git_commit": git_commit(),
         "class_names": list(datamodule.class_names),
+        "class_counts": datamodule.class_counts(),
         "confusion_matrix": confusion.tolist() if confusion is not None else None,
         **evaluated,
     }

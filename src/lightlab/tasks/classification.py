@@ -2,7 +2,7 @@
 
 import warnings
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, Literal
 
 import torch
 from lightning.pytorch import LightningModule
@@ -20,17 +20,16 @@ from torchmetrics.classification import (
 )
 
 from lightlab.batch import Batch
+from lightlab.data.balance import count_classes, imbalance_line
 from lightlab.data.base import LabDataModule
 from lightlab.nets.pretrained import HasBackbone, LoadsPretrained
 from lightlab.ranges import PositiveFloat
+from lightlab.tasks.class_loss import TaskConfigError, class_weights, loss_and_predictions
+from lightlab.tasks.warm_start import WarmStart, warm_start
 
 # The learning rate is the task's own hyperparameter (`--model.lr`), passed as the second argument.
 OptimizerFactory = Callable[[Iterable, float], Optimizer]
 SchedulerFactory = Callable[[Optimizer], LRScheduler | ReduceLROnPlateau]
-
-
-class TaskConfigError(ValueError):
-    """The net, the loss and the data do not fit together (e.g. 3 logits for 10 classes)."""
 
 
 class NonFiniteLossError(RuntimeError):
@@ -56,8 +55,16 @@ class ClassificationTask(LightningModule):
     A batch is a dict: ``target`` holds the class indices and every other entry (``inputs``, plus
     ``lengths`` for sequences) is passed to ``net`` as a keyword argument. The template's nets
     give one logit per class (cross-entropy); a net of your own may give a single logit for a
-    two-class task, which is then treated as binary (BCE with logits). This is the only place
-    that rule lives.
+    two-class task, which is then treated as binary (BCE with logits); ``tasks/class_loss.py``
+    holds that rule.
+
+    ``class_weights`` weighs the training loss per class: ``balanced`` gives each class the same
+    total weight (``n / (classes * n_c)`` from the training split's counts), or give one weight a
+    class. Validation and test losses stay unweighted, so runs with and without weights compare.
+
+    ``init_from`` (a checkpoint) starts training from that run's net weights, with a fresh
+    optimizer, schedule and epoch count (``tasks/warm_start.py``); a run resumed from its own
+    checkpoint does not take them again.
 
     A NaN or infinite training loss stops training at once with ``NonFiniteLossError`` (before the
     bad step changes the weights), unless ``stop_on_nonfinite_loss`` is false.
@@ -79,6 +86,8 @@ class ClassificationTask(LightningModule):
         loss: nn.Module | None = None,
         stop_on_nonfinite_loss: bool = True,
         backbone_lr: PositiveFloat | None = None,
+        class_weights: Literal["balanced"] | list[PositiveFloat] | None = None,
+        init_from: str | None = None,
     ) -> None:
         super().__init__()
         # Under the CLI the net and loss are saved as their config (class path and arguments), so
@@ -94,8 +103,20 @@ class ClassificationTask(LightningModule):
                 "backbone_lr needs a net with a backbone and a head (submodules named so), "
                 f"not {type(net).__name__}; remove --model.backbone_lr"
             )
+        if class_weights is not None and loss is not None:
+            raise TaskConfigError(
+                f"class_weights weigh the default loss, not {type(loss).__name__}: give your loss its own "
+                "weights, or remove --model.class_weights"
+            )
+        if isinstance(class_weights, list) and len(class_weights) != num_classes:
+            raise TaskConfigError(
+                f"class_weights has {len(class_weights)} weights for {num_classes} classes; give one a class "
+                "in the class order (summary.json's class_names), or 'balanced'"
+            )
         self.net = net
         self.loss_fn = loss
+        self.warm_start: WarmStart | None = None
+        self.register_buffer("class_weight", None, persistent=False)
         self.num_classes = num_classes
         self.optimizer_factory = optimizer
         self.scheduler_factory = lr_scheduler
@@ -114,34 +135,11 @@ class ClassificationTask(LightningModule):
     def forward(self, inputs: torch.Tensor, **extras: torch.Tensor) -> torch.Tensor:
         return self.net(inputs, **extras)
 
-    def _loss_and_predictions(
-        self, logits: torch.Tensor, target: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        outputs = logits.shape[-1]
-        if outputs not in (1, self.num_classes) or (outputs == 1 and self.num_classes != 2):
-            raise TaskConfigError(
-                f"the net outputs {outputs} logits but the data has {self.num_classes} classes; give the "
-                "net num_classes outputs (or one output for a binary task)"
-            )
-        if outputs == 1:
-            logits, target, preds = logits.squeeze(-1), target.float(), (logits.squeeze(-1) > 0).long()
-            loss_fn = self.loss_fn or nn.functional.binary_cross_entropy_with_logits
-        else:
-            preds = logits.argmax(dim=-1)
-            loss_fn = self.loss_fn or nn.functional.cross_entropy
-        try:
-            return loss_fn(logits, target), preds
-        except (ValueError, RuntimeError) as error:
-            name = getattr(loss_fn, "__name__", type(loss_fn).__name__)
-            raise TaskConfigError(
-                f"loss {name} does not fit logits {tuple(logits.shape)} and targets {tuple(target.shape)}: "
-                f"{' '.join(str(error).split())}"
-            ) from error
-
     def _shared_step(self, batch: Batch, stage: str) -> torch.Tensor:
         target = batch["target"]
         logits = self(**{k: v for k, v in batch.items() if k != "target"})
-        loss, preds = self._loss_and_predictions(logits, target)
+        weight = self.class_weight if stage == "train" else None
+        loss, preds = loss_and_predictions(logits, target, self.num_classes, self.loss_fn, weight)
         self._epoch_outputs[stage].append((loss.detach(), preds, target))
         return loss
 
@@ -249,10 +247,43 @@ class ClassificationTask(LightningModule):
     def setup(self, stage: str) -> None:
         # Pretrained starting points are loaded for training only; a resumed run's checkpoint,
         # restored after this, replaces them.
+        datamodule = self.trainer.datamodule
         if stage == "fit" and isinstance(self.net, LoadsPretrained):
-            datamodule = self.trainer.datamodule
             vocabulary = datamodule.vocabulary() if isinstance(datamodule, LabDataModule) else None
             self.net.load_pretrained(vocabulary)
+        if stage == "fit" and isinstance(datamodule, LabDataModule) and self.trainer.is_global_zero:
+            remedied = self.hparams.get("class_weights") is not None or datamodule.balanced
+            line = None if remedied else imbalance_line(datamodule.class_counts().get("train", {}))
+            if line:
+                print(line, flush=True)
+        if stage == "fit" and self.hparams.get("class_weights") is not None:
+            if not isinstance(datamodule, LabDataModule):
+                raise TaskConfigError(
+                    "class_weights needs a LabDataModule, which counts the training classes"
+                )
+            counts = count_classes(datamodule.split_targets("train"), self.num_classes)
+            self.class_weight = class_weights(self.hparams.class_weights, counts).to(self.device)
+
+    def start_warm(self) -> WarmStart | None:
+        """Take ``init_from``'s net weights (once; a run that resumes does not call this)."""
+        if self.hparams.get("init_from") and self.warm_start is None:
+            self.warm_start = warm_start(self.net, self.hparams.init_from)
+            if self._trainer is None or self.trainer.is_global_zero:
+                print(self.warm_start.line(), flush=True)
+        return self.warm_start
+
+    def on_fit_start(self) -> None:
+        # Started from Python without the CLI (which warm-starts before fit): not when resuming.
+        if self.trainer.ckpt_path is None:
+            self.start_warm()
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        if self.warm_start is not None:  # a resumed run's summary still says where it started
+            checkpoint["warm_start"] = self.warm_start.record()
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        if "warm_start" in checkpoint:
+            self.warm_start = WarmStart.from_record(checkpoint["warm_start"])
 
     def parameter_groups(self) -> list[dict[str, Any]]:
         """The trainable parameters (frozen ones are left to a finetuning callback to add), as one

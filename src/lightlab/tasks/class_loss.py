@@ -1,0 +1,64 @@
+"""The one rule from a net's logits and the class targets to a loss and the predicted classes,
+and the class weights that loss may take."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+
+import torch
+from torch import nn
+
+from lightlab.data.balance import balanced_class_weights
+
+LossFunction = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+class TaskConfigError(ValueError):
+    """The net, the loss and the data do not fit together (e.g. 3 logits for 10 classes)."""
+
+
+def loss_and_predictions(
+    logits: torch.Tensor,
+    target: torch.Tensor,
+    num_classes: int,
+    loss_fn: LossFunction | None = None,
+    weight: torch.Tensor | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(loss, predicted classes)``. One logit per class takes cross-entropy; a single logit for
+    two classes is binary (BCE with logits). ``loss_fn`` replaces the default loss; ``weight`` (one
+    per class) weighs the default one, for a single logit as the positive class's relative weight.
+    """
+    outputs = logits.shape[-1]
+    if outputs not in (1, num_classes) or (outputs == 1 and num_classes != 2):
+        raise TaskConfigError(
+            f"the net outputs {outputs} logits but the data has {num_classes} classes; give the "
+            "net num_classes outputs (or one output for a binary task)"
+        )
+    if outputs == 1:
+        logits, target, preds = logits.squeeze(-1), target.float(), (logits.squeeze(-1) > 0).long()
+        default: LossFunction = nn.functional.binary_cross_entropy_with_logits
+        if weight is not None:
+            pos_weight = weight[1] / weight[0].clamp_min(1e-12)
+            default = functools.partial(default, pos_weight=pos_weight.to(logits.dtype))
+    else:
+        preds = logits.argmax(dim=-1)
+        default = nn.functional.cross_entropy
+        if weight is not None:
+            default = functools.partial(default, weight=weight.to(logits.dtype))
+    loss_fn = loss_fn or default
+    try:
+        return loss_fn(logits, target), preds
+    except (ValueError, RuntimeError) as error:
+        name = getattr(loss_fn, "__name__", type(loss_fn).__name__)
+        raise TaskConfigError(
+            f"loss {name} does not fit logits {tuple(logits.shape)} and targets {tuple(target.shape)}: "
+            f"{' '.join(str(error).split())}"
+        ) from error
+
+
+def class_weights(chosen: str | Sequence[float], train_counts: Sequence[int]) -> torch.Tensor:
+    """The weight of each class: ``balanced`` from the training split's counts, or the given list."""
+    if chosen == "balanced":
+        return balanced_class_weights(train_counts)
+    return torch.tensor(list(chosen), dtype=torch.float32)
