@@ -1,11 +1,9 @@
 import hashlib
-import subprocess
-import sys
 import warnings
 
 import pytest
 import torch
-from helpers import EXPERIMENTS, ROOT, read_summary, run_cli, run_dirs
+from helpers import EXPERIMENTS, read_summary, run_cli, run_dirs
 from PIL import Image
 
 from lightlab.data import ImageFolderDataModule, ShapesDataModule
@@ -189,27 +187,3 @@ def test_shapes_cnn_learns_and_draws_its_pictures(shapes_root, runs_dir):
         "[256, 128]",
     )
     assert summary["test"]["test/acc"] > mlp["test"]["test/acc"] + 0.1
-
-
-def test_show_data_writes_a_grid_and_reports_bad_input(tmp_path):
-    config = tmp_path / "shapes_small.yaml"
-    config.write_text(
-        f"data:\n  class_path: lightlab.data.ShapesDataModule\n  init_args:\n"
-        f"    data_dir: {tmp_path / 'shapes'}\n    images_per_class: 8\n"
-    )
-    out = tmp_path / "grid.png"
-    done = subprocess.run(
-        [sys.executable, "-m", "lightlab", "show-data", str(config), "--out", str(out)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-    )
-    assert done.returncode == 0, done.stderr
-    assert Image.open(out).format == "PNG"
-    iris = subprocess.run(
-        [sys.executable, "-m", "lightlab", "show-data", str(EXPERIMENTS / "iris_mlp.yaml")],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-    )
-    assert iris.returncode == 2 and iris.stderr.strip() == "error: iris_mlp has no image data to show"

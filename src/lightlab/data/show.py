@@ -20,9 +20,9 @@ from lightlab.plots import save_class_counts, save_sample_grid, spread_batch
 from lightlab.ranges import PositiveInt, flag_type
 
 
-def counts_table(title: str, counts: dict[str, dict[str, int]]) -> Table:
+def counts_table(counts: dict[str, dict[str, int]]) -> Table:
     """One row per class, one column per split, and a total row."""
-    table = Table(title=title)
+    table = Table()
     table.add_column("class")
     for split in counts:
         table.add_column(split, justify="right")
@@ -45,7 +45,8 @@ def main(argv: list[str] | None = None) -> None:
     datamodule.setup("fit")
     out = args.out or Path("runs") / args.experiment.stem
     counts = datamodule.class_counts()
-    Console().print(counts_table(f"{args.experiment.stem}: samples per class", counts))
+    print(f"{args.experiment.stem}: samples per class")
+    Console().print(counts_table(counts))
     line = imbalance_line(counts.get("train", {}))
     if line:
         print(line)
