@@ -105,6 +105,14 @@ def files(tmp_path_factory) -> Path:
     looped = write_images(folder / "looped")
     (looped / "cat" / "again").symlink_to(looped, target_is_directory=True)
 
+    manifests = folder / "manifests"
+    write_images(manifests / "pictures")
+    good = [f"pictures/{name}/{i}.png,{name}" for name in ("cat", "dog") for i in range(6)]
+    (manifests / "outside.csv").write_text("\n".join(["path,label", *good, "../images/cat/0.png,cat"]) + "\n")
+    (manifests / "bird.csv").write_text("\n".join(["path,label", *good, "pictures/cat/0.png,bird"]) + "\n")
+    split = [f"{row},train" for row in good] + ["pictures/dog/1.png,dog,holdout"]
+    (manifests / "holdout.csv").write_text("\n".join(["path,label,split", *split]) + "\n")
+
     write_fashion_mnist(folder / "fashion", patterned_images(100, seed=0), patterned_images(50, seed=1))
     labels = folder / "fashion" / "FashionMNIST" / "raw" / "t10k-labels-idx1-ubyte"
     labels.write_bytes(labels.read_bytes()[:30])
@@ -233,6 +241,33 @@ ROWS = [
     ("symlink loop in an image folder",
      ["fit", "--config", SHAPES, *FOLDER, "--data.init_args.root", "{files}/looped"], ["looped", "symlink"]),
     # Fashion-MNIST
+    # warm starts and class weights
+    ("INIT= a folder that is no run", ["fit", "--config", IRIS, "--model.init_from", "{files}/images"],
+     ["is not a run folder (no config.yaml)"]),
+    ("INIT= a path that does not exist", ["fit", "--config", IRIS, "--model.init_from", "{files}/nope"],
+     ["--model.init_from", "nope: no such run folder or checkpoint"]),
+    ("INIT= a run of another net", ["fit", "--config", IRIS, "--model.init_from", "{files}/runs/shapes_cnn/run"],
+     ["cannot warm-start", "its net is a CNN, this run's is a MLP"]),
+    ("INIT= a run whose weights fit nowhere",
+     ["fit", "--config", IRIS, "--model.net.init_args.hidden_sizes", "[7]", "--model.init_from", "{files}/runs/iris_mlp/run"],
+     ["none of its 6 net weights has a name and shape this net has"]),
+    ("INIT= a damaged checkpoint", ["fit", "--config", IRIS, "--model.init_from", "{files}/truncated.ckpt"],
+     ["truncated.ckpt is damaged or not a checkpoint"]),
+    ("class weights of the wrong count", ["fit", "--config", IRIS, "--model.class_weights", "[1, 2]"],
+     ["class_weights has 2 weights for 3 classes"]),
+    ("class weights with a loss of ones own",
+     ["fit", "--config", IRIS, "--model.loss", "torch.nn.CrossEntropyLoss", "--model.class_weights", "balanced"],
+     ["class_weights weigh the default loss, not CrossEntropyLoss"]),
+    # image manifests
+    ("image manifest missing", ["fit", "--config", SHAPES, *FOLDER, "--data.init_args.manifest", "{files}/nope.csv"],
+     ["image manifest not found", "nope.csv", "path,label[,split]"]),
+    ("manifest path outside its folder", ["fit", "--config", SHAPES, *FOLDER, "--data.init_args.manifest", "{files}/manifests/outside.csv"],
+     ["outside.csv:14: ../images/cat/0.png is outside the manifest's folder"]),
+    ("manifest label not among fixed classes",
+     ["fit", "--config", SHAPES, *FOLDER, "--data.init_args.manifest", "{files}/manifests/bird.csv", "--data.init_args.classes", "[cat, dog]"],
+     ["bird.csv:14: label 'bird' is not one of the classes (cat, dog)"]),
+    ("manifest split of an unknown value", ["fit", "--config", SHAPES, *FOLDER, "--data.init_args.manifest", "{files}/manifests/holdout.csv"],
+     ["holdout.csv:14: split 'holdout' is not train, val or test"]),
     ("damaged Fashion-MNIST file", ["fit", "--config", FASHION, "--data.init_args.data_dir", "{files}/fashion"],
      ["t10k-labels-idx1-ubyte", "truncated or damaged"]),
 ]
@@ -243,6 +278,7 @@ MAKE_ROWS = [
     ("unknown EXP", ["train", "EXP=nope"], ["unknown experiment 'nope'", "iris_mlp"]),
     ("unknown TRAINER", ["train", "EXP=iris_mlp", "TRAINER=tpu"], ["unknown trainer preset 'tpu'", "ddp"]),
     ("show-data without EXP", ["show-data"], ["no experiment given", "make show-data"]),
+    ("INIT with RESUME", ["train", "EXP=iris_mlp", "INIT=runs/a", "RESUME=latest"], ["INIT= starts a new run", "RESUME= continues a run"]),
 ]
 # fmt: on
 

@@ -19,6 +19,7 @@ from torch import nn
 from lightlab.errors import UserError
 
 NET_PREFIX = "net."  # the task keeps its net as ``self.net``
+SHOWN = 4  # weights left fresh that the line names
 
 
 def class_path(net: nn.Module) -> str:
@@ -54,7 +55,13 @@ class WarmStart:
     def line(self) -> str:
         text = f"warm start from {self.checkpoint}: {self.loaded} of {self.total} weight tensors taken"
         if self.skipped:
-            text += f"; kept fresh: {', '.join(self.skipped)}"
+            shown = ", ".join(self.skipped[:SHOWN])
+            more = len(self.skipped) - SHOWN
+            text += f"; kept fresh: {shown}" + (
+                f" and {more} more (summary.json lists them)" if more > 0 else ""
+            )
+        if self.loaded * 2 < self.total:
+            text += "; most did not fit: is the net configured as in the source run's config.yaml?"
         return text
 
 
@@ -85,8 +92,13 @@ def warm_start(net: nn.Module, checkpoint: str | Path) -> WarmStart:
             f"cannot warm-start from {checkpoint}: its net is a {theirs.rsplit('.', 1)[-1]}, this run's is "
             f"a {ours.rsplit('.', 1)[-1]}; give a run or checkpoint with the same net"
         )
-    source = {k[len(NET_PREFIX) :]: v for k, v in weights.items() if k.startswith(NET_PREFIX)}
-    target = net.state_dict()
+    # Weights and float buffers only: counters such as BatchNorm's num_batches_tracked fit anything.
+    source = {
+        k[len(NET_PREFIX) :]: v
+        for k, v in weights.items()
+        if k.startswith(NET_PREFIX) and v.is_floating_point()
+    }
+    target = {k: v for k, v in net.state_dict().items() if v.is_floating_point()}
     fits = {k: v for k, v in source.items() if k in target and tuple(v.shape) == tuple(target[k].shape)}
     if not fits:
         raise UserError(
