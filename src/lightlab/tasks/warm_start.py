@@ -103,7 +103,7 @@ def warm_start(net: nn.Module, checkpoint: str | Path) -> WarmStart:
     if not fits:
         raise UserError(
             f"cannot warm-start from {checkpoint}: none of its {len(source)} net weights has a name and shape"
-            " this net has; give a run or checkpoint of the same net"
+            " this net has; configure the net as in the source run's config.yaml"
         )
     skipped = [
         f"{k} {tuple(source[k].shape)} there, {tuple(v.shape)} here" if k in source else f"{k} (not there)"
