@@ -34,6 +34,9 @@ def test_experiment_smoke(experiment, runs_dir, smoke_args):
     summary = read_summary(run_dir)
     assert summary["status"] == "completed"
     assert 0.0 <= summary["test"]["test/acc"] <= 1.0
+    counts = summary["class_counts"]  # every split's samples per class
+    assert set(counts) == {"train", "val", "test"} and set(counts["train"]) == set(summary["class_names"])
+    assert all(n > 0 for n in counts["train"].values())
     assert "parameters" in result.stdout and "FLOPs" in result.stdout  # the model summary, in short
     assert "Out sizes" in (run_dir / "train.log").read_text()  # its table, with the example input
     files = {p.name for p in run_dir.iterdir()} | {p.name for p in (run_dir / "checkpoints").iterdir()}
