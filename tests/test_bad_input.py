@@ -251,6 +251,8 @@ ROWS = [
     ("INIT= a run whose weights fit nowhere",
      ["fit", "--config", IRIS, "--model.net.init_args.hidden_sizes", "[7]", "--model.init_from", "{files}/runs/iris_mlp/run"],
      ["none of its 6 net weights has a name and shape this net has"]),
+    ("INIT= a run without checkpoints", ["fit", "--config", IRIS, "--model.init_from", "{files}/used_run"],
+     ["used_run: the run holds no checkpoint; give a .ckpt file"]),
     ("INIT= a damaged checkpoint", ["fit", "--config", IRIS, "--model.init_from", "{files}/truncated.ckpt"],
      ["truncated.ckpt is damaged or not a checkpoint"]),
     ("class weights of the wrong count", ["fit", "--config", IRIS, "--model.class_weights", "[1, 2]"],

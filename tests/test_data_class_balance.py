@@ -91,6 +91,8 @@ def test_balanced_data_prints_no_line(tmp_path):
     assert "class balance" not in (run_dir / "train.log").read_text()
     assert imbalance_line({"a": 10, "b": 100}) is None  # a tenth is the bound
     assert "'a' has 9" in imbalance_line({"a": 9, "b": 100})
+    # A DataModule without a balanced option is offered the remedy it has.
+    assert "--data.init_args.balanced" not in imbalance_line({"a": 9, "b": 100}, offers_balanced=False)
 
 
 def test_the_balanced_sampler_draws_classes_evenly_and_shares_one_draw_between_processes():

@@ -112,6 +112,7 @@ def test_missing_unreadable_and_duplicate_rows_are_skipped_with_one_warning_nami
         (["path,label,split", "pictures/red-0.png,red,holdout"], {}, "labels.csv:2: split 'holdout' is not train, val or test"),
         (["path,label,split", "pictures/red-0.png,red,train", "pictures/blue-0.png,blue,train"], {"folds": 2}, "has a split column, which fixes the splits"),
         (["# nothing here"], {}, "lists no images"),
+        (["file,class", "pictures/red-0.png,red", "pictures/blue-0.png,blue"], {}, "labels.csv:1: the first row (file,class) looks like a header; name its columns path,label[,split]"),
     ],
 )  # fmt: skip
 def test_a_bad_manifest_is_one_line_naming_the_row(lines, options, words, tmp_path):
@@ -119,6 +120,34 @@ def test_a_bad_manifest_is_one_line_naming_the_row(lines, options, words, tmp_pa
     with pytest.raises(UserError) as error:
         datamodule(manifest(tmp_path, lines), **options)
     assert words in str(error.value) and "\n" not in str(error.value)
+
+
+def test_duplicates_stop_a_manifest_with_a_split_column_under_on_corrupt_error(tmp_path):
+    rows = images(tmp_path, per_class=4)
+    lines = ["path,label,split", *(f"{p},{label},train" for p, label in rows), f"{rows[1][0]},red,val"]
+    with pytest.raises(
+        UserError, match=r"unusable image: .*red-1\.png \(line 10, listed already at line 3\)"
+    ):
+        datamodule(manifest(tmp_path, lines), on_corrupt="error")
+
+
+def test_columns_besides_path_label_and_split_are_named_as_ignored(tmp_path):
+    rows = images(tmp_path, per_class=4)
+    lines = ["path,label,annotator", *(f"{p},{label},ann" for p, label in rows)]
+    with pytest.warns(
+        UserWarning, match=r"ignoring column\(s\) annotator \(a manifest reads path, label, split\)"
+    ):
+        dm = datamodule(manifest(tmp_path, lines), val_fraction=0.25, test_fraction=0.25)
+    assert dm.class_counts()["train"] == {"blue": 2, "red": 2}
+
+
+def test_integer_labels_are_numbered_in_numeric_order(tmp_path):
+    rows = images(tmp_path, per_class=4)
+    lines = ["path,label", *(f"{p},{'10' if label == 'red' else '9'}" for p, label in rows)]
+    assert datamodule(manifest(tmp_path, lines), val_fraction=0.25, test_fraction=0.25).class_names == [
+        "9",
+        "10",
+    ]
 
 
 def test_a_manifest_of_another_suffix_or_missing_is_refused(tmp_path):

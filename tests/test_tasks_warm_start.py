@@ -104,3 +104,12 @@ def test_a_resumed_warm_start_continues_without_its_source(source, tmp_path, cap
     assert "warm start" not in capsys.readouterr().out
     summary = read_summary(run_dir)
     assert summary["epochs"] == 2 and summary["init_from"]["checkpoint"].startswith(str(copy))
+
+
+def test_a_warm_started_pretrained_net_fetches_and_loads_nothing_of_its_own():
+    from lightlab.nets import TorchvisionNet
+    from lightlab.tasks import ClassificationTask
+
+    net = TorchvisionNet("resnet18", 3, weights="DEFAULT")  # built without its weights
+    assert ClassificationTask(net, num_classes=3).starts_pretrained
+    assert not ClassificationTask(net, num_classes=3, init_from="runs/x/best.ckpt").starts_pretrained

@@ -172,7 +172,11 @@ class LabCLI(LightningCLI):
         check_logger_packages(config.trainer.logger)
         check_mlflow_server(config.trainer.logger, config.runs_dir)
         check_checkpoint_file(config.get("ckpt_path"))
-        if config.get("model.init_from") and not self.continues(config):
+        if (
+            self.config.get("subcommand") == "fit"
+            and config.get("model.init_from")
+            and not self.continues(config)
+        ):
             config.model.init_from = warm_start_source(config.model.init_from)
         check_accelerator(config.trainer.accelerator)
 
@@ -237,8 +241,8 @@ class LabCLI(LightningCLI):
         if self.resume is not None:
             check_more_to_train(self.trainer, self.resume)
             continue_metrics(self.trainer, self.resume)
-        if not self.continues(self.config[self.subcommand]):
-            self.model.start_warm()
+        if not self.continues(self.config[self.subcommand]) and (started := self.model.start_warm()):
+            say(started.line())
         self.started = time.time()
         self.model.example_input_array = self.datamodule.example_input()  # for the summary's shapes
         write_run_files(self.trainer, self.datamodule, self.run_dir)

@@ -26,23 +26,27 @@ def count_classes(targets: torch.Tensor, num_classes: int) -> list[int]:
 
 
 def named_counts(counts: Sequence[int], class_names: Sequence[str]) -> dict[str, int]:
+    """``{class name: samples}`` in class order."""
     return {name: int(n) for name, n in zip(class_names, counts, strict=True)}
 
 
-def imbalance_line(train_counts: Mapping[str, int]) -> str | None:
+def imbalance_line(train_counts: Mapping[str, int], offers_balanced: bool = True) -> str | None:
     """One line when the rarest training class has under a tenth of the commonest one's samples,
-    naming both and the remedies; None for data balanced enough."""
+    naming both and the remedies (balanced batches only when the DataModule ``offers_balanced``);
+    None for data balanced enough."""
     if len(train_counts) < 2:
         return None
     rare = min(train_counts, key=train_counts.__getitem__)
     common = max(train_counts, key=train_counts.__getitem__)
     if train_counts[rare] >= IMBALANCE_RATIO * train_counts[common]:
         return None
+    remedies = "--model.class_weights balanced (weights the training loss)"
+    if offers_balanced:
+        remedies += ", --data.init_args.balanced true (draws every class equally often)"
     return (
         f"class balance: '{rare}' has {train_counts[rare]} training samples, '{common}' has "
-        f"{train_counts[common]}; accuracy will flatter the model. Remedies: --model.class_weights "
-        "balanced (weights the training loss), --data.init_args.balanced true (draws every class "
-        "equally often); watch val/recall and val/f1"
+        f"{train_counts[common]}; accuracy will flatter the model. Remedies: {remedies}; watch "
+        "val/recall and val/f1"
     )
 
 
@@ -84,4 +88,5 @@ class BalancedSampler(DistributedSampler):
         return torch.multinomial(self.weights, self.total_size, replacement=True, generator=generator)
 
     def __iter__(self) -> Iterator[int]:
-        return iter(self.draw()[self.rank :: self.num_replicas].tolist())
+        # Drawn when the first index is asked for, after Lightning's set_epoch (as the text batches).
+        yield from self.draw()[self.rank :: self.num_replicas].tolist()

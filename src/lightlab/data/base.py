@@ -140,8 +140,8 @@ class LabDataModule(LightningDataModule):
 
     def split_targets(self, split: str) -> torch.Tensor | None:
         """The class index of every sample of ``split`` (after ``setup``), or None when the data has
-        no such split."""
-        raise NotImplementedError
+        no such split or does not say (then it has no class counts)."""
+        return None
 
     def class_counts(self) -> dict[str, dict[str, int]]:
         """``{split: {class name: samples}}`` for each split the data has."""
@@ -154,8 +154,10 @@ class LabDataModule(LightningDataModule):
 
     @property
     def balanced(self) -> bool:
-        """Whether training batches are drawn with every class equally likely."""
-        return bool(self.hparams.get("balanced", False))
+        """Whether training batches are drawn with every class equally likely: asked for, and not
+        overfitting a few batches (Lightning then reads them in order)."""
+        overfitting = self.trainer is not None and bool(self.trainer.overfit_batches)
+        return bool(self.hparams.get("balanced", False)) and not overfitting
 
     def balanced_sampler(self) -> BalancedSampler:
         """The training split's ``BalancedSampler``, for this process's share under DDP, seeded by
@@ -163,7 +165,10 @@ class LabDataModule(LightningDataModule):
         trainer = self.trainer
         replicas, rank = (trainer.world_size, trainer.global_rank) if trainer is not None else (1, 0)
         seed = torch.initial_seed() % 2**32
-        return BalancedSampler(self.split_targets("train"), seed=seed, num_replicas=replicas, rank=rank)
+        sampler = BalancedSampler(self.split_targets("train"), seed=seed, num_replicas=replicas, rank=rank)
+        if trainer is not None:  # a resumed run's epoch, before any worker draws ahead
+            sampler.set_epoch(trainer.current_epoch)
+        return sampler
 
     def train_dataloader(self) -> DataLoader:
         return self._loader("train", train=True)

@@ -116,6 +116,8 @@ class ImageFolderDataModule(LabDataModule):
             raise ValueError("folds re-split one set: give root or manifest to cross-validate, not train_dir")
         if classes is not None and manifest is None:
             raise ValueError("classes fixes a manifest's class names: give a manifest, or drop classes")
+        if classes is not None and (len(classes) < 2 or len(set(classes)) != len(classes)):
+            raise ValueError(f"classes needs two or more different names, got {classes}")
         self.num_workers = default_num_workers() if num_workers is None else num_workers
         self.pin_memory = torch.cuda.is_available() if pin_memory is None else pin_memory
         self.samples: dict[str, list[Sample]] = {}
@@ -185,10 +187,10 @@ class ImageFolderDataModule(LabDataModule):
                 f"{hp.manifest} has a split column, which fixes the splits; remove it to cross-validate "
                 "with folds, or drop --data.init_args.folds"
             )
-        broken = list(listed.duplicates)
+        broken, known = [], listed.duplicates  # named once, with the first split's unusable files
         for split, samples in listed.by_split().items():
-            self.samples[split], unusable = self._readable(samples)
-            broken += unusable
+            self.samples[split], unusable = self._readable(samples, known)
+            broken, known = broken + unusable, ()
         return broken
 
     def _scan(self) -> None:

@@ -17,6 +17,7 @@ from pathlib import Path
 from torchvision.datasets import ImageFolder
 
 from lightlab.data.image_inputs import image_problem
+from lightlab.data.splits import label_order
 from lightlab.errors import UserError
 
 Sample = tuple[str, int]
@@ -24,6 +25,7 @@ MANIFEST_SUFFIXES = {".csv": ",", ".tsv": "\t", ".txt": None}  # None: tab if th
 # What a split column may say, as labelling tools and dataset exports spell it.
 SPLIT_VALUES = {"train": "train", "val": "val", "valid": "val", "validation": "val", "test": "test"}
 MANIFEST_FORM = "rows of path,label[,split], paths relative to the manifest"
+MANIFEST_COLUMNS = ("path", "label", "split")
 
 
 def check_no_symlink_loop(root: str) -> None:
@@ -66,6 +68,7 @@ def readable(
 
 
 def warn_skipped(broken: Sequence[str]) -> None:
+    """One warning naming the unusable files (the first five and a count)."""
     if broken:
         names = ", ".join(broken[:5]) + (f" and {len(broken) - 5} more" if len(broken) > 5 else "")
         warnings.warn(f"skipped {len(broken)} unusable image(s): {names}", stacklevel=3)
@@ -82,6 +85,7 @@ class Manifest:
     duplicates: list[str]
 
     def by_split(self) -> dict[str, list[Sample]]:
+        """The samples of each split, as the split column assigns them."""
         parts: dict[str, list[Sample]] = {"train": [], "val": [], "test": []}
         for sample, split in zip(self.samples, self.splits or [], strict=True):
             parts[split].append(sample)
@@ -104,7 +108,9 @@ def _rows(manifest: Path) -> list[tuple[int, list[str]]]:
     return rows
 
 
-def _columns(manifest: Path, rows: list[tuple[int, list[str]]]) -> tuple[int, int, int | None, bool]:
+def _columns(
+    manifest: Path, rows: list[tuple[int, list[str]]], folder: str
+) -> tuple[int, int, int | None, bool]:
     """Where path, label and split are (a header names them; without one: in that order) and
     whether the first row is a header."""
     header = [cell.lower() for cell in rows[0][1]] if rows else []
@@ -115,8 +121,20 @@ def _columns(manifest: Path, rows: list[tuple[int, list[str]]]) -> tuple[int, in
                 f"{manifest}: its header has no '{missing[0]}' column (it has: {', '.join(header)}); "
                 "name the columns path,label[,split]"
             )
+        ignored = [name for name in header if name not in MANIFEST_COLUMNS]
+        if ignored:
+            warnings.warn(
+                f"{manifest}: ignoring column(s) {', '.join(ignored)} (a manifest reads path, label, split)",
+                stacklevel=3,
+            )
         split = header.index("split") if "split" in header else None
         return header.index("path"), header.index("label"), split, True
+    first_is_file = bool(header) and os.path.isfile(os.path.join(folder, rows[0][1][0]))
+    if len(rows) > 1 and not first_is_file and os.path.isfile(os.path.join(folder, rows[1][1][0])):
+        raise UserError(
+            f"{manifest}:{rows[0][0]}: the first row ({','.join(rows[0][1])}) looks like a header; "
+            "name its columns path,label[,split]"
+        )
     width = len(rows[0][1]) if rows else 2
     return 0, 1, 2 if width > 2 else None, False
 
@@ -125,7 +143,8 @@ def read_manifest(manifest: str, classes: Sequence[str] | None = None) -> Manife
     """The samples ``manifest`` lists (a .csv, .tsv or .txt file), each path under its folder.
 
     The class names are ``classes`` when given (then every label must be one of them), else the
-    labels found, sorted. A path listed again is left out and named among the duplicates.
+    labels found, sorted (numerically when they are all integers). A path listed again is left
+    out and named among the duplicates.
     """
     source = Path(manifest)
     if not source.is_file():
@@ -133,8 +152,8 @@ def read_manifest(manifest: str, classes: Sequence[str] | None = None) -> Manife
     if source.suffix.lower() not in MANIFEST_SUFFIXES:
         raise UserError(f"{manifest}: a manifest is a .csv, .tsv or .txt file of {MANIFEST_FORM}")
     rows = _rows(source)
-    path_at, label_at, split_at, has_header = _columns(source, rows)
     folder = os.path.normpath(os.path.abspath(source.parent))
+    path_at, label_at, split_at, has_header = _columns(source, rows, folder)
     fixed = list(classes) if classes else None
     seen: dict[str, int] = {}
     listed: list[tuple[str, str, str | None]] = []
@@ -165,7 +184,7 @@ def read_manifest(manifest: str, classes: Sequence[str] | None = None) -> Manife
         listed.append((path, label, split))
     if not listed:
         raise UserError(f"{manifest} lists no images; give {MANIFEST_FORM}")
-    names = fixed or sorted({label for _, label, _ in listed})
+    names = fixed or label_order({label for _, label, _ in listed})
     index = {name: i for i, name in enumerate(names)}
     return Manifest(
         samples=[(path, index[label]) for path, label, _ in listed],

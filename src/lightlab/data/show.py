@@ -50,7 +50,10 @@ def main(argv: list[str] | None = None) -> None:
     line = imbalance_line(counts.get("train", {}))
     if line:
         print(line)
-    print(save_class_counts(counts, out / "class_counts.png"))
+    if counts:
+        print(save_class_counts(counts, out / "class_counts.png"))
+    else:
+        print(f"{type(datamodule).__name__} gives no class counts (it declares no split_targets)")
     if datamodule.input_kind == "image":
         batch = spread_batch(datamodule.val_dataloader(), args.count)
         names = datamodule.class_names

@@ -1,4 +1,5 @@
-"""Seeded, stratified train/val/test splits and cross-validation folds shared by every DataModule."""
+"""Seeded, stratified train/val/test splits and cross-validation folds shared by every DataModule,
+and the order classes are numbered in."""
 
 from __future__ import annotations
 
@@ -89,3 +90,10 @@ def split_for_run(
         return train, val, test
     train, val = stratified_fold(targets, torch.cat([train, val]), folds, fold, seed)
     return train, val, test
+
+
+def label_order(labels: set[str]) -> list[str]:
+    """Integer labels in numeric order (so "10" follows "9"), other labels alphabetically."""
+    if all(label.lstrip("-").isdigit() for label in labels):
+        return sorted(labels, key=int)
+    return sorted(labels)

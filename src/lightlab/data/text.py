@@ -14,18 +14,11 @@ from lightlab.data.eval_shards import evaluating_in_shards
 from lightlab.data.in_memory import already_batched
 from lightlab.data.input_encoding import TextInputs
 from lightlab.data.read_once import read_once
-from lightlab.data.splits import split_for_run
+from lightlab.data.splits import label_order, split_for_run
 from lightlab.data.text_files import read_labelled_texts
 from lightlab.data.vocab import SimpleTokenizer, Tokenizer, Vocabulary
 from lightlab.errors import UserError
 from lightlab.ranges import FoldCount, Fraction, NonNegativeInt, PositiveInt, Seed
-
-
-def _label_order(labels: set[str]) -> list[str]:
-    """Integer labels in numeric order (so "10" follows "9"), other labels alphabetically."""
-    if all(label.lstrip("-").isdigit() for label in labels):
-        return sorted(labels, key=int)
-    return sorted(labels)
 
 
 class TextDataModule(LabDataModule):
@@ -110,7 +103,7 @@ class TextDataModule(LabDataModule):
         }
         if hp.path is not None:
             texts, labels = read_once(read_labelled_texts, hp.path, **columns)
-            names = _label_order(set(labels))
+            names = label_order(set(labels))
             targets = torch.tensor([names.index(label) for label in labels])
             folds, fold = hp.get("folds"), hp.get("fold", 0)
             parts = split_for_run(targets, hp.val_fraction, hp.test_fraction, hp.split_seed, folds, fold)
@@ -126,7 +119,7 @@ class TextDataModule(LabDataModule):
             return
         self._read()
         train_texts, train_labels = self._texts["train"]
-        self.class_names = _label_order(set(train_labels))
+        self.class_names = label_order(set(train_labels))
         if len(self.class_names) < 2:
             source = self.hparams.path or self.hparams.train_path
             raise UserError(

@@ -209,13 +209,13 @@ def warm_start_source(source: str) -> str:
     path = Path(source)
     if path.is_dir():
         check_is_run(path)
-        named = (
-            "best"
-            if (read_summary(path) or {}).get("best_checkpoint")
-            or any(RunFolder(path).checkpoints.glob("best-*.ckpt"))
-            else "last"
-        )
-        path = find_checkpoint(path, named)
+        found = []
+        for which in ("best", "last"):
+            with contextlib.suppress(UserError):
+                found.append(find_checkpoint(path, which))
+        if not found:
+            raise UserError(f"--model.init_from {source}: the run holds no checkpoint; give a .ckpt file")
+        path = found[0]
     elif not path.is_file():
         raise UserError(f"--model.init_from {source}: no such run folder or checkpoint")
     check_checkpoint_file(str(path))

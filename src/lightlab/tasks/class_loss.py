@@ -1,15 +1,18 @@
 """The one rule from a net's logits and the class targets to a loss and the predicted classes,
-and the class weights that loss may take."""
+the class weights that loss may take, and the line a run with a rare class prints."""
 
 from __future__ import annotations
 
 import functools
+import inspect
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import torch
 from torch import nn
 
-from lightlab.data.balance import balanced_class_weights
+from lightlab.data.balance import balanced_class_weights, count_classes, imbalance_line
+from lightlab.data.base import LabDataModule
 
 LossFunction = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -50,15 +53,31 @@ def loss_and_predictions(
     try:
         return loss_fn(logits, target), preds
     except (ValueError, RuntimeError) as error:
-        name = getattr(loss_fn, "__name__", type(loss_fn).__name__)
+        named = getattr(loss_fn, "func", loss_fn)  # the default loss, weighted, is a partial
+        name = getattr(named, "__name__", type(named).__name__)
         raise TaskConfigError(
             f"loss {name} does not fit logits {tuple(logits.shape)} and targets {tuple(target.shape)}: "
             f"{' '.join(str(error).split())}"
         ) from error
 
 
-def class_weights(chosen: str | Sequence[float], train_counts: Sequence[int]) -> torch.Tensor:
+def training_class_weights(chosen: str | Sequence[float], datamodule: Any, num_classes: int) -> torch.Tensor:
     """The weight of each class: ``balanced`` from the training split's counts, or the given list."""
-    if chosen == "balanced":
-        return balanced_class_weights(train_counts)
-    return torch.tensor(list(chosen), dtype=torch.float32)
+    if chosen != "balanced":
+        return torch.tensor(list(chosen), dtype=torch.float32)
+    targets = datamodule.split_targets("train") if isinstance(datamodule, LabDataModule) else None
+    if targets is None:
+        raise TaskConfigError(
+            f"class_weights 'balanced' needs the training split's class counts, which "
+            f"{type(datamodule).__name__} does not give (no split_targets); give one weight a class instead"
+        )
+    return balanced_class_weights(count_classes(targets, num_classes))
+
+
+def imbalance_note(datamodule: Any, weighted: bool) -> str | None:
+    """The line a run with a rare class prints, naming the remedies the data and the task offer;
+    None when the classes are balanced enough or a remedy is on."""
+    if not isinstance(datamodule, LabDataModule) or weighted or datamodule.balanced:
+        return None
+    offers_balanced = "balanced" in inspect.signature(type(datamodule).__init__).parameters
+    return imbalance_line(datamodule.class_counts().get("train", {}), offers_balanced)

@@ -20,11 +20,15 @@ from torchmetrics.classification import (
 )
 
 from lightlab.batch import Batch
-from lightlab.data.balance import count_classes, imbalance_line
 from lightlab.data.base import LabDataModule
 from lightlab.nets.pretrained import HasBackbone, LoadsPretrained
 from lightlab.ranges import PositiveFloat
-from lightlab.tasks.class_loss import TaskConfigError, class_weights, loss_and_predictions
+from lightlab.tasks.class_loss import (
+    TaskConfigError,
+    imbalance_note,
+    loss_and_predictions,
+    training_class_weights,
+)
 from lightlab.tasks.warm_start import WarmStart, warm_start
 
 # The learning rate is the task's own hyperparameter (`--model.lr`), passed as the second argument.
@@ -241,41 +245,43 @@ class ClassificationTask(LightningModule):
     def prepare_data(self) -> None:
         # Once per machine, before the loggers start: a download that cannot happen (offline) or a
         # missing vectors file is then the run's one line of output.
-        if isinstance(self.net, LoadsPretrained) and self.trainer.state.fn == TrainerFn.FITTING:
+        # A warm start brings its own weights: nothing pretrained is fetched or loaded under them.
+        if self.starts_pretrained and self.trainer.state.fn == TrainerFn.FITTING:
             self.net.fetch_pretrained()
 
+    @property
+    def starts_pretrained(self) -> bool:
+        """Whether training starts from the net's own pretrained weights (not from ``init_from``)."""
+        return isinstance(self.net, LoadsPretrained) and not self.hparams.get("init_from")
+
     def setup(self, stage: str) -> None:
+        if stage != "fit":
+            return
         # Pretrained starting points are loaded for training only; a resumed run's checkpoint,
         # restored after this, replaces them.
         datamodule = self.trainer.datamodule
-        if stage == "fit" and isinstance(self.net, LoadsPretrained):
+        if self.starts_pretrained:
             vocabulary = datamodule.vocabulary() if isinstance(datamodule, LabDataModule) else None
             self.net.load_pretrained(vocabulary)
-        if stage == "fit" and isinstance(datamodule, LabDataModule) and self.trainer.is_global_zero:
-            remedied = self.hparams.get("class_weights") is not None or datamodule.balanced
-            line = None if remedied else imbalance_line(datamodule.class_counts().get("train", {}))
-            if line:
-                print(line, flush=True)
-        if stage == "fit" and self.hparams.get("class_weights") is not None:
-            if not isinstance(datamodule, LabDataModule):
-                raise TaskConfigError(
-                    "class_weights needs a LabDataModule, which counts the training classes"
-                )
-            counts = count_classes(datamodule.split_targets("train"), self.num_classes)
-            self.class_weight = class_weights(self.hparams.class_weights, counts).to(self.device)
+        chosen = self.hparams.get("class_weights")
+        note = imbalance_note(datamodule, weighted=chosen is not None)
+        if note and self.trainer.is_global_zero:
+            print(note, flush=True)
+        if chosen is not None:
+            self.class_weight = training_class_weights(chosen, datamodule, self.num_classes).to(self.device)
 
     def start_warm(self) -> WarmStart | None:
-        """Take ``init_from``'s net weights (once; a run that resumes does not call this)."""
+        """Take ``init_from``'s net weights, once (a run that resumes does not call this); the
+        caller prints ``line()`` of what it returns, in the main process."""
         if self.hparams.get("init_from") and self.warm_start is None:
             self.warm_start = warm_start(self.net, self.hparams.init_from)
-            if self._trainer is None or self.trainer.is_global_zero:
-                print(self.warm_start.line(), flush=True)
-        return self.warm_start
+            return self.warm_start
+        return None
 
     def on_fit_start(self) -> None:
         # Started from Python without the CLI (which warm-starts before fit): not when resuming.
-        if self.trainer.ckpt_path is None:
-            self.start_warm()
+        if self.trainer.ckpt_path is None and (started := self.start_warm()) and self.trainer.is_global_zero:
+            print(started.line(), flush=True)
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         if self.warm_start is not None:  # a resumed run's summary still says where it started

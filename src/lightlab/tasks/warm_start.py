@@ -9,7 +9,7 @@ run prints; so is a weight this net has and the checkpoint lacks.
 from __future__ import annotations
 
 import importlib
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ SHOWN = 4  # weights left fresh that the line names
 
 
 def class_path(net: nn.Module) -> str:
+    """``module.Class`` of ``net``."""
     return f"{type(net).__module__}.{type(net).__qualname__}"
 
 
@@ -50,9 +51,11 @@ class WarmStart:
 
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> WarmStart:
-        return cls(**record)
+        """As ``record()`` wrote it (keys of other versions are left out)."""
+        return cls(**{f.name: record[f.name] for f in fields(cls) if f.name in record})
 
     def line(self) -> str:
+        """What the run prints: the checkpoint, how many tensors it took, which it left fresh."""
         text = f"warm start from {self.checkpoint}: {self.loaded} of {self.total} weight tensors taken"
         if self.skipped:
             shown = ", ".join(self.skipped[:SHOWN])
@@ -79,7 +82,7 @@ def warm_start(net: nn.Module, checkpoint: str | Path) -> WarmStart:
     its weights fit.
     """
     try:
-        saved = torch.load(checkpoint, map_location="cpu", weights_only=False)
+        saved = torch.load(checkpoint, map_location="cpu", weights_only=False, mmap=True)
         weights = saved["state_dict"]
     except Exception as error:  # any way a file fails to be a checkpoint
         reason = " ".join(str(error).split())[:160]
