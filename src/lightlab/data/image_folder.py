@@ -5,15 +5,21 @@ from collections.abc import Sequence
 from typing import Literal
 
 import torch
-from PIL import Image
 from torch import nn
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader
 from torchvision.transforms import v2 as T
 
 from lightlab.batch import Batch
 from lightlab.data.base import LabDataModule
 from lightlab.data.image_inputs import MAX_IMAGE_PIXELS
-from lightlab.data.image_sources import Sample, read_class_folder, read_manifest, readable, warn_skipped
+from lightlab.data.image_sources import (
+    ImageList,
+    Sample,
+    read_class_folder,
+    read_manifest,
+    readable,
+    warn_skipped,
+)
 from lightlab.data.input_encoding import ImageInputs
 from lightlab.data.splits import split_for_run
 from lightlab.errors import UserError
@@ -37,23 +43,6 @@ def default_num_workers() -> int:
     """
     cores = os.cpu_count() or 1
     return 0 if cores <= 2 else min(4, cores - 1)
-
-
-class ImageList(Dataset):
-    """Decodes ``(path, class index)`` pairs with PIL, converts to ``mode`` and applies ``transform``."""
-
-    def __init__(self, samples: Sequence[Sample], mode: str, transform: T.Compose) -> None:
-        self.samples, self.mode, self.transform = list(samples), mode, transform
-
-    def __len__(self) -> int:
-        return len(self.samples)
-
-    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
-        path, target = self.samples[index]
-        with Image.open(path) as image:
-            # RGBA, palette and grayscale files all become the configured channel count.
-            inputs = self.transform(image.convert(self.mode))
-        return {"inputs": inputs, "target": torch.tensor(target)}
 
 
 class ImageFolderDataModule(LabDataModule):

@@ -2,7 +2,7 @@
 
 Both give ``(path, class index)`` samples; ``readable`` then sorts out the files that cannot be
 used (missing, unreadable, too large, listed twice), which the DataModule skips with one warning
-or refuses, as its ``on_corrupt`` says.
+or refuses, as its ``on_corrupt`` says, and ``ImageList`` decodes the rest.
 """
 
 from __future__ import annotations
@@ -14,7 +14,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import torch
+from PIL import Image
+from torch.utils.data import Dataset
 from torchvision.datasets import ImageFolder
+from torchvision.transforms import v2 as T
 
 from lightlab.data.image_inputs import image_problem
 from lightlab.data.splits import label_order
@@ -72,6 +76,23 @@ def warn_skipped(broken: Sequence[str]) -> None:
     if broken:
         names = ", ".join(broken[:5]) + (f" and {len(broken) - 5} more" if len(broken) > 5 else "")
         warnings.warn(f"skipped {len(broken)} unusable image(s): {names}", stacklevel=3)
+
+
+class ImageList(Dataset):
+    """Decodes ``(path, class index)`` pairs with PIL, converts to ``mode`` and applies ``transform``."""
+
+    def __init__(self, samples: Sequence[Sample], mode: str, transform: T.Compose) -> None:
+        self.samples, self.mode, self.transform = list(samples), mode, transform
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        path, target = self.samples[index]
+        with Image.open(path) as image:
+            # RGBA, palette and grayscale files all become the configured channel count.
+            inputs = self.transform(image.convert(self.mode))
+        return {"inputs": inputs, "target": torch.tensor(target)}
 
 
 @dataclass(frozen=True)

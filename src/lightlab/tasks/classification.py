@@ -29,7 +29,7 @@ from lightlab.tasks.class_loss import (
     loss_and_predictions,
     training_class_weights,
 )
-from lightlab.tasks.warm_start import WarmStart, warm_start
+from lightlab.tasks.warm_start import WarmStarts
 
 # The learning rate is the task's own hyperparameter (`--model.lr`), passed as the second argument.
 OptimizerFactory = Callable[[Iterable, float], Optimizer]
@@ -53,7 +53,7 @@ def classification_metrics(num_classes: int, prefix: str) -> MetricCollection:
     )
 
 
-class ClassificationTask(LightningModule):
+class ClassificationTask(WarmStarts, LightningModule):
     """Trains any net that maps a batch to class logits; loss, optimizer and scheduler come from config.
 
     A batch is a dict: ``target`` holds the class indices and every other entry (``inputs``, plus
@@ -119,7 +119,7 @@ class ClassificationTask(LightningModule):
             )
         self.net = net
         self.loss_fn = loss
-        self.warm_start: WarmStart | None = None
+        self.warm_start = None
         self.register_buffer("class_weight", None, persistent=False)
         self.num_classes = num_classes
         self.optimizer_factory = optimizer
@@ -269,27 +269,6 @@ class ClassificationTask(LightningModule):
             print(note, flush=True)
         if chosen is not None:
             self.class_weight = training_class_weights(chosen, datamodule, self.num_classes).to(self.device)
-
-    def start_warm(self) -> WarmStart | None:
-        """Take ``init_from``'s net weights, once (a run that resumes does not call this); the
-        caller prints ``line()`` of what it returns, in the main process."""
-        if self.hparams.get("init_from") and self.warm_start is None:
-            self.warm_start = warm_start(self.net, self.hparams.init_from)
-            return self.warm_start
-        return None
-
-    def on_fit_start(self) -> None:
-        # Started from Python without the CLI (which warm-starts before fit): not when resuming.
-        if self.trainer.ckpt_path is None and (started := self.start_warm()) and self.trainer.is_global_zero:
-            print(started.line(), flush=True)
-
-    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        if self.warm_start is not None:  # a resumed run's summary still says where it started
-            checkpoint["warm_start"] = self.warm_start.record()
-
-    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        if "warm_start" in checkpoint:
-            self.warm_start = WarmStart.from_record(checkpoint["warm_start"])
 
     def parameter_groups(self) -> list[dict[str, Any]]:
         """The trainable parameters (frozen ones are left to a finetuning callback to add), as one

@@ -115,3 +115,32 @@ def warm_start(net: nn.Module, checkpoint: str | Path) -> WarmStart:
     ]
     net.load_state_dict(fits, strict=False)
     return WarmStart(str(checkpoint), len(fits), len(target), skipped)
+
+
+class WarmStarts:
+    """The hooks a task module takes ``init_from`` with (mixed in before ``LightningModule``; the
+    task keeps its net as ``self.net`` and sets ``self.warm_start = None`` in ``__init__``)."""
+
+    net: nn.Module
+    warm_start: WarmStart | None
+
+    def start_warm(self) -> WarmStart | None:
+        """Take ``init_from``'s net weights, once (a run that resumes does not call this); the
+        caller prints ``line()`` of what it returns, in the main process."""
+        if self.hparams.get("init_from") and self.warm_start is None:
+            self.warm_start = warm_start(self.net, self.hparams.init_from)
+            return self.warm_start
+        return None
+
+    def on_fit_start(self) -> None:
+        # Started from Python without the CLI (which warm-starts before fit): not when resuming.
+        if self.trainer.ckpt_path is None and (started := self.start_warm()) and self.trainer.is_global_zero:
+            print(started.line(), flush=True)
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        if self.warm_start is not None:  # a resumed run's summary still says where it started
+            checkpoint["warm_start"] = self.warm_start.record()
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        if "warm_start" in checkpoint:
+            self.warm_start = WarmStart.from_record(checkpoint["warm_start"])
