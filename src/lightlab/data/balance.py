@@ -60,11 +60,17 @@ def balanced_class_weights(counts: Sequence[int]) -> torch.Tensor:
     return weights.float()
 
 
-def sample_weights(targets: torch.Tensor) -> torch.Tensor:
-    """Each sample's chance of being drawn, inverse to its class's size: every class equally likely."""
+def balanced_draw(targets: torch.Tensor, count: int, generator: torch.Generator) -> torch.Tensor:
+    """``count`` sample indices drawn with replacement, every class present equally likely and
+    every sample equally likely within its class (a class first, then one of its samples, so any
+    number of samples works)."""
     targets = targets.long().flatten().cpu()
-    counts = torch.bincount(targets).double()
-    return (1.0 / counts)[targets]
+    _, inverse, sizes = torch.unique(targets, return_inverse=True, return_counts=True)
+    by_class = torch.argsort(inverse, stable=True)  # the indices, grouped class by class
+    starts = torch.cumsum(sizes, 0) - sizes
+    classes = torch.randint(len(sizes), (count,), generator=generator)
+    within = (torch.rand(count, generator=generator, dtype=torch.float64) * sizes[classes]).long()
+    return by_class[starts[classes] + within]
 
 
 class BalancedSampler(DistributedSampler):
@@ -77,15 +83,13 @@ class BalancedSampler(DistributedSampler):
     """
 
     def __init__(self, targets: torch.Tensor, seed: int = 0, num_replicas: int = 1, rank: int = 0) -> None:
-        self.weights = sample_weights(targets)
-        super().__init__(
-            range(len(self.weights)), num_replicas=num_replicas, rank=rank, shuffle=True, seed=seed
-        )
+        self.targets = targets
+        super().__init__(range(len(targets)), num_replicas=num_replicas, rank=rank, shuffle=True, seed=seed)
 
     def draw(self) -> torch.Tensor:
         """This epoch's indices for all processes together."""
         generator = torch.Generator().manual_seed(self.seed + self.epoch)
-        return torch.multinomial(self.weights, self.total_size, replacement=True, generator=generator)
+        return balanced_draw(self.targets, self.total_size, generator)
 
     def __iter__(self) -> Iterator[int]:
         # Drawn when the first index is asked for, after Lightning's set_epoch (as the text batches).

@@ -8,6 +8,8 @@ import torch
 from torch.nn.utils.rnn import pad_sequence
 from torch.utils.data import Dataset, DistributedSampler
 
+from lightlab.data.balance import balanced_draw
+
 
 class BucketBatchSampler(DistributedSampler):
     """Yields lists of indices whose sequences have similar lengths, so padding stays small.
@@ -21,10 +23,10 @@ class BucketBatchSampler(DistributedSampler):
     ``num_replicas``-th batch. With ``drop_last`` the few batches that do not divide evenly are
     left out (every rank gets a disjoint share of the same size); without it, batches from the
     start are repeated to even the shares, so every sample is seen; with ``even=False`` too, the
-    shares are left uneven and nothing repeats (for scoring). With ``weights`` (per sample) the
-    training order is drawn with replacement by those weights instead of shuffled. Lightning leaves a
-    DistributedSampler in place under DDP and calls ``set_epoch`` on it, also for the epoch a
-    resumed run continues with.
+    shares are left uneven and nothing repeats (for scoring). With ``balanced_targets`` (each
+    sample's class) the training order is a balanced draw with replacement instead of a shuffle.
+    Lightning leaves a DistributedSampler in place under DDP and calls ``set_epoch`` on it, also
+    for the epoch a resumed run continues with.
     """
 
     def __init__(
@@ -38,7 +40,7 @@ class BucketBatchSampler(DistributedSampler):
         drop_last: bool = False,
         pool_batches: int = 50,
         even: bool = True,
-        weights: torch.Tensor | None = None,
+        balanced_targets: torch.Tensor | None = None,
     ) -> None:
         super().__init__(
             lengths, num_replicas=num_replicas, rank=rank, shuffle=shuffle, seed=seed, drop_last=drop_last
@@ -47,17 +49,17 @@ class BucketBatchSampler(DistributedSampler):
         self.batch_size = batch_size
         self.pool_batches = pool_batches
         self.even = even
-        self.weights = weights
+        self.balanced_targets = balanced_targets
 
     def _all_batches(self) -> list[list[int]]:
         if not self.shuffle:
             order = torch.argsort(self.lengths, stable=True)
             return [chunk.tolist() for chunk in order.split(self.batch_size)]
         generator = torch.Generator().manual_seed(self.seed + self.epoch)
-        if self.weights is None:
+        if self.balanced_targets is None:
             order = torch.randperm(len(self.lengths), generator=generator)
-        else:  # a balanced draw (``data/balance.py``), with replacement, bucketed alike
-            order = torch.multinomial(self.weights, len(self.lengths), replacement=True, generator=generator)
+        else:  # every class equally likely, with replacement (``data/balance.py``), bucketed alike
+            order = balanced_draw(self.balanced_targets, len(self.lengths), generator)
         batches: list[list[int]] = []
         for pool in order.split(self.batch_size * self.pool_batches):
             pool = pool[torch.argsort(self.lengths[pool], stable=True)]

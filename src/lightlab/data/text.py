@@ -6,7 +6,6 @@ import torch
 from torch.utils.data import DataLoader
 
 from lightlab.batch import Batch
-from lightlab.data.balance import sample_weights
 from lightlab.data.base import LabDataModule
 from lightlab.data.bucketing import BucketBatchSampler, SequenceDataset
 from lightlab.data.csv_files import MAX_FIELD_CHARS
@@ -188,7 +187,7 @@ class TextDataModule(LabDataModule):
             drop_last=train,
             pool_batches=50 if self.hparams.bucketing else 1,
             even=not evaluating_in_shards(trainer),
-            weights=sample_weights(dataset.targets) if train and self.balanced else None,
+            balanced_targets=dataset.targets if train and self.balanced else None,
         )
         return DataLoader(dataset, sampler=sampler, batch_size=None, collate_fn=already_batched)
 
