@@ -111,6 +111,8 @@ def files(tmp_path_factory) -> Path:
     (manifests / "outside.csv").write_text("\n".join(["path,label", *good, "../images/cat/0.png,cat"]) + "\n")
     (manifests / "bird.csv").write_text("\n".join(["path,label", *good, "pictures/cat/0.png,bird"]) + "\n")
     split = [f"{row},train" for row in good] + ["pictures/dog/1.png,dog,holdout"]
+    no_test = [f"{row},{'val' if row.endswith(('0.png,cat', '0.png,dog')) else 'train'}" for row in good]
+    (manifests / "no_test.csv").write_text("\n".join(["path,label,split", *no_test]) + "\n")
     (manifests / "holdout.csv").write_text("\n".join(["path,label,split", *split]) + "\n")
 
     write_fashion_mnist(folder / "fashion", patterned_images(100, seed=0), patterned_images(50, seed=1))
@@ -247,12 +249,16 @@ ROWS = [
     ("INIT= a path that does not exist", ["fit", "--config", IRIS, "--model.init_from", "{files}/nope"],
      ["--model.init_from", "nope: no such run folder or checkpoint"]),
     ("INIT= a run of another net", ["fit", "--config", IRIS, "--model.init_from", "{files}/runs/shapes_cnn/run"],
-     ["cannot warm-start", "its net is a CNN, this run's is a MLP"]),
+     ["cannot warm-start", "its net is CNN, this run's is MLP"]),
     ("INIT= a run whose weights fit nowhere",
      ["fit", "--config", IRIS, "--model.net.init_args.hidden_sizes", "[7]", "--model.init_from", "{files}/runs/iris_mlp/run"],
      ["none of its 6 net weights has a name and shape this net has"]),
     ("INIT= a run without checkpoints", ["fit", "--config", IRIS, "--model.init_from", "{files}/used_run"],
      ["used_run: the run holds no checkpoint; give a .ckpt file"]),
+    ("INIT= with --resume", ["fit", "--resume", "{files}/runs/iris_mlp/run", "--model.init_from", "{files}/runs/iris_mlp/run"],
+     ["--model.init_from: starts a new run", "--resume: continues a run; give one of them"]),
+    ("manifest without test rows", ["fit", "--config", SHAPES, *FOLDER, "--data.init_args.manifest", "{files}/manifests/no_test.csv"],
+     ["no_test.csv: its split column gives no usable test rows"]),
     ("INIT= a damaged checkpoint", ["fit", "--config", IRIS, "--model.init_from", "{files}/truncated.ckpt"],
      ["truncated.ckpt is damaged or not a checkpoint"]),
     ("class weights of the wrong count", ["fit", "--config", IRIS, "--model.class_weights", "[1, 2]"],

@@ -93,6 +93,8 @@ def test_balanced_data_prints_no_line(tmp_path):
     assert "'a' has 9" in imbalance_line({"a": 9, "b": 100})
     # A DataModule without a balanced option is offered the remedy it has.
     assert "--data.init_args.balanced" not in imbalance_line({"a": 9, "b": 100}, offers_balanced=False)
+    own_loss = imbalance_line({"a": 9, "b": 100}, offers_weights=False)
+    assert "class weights in your own loss" in own_loss and "--model.class_weights" not in own_loss
 
 
 def test_the_balanced_sampler_draws_classes_evenly_and_shares_one_draw_between_processes():

@@ -88,16 +88,16 @@ def test_missing_unreadable_and_duplicate_rows_are_skipped_with_one_warning_nami
     rows = images(tmp_path, per_class=10)
     (tmp_path / "pictures" / "broken.png").write_bytes(b"not a png")
     lines = ["path,label", *(f"{p},{label}" for p, label in rows)]
-    lines += ["pictures/gone.png,red", "pictures/broken.png,blue", f"{rows[0][0]},red"]
+    lines += ["pictures/gone.png,red", "pictures/broken.png,blue", f"{rows[0][0]},blue"]
     path = manifest(tmp_path, lines)
     with pytest.warns(UserWarning, match=r"skipped 3 unusable image\(s\): ") as caught:
         dm = datamodule(path)
     text = str(caught[0].message)
-    assert "red-0.png (line 24, listed already at line 2)" in text
+    assert "red-0.png (line 24, listed already at line 2 as red, which is kept)" in text
     assert "gone.png (missing)" in text and "broken.png" in text
     assert sum(len(samples) for samples in dm.samples.values()) == 20
     with pytest.raises(
-        UserError, match=r"unusable image: .*red-0\.png \(line 24, listed already at line 2\)"
+        UserError, match=r"unusable image: .*red-0\.png \(line 24, listed already at line 2 as red"
     ):
         datamodule(path, on_corrupt="error")
 

@@ -323,6 +323,11 @@ def main(args: list[str] | None = None, callbacks: list[Callback] | None = None)
         )
         runs_root = Path(flag_value(given, "--runs_dir") or "runs")
         point = None
+        if target is not None and flag_value(given, "--model.init_from"):
+            raise UserError(
+                "--model.init_from: starts a new run from another run's weights; --resume: continues a run; "
+                "give one of them"
+            )
         if target is not None and (group := group_to_continue(target, runs_root, experiment)):
             from lightlab.repeats.group import continue_from_fit  # the group trains through main
 

@@ -30,9 +30,12 @@ def named_counts(counts: Sequence[int], class_names: Sequence[str]) -> dict[str,
     return {name: int(n) for name, n in zip(class_names, counts, strict=True)}
 
 
-def imbalance_line(train_counts: Mapping[str, int], offers_balanced: bool = True) -> str | None:
+def imbalance_line(
+    train_counts: Mapping[str, int], offers_balanced: bool = True, offers_weights: bool = True
+) -> str | None:
     """One line when the rarest training class has under a tenth of the commonest one's samples,
-    naming both and the remedies (balanced batches only when the DataModule ``offers_balanced``);
+    naming both and the remedies: balanced batches when the DataModule ``offers_balanced``, the
+    task's class weights when it ``offers_weights`` (the default loss), else weights in your loss.
     None for data balanced enough."""
     if len(train_counts) < 2:
         return None
@@ -40,7 +43,11 @@ def imbalance_line(train_counts: Mapping[str, int], offers_balanced: bool = True
     common = max(train_counts, key=train_counts.__getitem__)
     if train_counts[rare] >= IMBALANCE_RATIO * train_counts[common]:
         return None
-    remedies = "--model.class_weights balanced (weights the training loss)"
+    remedies = (
+        "--model.class_weights balanced (weights the training loss)"
+        if offers_weights
+        else "class weights in your own loss"
+    )
     if offers_balanced:
         remedies += ", --data.init_args.balanced true (draws every class equally often)"
     return (

@@ -180,6 +180,12 @@ class ImageFolderDataModule(LabDataModule):
         for split, samples in listed.by_split().items():
             self.samples[split], unusable = self._readable(samples, known)
             broken, known = broken + unusable, ()
+        empty = [split for split in ("val", "test") if not self.samples[split]]
+        if empty:  # found now, not after training: fit scores the val and test splits
+            raise UserError(
+                f"{hp.manifest}: its split column gives no usable {' or '.join(empty)} rows; every split "
+                "needs some"
+            )
         return broken
 
     def _scan(self) -> None:

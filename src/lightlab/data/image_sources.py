@@ -176,13 +176,14 @@ def read_manifest(manifest: str, classes: Sequence[str] | None = None) -> Manife
     folder = os.path.normpath(os.path.abspath(source.parent))
     path_at, label_at, split_at, has_header = _columns(source, rows, folder)
     fixed = list(classes) if classes else None
-    seen: dict[str, int] = {}
+    seen: dict[str, tuple[int, str]] = {}  # path: (line, label)
+    columns = "path, label and split" if split_at is not None else "path and label"
     listed: list[tuple[str, str, str | None]] = []
     duplicates = []
     for number, cells in rows[1:] if has_header else rows:
         where = f"{manifest}:{number}"
         if len(cells) <= max(path_at, label_at, split_at or 0):
-            raise UserError(f"{where}: expected path,label[,split], got {','.join(cells)!r}")
+            raise UserError(f"{where}: the manifest's rows hold {columns}, this one {','.join(cells)!r}")
         cell, label = cells[path_at], cells[label_at]
         if not cell or not label:
             raise UserError(f"{where}: a row needs both a path and a label, got {','.join(cells)!r}")
@@ -199,9 +200,11 @@ def read_manifest(manifest: str, classes: Sequence[str] | None = None) -> Manife
                     f"{where}: split '{cells[split_at]}' is not train, val or test (or valid, validation)"
                 )
         if path in seen:
-            duplicates.append(f"{path} (line {number}, listed already at line {seen[path]})")
+            first, first_label = seen[path]
+            conflict = f" as {first_label}, which is kept" if first_label != label else ""
+            duplicates.append(f"{path} (line {number}, listed already at line {first}{conflict})")
             continue
-        seen[path] = number
+        seen[path] = (number, label)
         listed.append((path, label, split))
     if not listed:
         raise UserError(f"{manifest} lists no images; give {MANIFEST_FORM}")

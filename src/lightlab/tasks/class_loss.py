@@ -74,10 +74,12 @@ def training_class_weights(chosen: str | Sequence[float], datamodule: Any, num_c
     return balanced_class_weights(count_classes(targets, num_classes))
 
 
-def imbalance_note(datamodule: Any, weighted: bool) -> str | None:
-    """The line a run with a rare class prints, naming the remedies the data and the task offer;
-    None when the classes are balanced enough or a remedy is on."""
+def imbalance_note(datamodule: Any, weighted: bool, own_loss: bool) -> str | None:
+    """The line a run with a rare class prints, naming the remedies the data and the task offer
+    (class weights only for the default loss, not ``own_loss``); None when the classes are
+    balanced enough or a remedy is on."""
     if not isinstance(datamodule, LabDataModule) or weighted or datamodule.balanced:
         return None
     offers_balanced = "balanced" in inspect.signature(type(datamodule).__init__).parameters
-    return imbalance_line(datamodule.class_counts().get("train", {}), offers_balanced)
+    counts = datamodule.class_counts().get("train", {})
+    return imbalance_line(counts, offers_balanced, offers_weights=not own_loss)

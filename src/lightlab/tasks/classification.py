@@ -264,7 +264,7 @@ class ClassificationTask(WarmStarts, LightningModule):
             vocabulary = datamodule.vocabulary() if isinstance(datamodule, LabDataModule) else None
             self.net.load_pretrained(vocabulary)
         chosen = self.hparams.get("class_weights")
-        note = imbalance_note(datamodule, weighted=chosen is not None)
+        note = imbalance_note(datamodule, weighted=chosen is not None, own_loss=self.loss_fn is not None)
         if note and self.trainer.is_global_zero:
             print(note, flush=True)
         if chosen is not None:

@@ -92,8 +92,8 @@ def warm_start(net: nn.Module, checkpoint: str | Path) -> WarmStart:
     theirs, ours = _source_net(saved), class_path(net)
     if theirs is not None and not same_class(theirs, net):
         raise UserError(
-            f"cannot warm-start from {checkpoint}: its net is a {theirs.rsplit('.', 1)[-1]}, this run's is "
-            f"a {ours.rsplit('.', 1)[-1]}; give a run or checkpoint with the same net"
+            f"cannot warm-start from {checkpoint}: its net is {theirs.rsplit('.', 1)[-1]}, this run's is "
+            f"{ours.rsplit('.', 1)[-1]}; give a run or checkpoint with the same net"
         )
     # Weights and float buffers only: counters such as BatchNorm's num_batches_tracked fit anything.
     source = {
