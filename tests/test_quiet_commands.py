@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -74,11 +75,16 @@ def test_train_eval_and_predict_print_no_warning(trained, home, tmp_path):
 
 def test_each_sweep_trial_is_its_own_wandb_run_and_nothing_warns(tmp_path, home):
     runs = tmp_path / "runs"
+    data = tmp_path / "my data" / "iris.csv"  # a path with a space, quoted as a user types it
+    data.parent.mkdir()
+    shutil.copy(ROOT / "src" / "lightlab" / "data" / "iris.csv", data)
     args = shlex.join(["--runs_dir", str(runs), "--trainer.max_epochs", "2"])
+    args += f' --data.init_args.csv_path "{data}"'
     result = make("sweep", "EXP=iris_mlp", "TRIALS=2", f"ARGS={args}", home=home)
     assert warnings_in(result) == []
     trials = sorted((runs / "iris_mlp" / "sweep-iris_mlp").glob("trial-*"))
     assert [t.name for t in trials] == ["trial-000", "trial-001"]
+    assert f"csv_path: {data}" in (trials[0] / "config.yaml").read_text()  # the quoted flag arrived whole
     ids = set()
     for trial in trials:
         (wandb_run,) = (trial / "wandb").glob("offline-run-*")  # its files in its own folder
