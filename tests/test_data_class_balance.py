@@ -19,6 +19,7 @@ from lightlab.data.show import main as show_data
 
 IRIS = str(EXPERIMENTS / "iris_mlp.yaml")
 ALL_EXPERIMENTS = sorted(p.stem for p in EXPERIMENTS.glob("*.yaml"))
+REMEDIES = [["--data.init_args.balanced", "true"], ["--model.class_weights", "balanced"]]
 
 
 def imbalanced_csv(path: Path, common: int = 1900, rare: int = 100, seed: int = 0) -> Path:
@@ -83,6 +84,17 @@ def test_each_remedy_raises_the_rare_class_recall(remedy, imbalanced, tmp_path):
     assert rare_recall(remedied) >= rare_recall(plain) + 0.2, (rare_recall(plain), rare_recall(remedied))
     (run_dir,) = run_dirs(tmp_path, "iris_mlp")
     assert "class balance:" not in (run_dir / "train.log").read_text()  # a remedy is in place
+
+
+def test_both_remedies_at_once_are_named_as_counting_twice(imbalanced, tmp_path):
+    path, _, _ = imbalanced
+    csv_run(path, tmp_path, *REMEDIES[0], *REMEDIES[1], "--trainer.max_epochs", "1")
+    (run_dir,) = run_dirs(tmp_path, "iris_mlp")
+    lines = [line for line in (run_dir / "train.log").read_text().splitlines() if "class balance" in line]
+    assert lines == [
+        "class balance: class_weights and balanced both favour the rare classes, so they count twice; "
+        "keep one of them"
+    ]
 
 
 def test_balanced_data_prints_no_line(tmp_path):

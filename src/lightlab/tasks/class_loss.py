@@ -76,9 +76,16 @@ def training_class_weights(chosen: str | Sequence[float], datamodule: Any, num_c
 
 def imbalance_note(datamodule: Any, weighted: bool, own_loss: bool) -> str | None:
     """The line a run with a rare class prints, naming the remedies the data and the task offer
-    (class weights only for the default loss, not ``own_loss``); None when the classes are
-    balanced enough or a remedy is on."""
-    if not isinstance(datamodule, LabDataModule) or weighted or datamodule.balanced:
+    (class weights only for the default loss, not ``own_loss``), or that both remedies are on;
+    None when the classes are balanced enough or one remedy is on."""
+    if not isinstance(datamodule, LabDataModule):
+        return None
+    if weighted and datamodule.balanced:
+        return (
+            "class balance: class_weights and balanced both favour the rare classes, so they count "
+            "twice; keep one of them"
+        )
+    if weighted or datamodule.balanced:
         return None
     offers_balanced = "balanced" in inspect.signature(type(datamodule).__init__).parameters
     counts = datamodule.class_counts().get("train", {})
