@@ -246,6 +246,8 @@ ROWS = [
     # warm starts and class weights
     ("INIT= a folder that is no run", ["fit", "--config", IRIS, "--model.init_from", "{files}/images"],
      ["is not a run folder (no config.yaml)"]),
+    ("INIT= an experiment's folder", ["fit", "--config", IRIS, "--model.init_from", "{files}/runs/iris_mlp"],
+     ["runs/iris_mlp is not a run folder but holds runs: give one of them, e.g. ", "iris_mlp/run"]),
     ("INIT= a path that does not exist", ["fit", "--config", IRIS, "--model.init_from", "{files}/nope"],
      ["--model.init_from", "nope: no such run folder or checkpoint"]),
     ("INIT= a run of another net", ["fit", "--config", IRIS, "--model.init_from", "{files}/runs/shapes_cnn/run"],

@@ -158,6 +158,9 @@ def check_is_run(run_dir: Path) -> None:
         members = GroupFolder(run_dir).member_folders()
         example = f", e.g. {members[0]}" if members else ""
         raise UserError(f"{run_dir} is a group of runs, not a run: give one of its run folders{example}")
+    runs = sorted(p for p in run_dir.iterdir() if RunFolder(p).is_run()) if run_dir.is_dir() else []
+    if runs:  # an experiment's folder: its newest run is the likely one
+        raise UserError(f"{run_dir} is not a run folder but holds runs: give one of them, e.g. {runs[-1]}")
     raise UserError(f"{run_dir} is not a run folder (no config.yaml); give a folder under runs/<experiment>/")
 
 
