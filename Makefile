@@ -90,16 +90,13 @@ endif
 show-data: check-exp ## EXP's class counts per split (runs/EXP/class_counts.png) and, for images, a labelled grid (samples.png)
 	$(PY) -m lightlab show-data experiments/$(EXP).yaml
 
-# The trials' flags reach the command through the environment, so quotes in ARGS stay as given.
-sweep: export TRIAL_ARGS = $(TRAIN_FLAGS) $(ARGS)
-sweep-results: export TRIAL_ARGS = $(ARGS)
 sweep: check-exp ## Optuna search over EXP: [SPACE= TRIALS= JOBS= STORAGE=] [CONFIRM=k: retrain the k best over SEEDS (3)]; again: continue
 	$(PY) -m lightlab sweep $(EXP) $(if $(SPACE),--space $(SPACE)) $(if $(TRIALS),--trials $(TRIALS)) \
 	  $(if $(JOBS),--jobs $(JOBS)) $(if $(STORAGE),--storage $(STORAGE)) \
-	  $(if $(CONFIRM),--confirm $(CONFIRM)) $(if $(SEEDS),--seeds "$(SEEDS)") --args="$$TRIAL_ARGS"
+	  $(if $(CONFIRM),--confirm $(CONFIRM)) $(if $(SEEDS),--seeds "$(SEEDS)") --args='$(subst ','\'',$(TRAIN_FLAGS) $(ARGS))'
 
 sweep-results: check-exp ## The trials table, best.yaml and plots of EXP's sweep (SPACE=…), without running trials
-	$(PY) -m lightlab sweep $(EXP) $(if $(SPACE),--space $(SPACE)) $(if $(STORAGE),--storage $(STORAGE)) --report --args="$$TRIAL_ARGS"
+	$(PY) -m lightlab sweep $(EXP) $(if $(SPACE),--space $(SPACE)) $(if $(STORAGE),--storage $(STORAGE)) --report --args='$(subst ','\'',$(ARGS))'
 
 eval: ## Score a run folder again: RUN=<folder> [SPLIT=val|test] [CKPT=best|last|<path>]; writes eval-<split>.json
 	$(if $(RUN),,$(error no run folder given: use make eval RUN=runs/<experiment>/<run>))

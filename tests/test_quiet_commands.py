@@ -11,6 +11,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 from helpers import ROOT, run_dirs
 
 WARNING = re.compile(r"warn", re.IGNORECASE)
@@ -84,7 +85,8 @@ def test_each_sweep_trial_is_its_own_wandb_run_and_nothing_warns(tmp_path, home)
     assert warnings_in(result) == []
     trials = sorted((runs / "iris_mlp" / "sweep-iris_mlp").glob("trial-*"))
     assert [t.name for t in trials] == ["trial-000", "trial-001"]
-    assert f"csv_path: {data}" in (trials[0] / "config.yaml").read_text()  # the quoted flag arrived whole
+    config = yaml.safe_load((trials[0] / "config.yaml").read_text())
+    assert config["data"]["init_args"]["csv_path"] == str(data)  # the quoted flag arrived whole
     ids = set()
     for trial in trials:
         (wandb_run,) = (trial / "wandb").glob("offline-run-*")  # its files in its own folder
