@@ -209,13 +209,14 @@ def warm_start_source(source: str) -> str:
     path = Path(source)
     if path.is_dir():
         check_is_run(path)
-        found = []
-        for which in ("best", "last"):
-            with contextlib.suppress(UserError):
-                found.append(find_checkpoint(path, which))
-        if not found:
-            raise UserError(f"--model.init_from {source}: the run holds no checkpoint; give a .ckpt file")
-        path = found[0]
+        try:
+            path = find_checkpoint(path, "best")
+        except UserError:  # a run that kept no best checkpoint: its last one
+            last = RunFolder(path).last
+            if not last.is_file():
+                message = f"--model.init_from {source}: the run holds no checkpoint; give a .ckpt file"
+                raise UserError(message) from None
+            path = last
     elif not path.is_file():
         raise UserError(f"--model.init_from {source}: no such run folder or checkpoint")
     check_checkpoint_file(str(path))
