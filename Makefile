@@ -127,8 +127,8 @@ compare: ## Is B better than A, beyond seed noise? A=<run or group folder> B=<ru
 	$(if $(and $(A),$(B)),,$(error give two runs or groups: make compare A=runs/<experiment>/<group> B=runs/<experiment>/<group>))
 	$(PY) -m lightlab compare $(A) $(B)
 
-results: ## Compare runs (all, or EXP's): what fits the terminal (WIDE=1: every setting), a group as mean ± std (EXPAND=1: its runs); writes results.csv/.md
-	$(PY) -m lightlab results $(if $(EXP),--experiment $(EXP)) $(if $(EXPAND),--expand) $(if $(WIDE),--wide) $(ARGS)
+results: ## Compare runs (all, or EXP's): what fits the terminal (WIDE=1: every setting), a group as mean ± std (EXPAND=1: its runs), SORT=<column> (samples/s, peak MB…); writes results.csv/.md
+	$(PY) -m lightlab results $(if $(EXP),--experiment $(EXP)) $(if $(EXPAND),--expand) $(if $(WIDE),--wide) $(if $(SORT),--sort '$(SORT)') $(ARGS)
 
 smoke: ## Train every experiment for one short epoch exactly as make train does; downloads data where needed
 	@set -e; for e in $(EXPERIMENTS); do echo "== $$e"; \

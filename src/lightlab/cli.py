@@ -29,6 +29,7 @@ from lightlab.argv_checks import (
 )
 from lightlab.atomic import disk_error, is_disk_fault, os_error_in
 from lightlab.callbacks.last_checkpoint import LastCheckpoint
+from lightlab.callbacks.speed import speed_meter
 from lightlab.cluster.environment import check_accelerator, nodes_from_environment
 from lightlab.cluster.requeue import (
     JOB_KEY,
@@ -274,6 +275,8 @@ class LabCLI(LightningCLI):
             facts[JOB_KEY] = job
         if self.model.warm_start is not None:
             facts["init_from"] = self.model.warm_start.record()
+        if (meter := speed_meter(self.trainer)) is not None:
+            facts["speed"] = meter.record()
         return facts
 
     def fit(self, **kwargs: Any) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 
 from lightning.pytorch import Trainer
 
+from lightlab.callbacks.speed import speed_line
 from lightlab.data.base import LabDataModule
 from lightlab.run.checkpoints import best_checkpoint_callback
 from lightlab.run.folder import Status, shown
@@ -65,5 +66,7 @@ def summarize_fit(
         summarise(group)
     title = f"{facts['experiment']}: {'best checkpoint' if best else 'final weights'}"
     print_table(metrics_table(title, evaluated))
+    if facts.get("speed"):
+        print(speed_line(facts["speed"]))
     print(f"run directory: {shown(run_dir)}  (summary: {path.name})")
     return path

@@ -4,8 +4,8 @@ Each run folder under ``runs/<experiment>/`` gives a row from its ``summary.json
 ``config.yaml``: status, the hyperparameters that differ among the listed runs (dotted keys;
 what differs by construction, such as paths, a group member's seed and unset switches, is left
 out),
-the best monitored value, test accuracy and F1, epochs and fit time, sorted best first by the
-monitored metric. A group folder (seeds, folds) is one row from its ``group.json``, each value
+the best monitored value, test accuracy and F1, epochs, fit time, training samples/s and peak
+memory, sorted best first by the monitored metric (``--sort COLUMN``: by another column). A group folder (seeds, folds) is one row from its ``group.json``, each value
 the mean ± std over its completed runs (n); ``--expand`` lists its runs instead. The table is
 printed and written as ``results.csv`` and ``results.md`` next to
 the runs it lists, with every column; the terminal shows what fits its width (``run/results_view.py``)
@@ -45,6 +45,10 @@ NOT_HYPERPARAMETERS = (
     "save_last_every.dirpath",
     "ckpt_path",
 )
+# Columns from summary.json's speed record, by the summary key each shows.
+SPEED_COLUMNS = {"samples/s": "samples_per_second", "peak MB": "peak_memory_mb"}
+# Columns where a higher value is the better one (--sort puts it first).
+HIGHER_FIRST = ("test acc", "test f1", "samples/s")
 # What a group's members differ in by construction: the group's row and the run's name say it.
 SET_BY_THE_GROUP = ("seed_everything", "data.fold")
 
@@ -125,8 +129,9 @@ def differing_keys(runs: list[Run]) -> list[str]:
     return [key for key in keys if len({run.settings.get(key, "-") for run in runs}) > 1]
 
 
-def rows(runs: list[Run]) -> tuple[list[str], list[list[str]]]:
-    """Header and rows, best monitored value first; runs without one last."""
+def rows(runs: list[Run], sort_by: str | None = None) -> tuple[list[str], list[list[str]]]:
+    """Header and rows, best monitored value first (or by the column ``sort_by``); runs without
+    one last."""
     varying = differing_keys(runs)
 
     def order(run: Run) -> tuple[int, float]:
@@ -135,7 +140,7 @@ def rows(runs: list[Run]) -> tuple[list[str], list[list[str]]]:
             return (1, 0.0)
         return (0, score if run.mode == "min" else -score)
 
-    header = ["run", "status", *varying, "best", "test acc", "test f1", "epochs", "fit s"]
+    header = ["run", "status", *varying, "best", "test acc", "test f1", "epochs", "fit s", *SPEED_COLUMNS]
     table = []
     for run in sorted(runs, key=order):
         fit_seconds = run.summary.get("fit_seconds")
@@ -146,9 +151,39 @@ def rows(runs: list[Run]) -> tuple[list[str], list[list[str]]]:
                 *[run.settings.get(key, "-") for key in varying],
                 *result_cells(run),
                 f"{fit_seconds:.0f}" if fit_seconds is not None else "-",
+                *speed_cells(run),
             ]
         )
+    if sort_by is not None:
+        table = sorted_by(header, table, sort_by)
     return header, table
+
+
+def speed_cells(run: Run) -> list[str]:
+    """A run's training samples/s and peak memory in MB (``callbacks/speed.py``); a group shows none."""
+    speed = run.summary.get("speed") or {}
+    return [
+        f"{speed[key]:.0f}" if isinstance(speed.get(key), int | float) else "-" for key in SPEED_COLUMNS.values()
+    ]
+
+
+def sorted_by(header: list[str], table: list[list[str]], column: str) -> list[list[str]]:
+    """Rows ordered by ``column``, best first (higher accuracy and samples/s, lower time and memory),
+    rows without a value last."""
+    if column not in header:
+        raise UserError(f"--sort {column!r} is no column; choose one of: {', '.join(header)}")
+    index, descending = header.index(column), column in HIGHER_FIRST
+
+    def key(line: list[str]) -> tuple[int, float | str]:
+        cell = line[index].split(" ", 1)[0]  # a group's "mean ± std (n)" sorts by its mean
+        if cell == "-":
+            return (2, "")
+        try:
+            return (0, -float(cell) if descending else float(cell))
+        except ValueError:
+            return (1, cell)  # a setting's text, alphabetically after the numbers
+
+    return sorted(table, key=key)
 
 
 def run_name(run: Run) -> str:
@@ -197,15 +232,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--wide", action="store_true", help="every differing setting, however wide the table gets"
     )
+    parser.add_argument(
+        "--sort", default=None, metavar="COLUMN", help="order by this column, best first (e.g. samples/s)"
+    )
     args = parser.parse_args(argv)
     runs = find_runs(args.runs_dir, args.experiment, args.expand)
-    header, table = rows(runs)
+    header, table = rows(runs, args.sort)
     where = args.runs_dir / args.experiment if args.experiment else args.runs_dir
     atomic_write_text(where / "results.csv", as_csv(header, table))
     atomic_write_text(where / "results.md", as_markdown(header, table))
     groups = sum(run.group is not None for run in runs)
     counted = f"{len(runs) - groups} run(s)" + (f" and {groups} group(s)" if groups else "")
-    print_results(header, table, f"{counted}, best first by the monitored metric", Console(), args.wide)
+    order = f"by {args.sort}" if args.sort else "by the monitored metric"
+    print_results(header, table, f"{counted}, best first {order}", Console(), args.wide)
     print(f"also written: {where / 'results.csv'}, {where / 'results.md'}")
 
 

@@ -29,6 +29,7 @@ from lightlab.tasks.class_loss import (
     loss_and_predictions,
     training_class_weights,
 )
+from lightlab.tasks.compiling import CompileMode, compile_in_place
 from lightlab.tasks.warm_start import WarmStarts
 
 # The learning rate is the task's own hyperparameter (`--model.lr`), passed as the second argument.
@@ -70,6 +71,10 @@ class ClassificationTask(WarmStarts, LightningModule):
     optimizer, schedule and epoch count (``tasks/warm_start.py``); a run resumed from its own
     checkpoint does not take them again.
 
+    ``compile_net`` compiles the net in place with ``torch.compile`` (``compile_mode``) when training
+    starts; checkpoints and everything that reads them are the same as without
+    (``tasks/compiling.py``).
+
     A NaN or infinite training loss stops training at once with ``NonFiniteLossError`` (before the
     bad step changes the weights), unless ``stop_on_nonfinite_loss`` is false.
 
@@ -92,6 +97,8 @@ class ClassificationTask(WarmStarts, LightningModule):
         backbone_lr: PositiveFloat | None = None,
         class_weights: Literal["balanced"] | list[PositiveFloat] | None = None,
         init_from: str | None = None,
+        compile_net: bool = False,
+        compile_mode: CompileMode = "default",
     ) -> None:
         super().__init__()
         # Under the CLI the net and loss are saved as their config (class path and arguments), so
@@ -269,6 +276,11 @@ class ClassificationTask(WarmStarts, LightningModule):
             print(note, flush=True)
         if chosen is not None:
             self.class_weight = training_class_weights(chosen, datamodule, self.num_classes).to(self.device)
+
+    def on_fit_start(self) -> None:
+        super().on_fit_start()
+        if self.hparams.get("compile_net"):
+            compile_in_place(self.net, self.hparams.compile_mode, self.device.type)
 
     def parameter_groups(self) -> list[dict[str, Any]]:
         """The trainable parameters (frozen ones are left to a finetuning callback to add), as one
