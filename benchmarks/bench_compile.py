@@ -96,7 +96,9 @@ def measure(name: str, steps: int, repeats: int, mode: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--nets", nargs="+", choices=["mlp", "cnn", "bilstm"], default=["mlp", "cnn", "bilstm"])
+    parser.add_argument(
+        "--nets", nargs="+", choices=["mlp", "cnn", "bilstm"], default=["mlp", "cnn", "bilstm"]
+    )
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--mode", default="default")

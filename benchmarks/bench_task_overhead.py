@@ -215,7 +215,9 @@ def measure(job: Job, repeats: int, epochs: int) -> None:
     hand, bare, lab = times["hand-written"], times["bare Lightning"], times["template"]
     print(f"\n{job.name}: median ms/epoch over {repeats} interleaved repeats of {epochs} epochs")
     for name, values in times.items():
-        print(f"  {name:15s} {statistics.median(values) * 1e3:8.1f}  (runs: {[round(t * 1e3) for t in values]})")
+        print(
+            f"  {name:15s} {statistics.median(values) * 1e3:8.1f}  (runs: {[round(t * 1e3) for t in values]})"
+        )
     print(f"  bare Lightning / hand-written: {spread([b / h for b, h in zip(bare, hand)])}")
     print(f"  template / hand-written:       {spread([t / h for t, h in zip(lab, hand)])}")
     print(f"  template / bare Lightning:     {spread([t / b for t, b in zip(lab, bare)])}")

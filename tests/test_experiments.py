@@ -38,6 +38,13 @@ def test_experiment_smoke(experiment, runs_dir, smoke_args):
     assert set(counts) == {"train", "val", "test"} and set(counts["train"]) == set(summary["class_names"])
     assert all(n > 0 for n in counts["train"].values())
     assert "parameters" in result.stdout and "FLOPs" in result.stdout  # the model summary, in short
+    speed = summary["speed"]  # the run's own measurements, and their line after the table
+    assert speed["samples_per_second"] > 0 and speed["step_ms"] > 0 and 0 <= speed["data_wait_share"] < 1
+    assert speed["peak_memory_mb"] > 50 and speed["memory"] == "process peak RSS"
+    per_item = speed.get("train_flops_per_sample") or speed.get("train_flops_per_token")
+    assert per_item > 0 and speed["flops_per_second"] > 0 and speed["mfu"] is None  # a CPU: unknown peak
+    assert speed["epochs_to_best"] == 1 and 0 < speed["seconds_to_best"] <= summary["fit_seconds"]
+    assert "samples/s" in result.stdout and "unknown peak" in result.stdout
     assert "Out sizes" in (run_dir / "train.log").read_text()  # its table, with the example input
     files = {p.name for p in run_dir.iterdir()} | {p.name for p in (run_dir / "checkpoints").iterdir()}
     assert {

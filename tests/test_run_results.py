@@ -61,7 +61,8 @@ def test_rows_are_sorted_by_the_monitored_metric_with_differing_settings(tmp_pat
     varying = [
         key
         for key in table[0]
-        if key not in ("run", "status", "best", "test acc", "test f1", "epochs", "fit s")
+        if key
+        not in ("run", "status", "best", "test acc", "test f1", "epochs", "fit s", "samples/s", "peak MB")
     ]
     assert varying == ["model.lr"]
     assert table[0]["test acc"] == "0.9500" and table[2]["best"] == "-"
@@ -93,6 +94,36 @@ def test_real_runs_through_the_command(tmp_path):
     table = list(csv.DictReader((runs / "results.csv").open()))
     assert sorted(row["model.lr"] for row in table) == ["0.01", "0.05"]
     assert all(row["status"] == "completed" and float(row["test acc"]) > 0 for row in table)
+    # Each run's own speed record: training samples/s and its peak memory, on screen too.
+    assert all(float(row["samples/s"]) > 0 and float(row["peak MB"]) > 50 for row in table)
+    assert "samples/s" in result.stdout and "peak MB" in result.stdout
+
+
+def test_sort_by_a_column_best_first(tmp_path, capsys):
+    runs = tmp_path / "runs" / "iris_mlp"
+    for name, lr, rate, memory in (
+        ("a", 0.1, 900.0, 300.0),
+        ("b", 0.01, 2500.0, 700.0),
+        ("c", 0.001, None, 500.0),
+    ):
+        summary = completed(0.3, 0.9)
+        summary["speed"] = {"samples_per_second": rate, "peak_memory_mb": memory}
+        fake_run(runs, name, lr, summary)
+    fake_run(runs, "d", 0.05, None)  # still running: no speed yet
+
+    def order(column: str) -> list[str]:
+        results(["--runs-dir", str(tmp_path / "runs"), "--experiment", "iris_mlp", "--sort", column])
+        return [row["run"].split("/")[1] for row in csv.DictReader((runs / "results.csv").open())]
+
+    assert order("samples/s") == ["b", "a", "c", "d"]  # higher first, runs without a figure last
+    assert order("peak MB") == ["a", "c", "b", "d"]  # lower first
+    assert order("model.lr") == ["c", "b", "d", "a"]
+    assert "best first by model.lr" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as exit_info:
+        results(["--runs-dir", str(tmp_path / "runs"), "--sort", "speed"])
+    assert exit_info.value.code == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and "--sort 'speed' is no column" in lines[0] and "samples/s" in lines[0]
 
 
 @pytest.mark.parametrize(

@@ -144,7 +144,9 @@ class SpeedMeter(Callback):
         self.epochs.append([0, 0, 0.0])
         self.mark = time.perf_counter()
 
-    def on_train_batch_start(self, trainer: Trainer, pl_module: LightningModule, batch: Any, batch_idx: int) -> None:
+    def on_train_batch_start(
+        self, trainer: Trainer, pl_module: LightningModule, batch: Any, batch_idx: int
+    ) -> None:
         self.step_started = time.perf_counter()
 
     def on_train_batch_end(
@@ -188,7 +190,9 @@ class SpeedMeter(Callback):
         if value is None:
             return
         value = float(value)
-        better = self.best is None or (value < self.best[0] if checkpoint.mode == "min" else value > self.best[0])
+        better = self.best is None or (
+            value < self.best[0] if checkpoint.mode == "min" else value > self.best[0]
+        )
         if better:
             self.best = (value, self.seconds_trained(), trainer.current_epoch + 1)
 

@@ -163,7 +163,8 @@ def speed_cells(run: Run) -> list[str]:
     """A run's training samples/s and peak memory in MB (``callbacks/speed.py``); a group shows none."""
     speed = run.summary.get("speed") or {}
     return [
-        f"{speed[key]:.0f}" if isinstance(speed.get(key), int | float) else "-" for key in SPEED_COLUMNS.values()
+        f"{speed[key]:.0f}" if isinstance(speed.get(key), int | float) else "-"
+        for key in SPEED_COLUMNS.values()
     ]
 
 

@@ -16,7 +16,7 @@ from rich.table import Table
 LEADING = ("run", "status")
 TRAILING = ("best", "test acc", "test f1", "epochs", "fit s", "samples/s", "peak MB")
 SPARED = ("samples/s", "peak MB", "epochs", "fit s")
-SPARED_FIRST = ("samples/s", "peak MB")  # given room before the differing settings; the rest after
+SPARED_FIRST = ("samples/s", "peak MB")  # given room after the first differing setting; the rest last
 FIRST_SHOWN = ("model", "data")  # the settings people change most, shown first when space is short
 # A group's cell, "0.9167 ± 0.0236 (n=2)"; its n is already in the run's cell ("(2 runs)").
 SPREAD = re.compile(r"^(\S+) ± (\S+) \(n=\d+\)$")
@@ -98,16 +98,16 @@ def natural_width(table: Table) -> int:
 
 
 def fitting(header: list[str], table: list[list[str]], title: str, width: int) -> tuple[Table, list[str]]:
-    """The table with samples/s and peak memory if they fit in ``width`` columns, then as many
-    differing settings as fit (the model's first, then the data's, then the rest), then epochs and
-    fit time if they still fit, and the settings left out."""
+    """The table with as many differing settings as fit in ``width`` columns (the model's first,
+    then the data's, then the rest; samples/s and peak memory come right after the first one),
+    then epochs and fit time if they still fit, and the settings left out."""
     settings = [name for name in header if name not in LEADING and name not in TRAILING]
     settings.sort(
         key=lambda name: FIRST_SHOWN.index(name.split(".")[0]) if name.split(".")[0] in FIRST_SHOWN else 2
     )
     shown: list[str] = []
     late = [name for name in SPARED if name not in SPARED_FIRST]
-    for name in [*SPARED_FIRST, *settings, *late]:
+    for name in [*settings[:1], *SPARED_FIRST, *settings[1:], *late]:
         if natural_width(build(header, table, [*shown, name], title)) <= width:
             shown.append(name)
     return build(header, table, shown, title), [name for name in settings if name not in shown]
