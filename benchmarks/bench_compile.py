@@ -85,7 +85,7 @@ def measure(name: str, steps: int, repeats: int, mode: str) -> None:
     for _ in range(repeats):
         times["eager"].append(eager.steps(steps))
         times["compiled"].append(compiled.steps(steps))
-    ratios = [c / e for c, e in zip(times["compiled"], times["eager"])]
+    ratios = [c / e for c, e in zip(times["compiled"], times["eager"], strict=True)]
     print(
         f"{name:6s} eager {statistics.median(times['eager']) * 1e3:7.2f} ms/step, "
         f"compiled {statistics.median(times['compiled']) * 1e3:7.2f} ms/step, "

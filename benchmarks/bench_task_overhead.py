@@ -122,7 +122,7 @@ def write_rows(path: Path, rows: int, features: int, classes: int) -> None:
     weights = torch.randn(features, classes, generator=generator)
     target = (inputs @ weights + 0.5 * torch.randn(rows, classes, generator=generator)).argmax(-1)
     header = ",".join([*(f"x{i}" for i in range(features)), "label"])
-    lines = [",".join([*(f"{v:.5f}" for v in row.tolist()), f"c{int(t)}"]) for row, t in zip(inputs, target)]
+    lines = [",".join([*(f"{v:.5f}" for v in row.tolist()), f"c{int(t)}"]) for row, t in zip(inputs, target, strict=True)]
     path.write_text("\n".join([header, *lines]) + "\n")
 
 
@@ -218,9 +218,9 @@ def measure(job: Job, repeats: int, epochs: int) -> None:
         print(
             f"  {name:15s} {statistics.median(values) * 1e3:8.1f}  (runs: {[round(t * 1e3) for t in values]})"
         )
-    print(f"  bare Lightning / hand-written: {spread([b / h for b, h in zip(bare, hand)])}")
-    print(f"  template / hand-written:       {spread([t / h for t, h in zip(lab, hand)])}")
-    print(f"  template / bare Lightning:     {spread([t / b for t, b in zip(lab, bare)])}")
+    print(f"  bare Lightning / hand-written: {spread([b / h for b, h in zip(bare, hand, strict=True)])}")
+    print(f"  template / hand-written:       {spread([t / h for t, h in zip(lab, hand, strict=True)])}")
+    print(f"  template / bare Lightning:     {spread([t / b for t, b in zip(lab, bare, strict=True)])}")
 
 
 def main() -> None:

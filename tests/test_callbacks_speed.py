@@ -3,6 +3,7 @@ FLOPs, and time to the best monitored value (``callbacks/speed.py``)."""
 
 from __future__ import annotations
 
+import itertools
 import re
 
 import pytest
@@ -19,7 +20,7 @@ IRIS = str(EXPERIMENTS / "iris_mlp.yaml")
 def linear_training_flops(sizes: list[int]) -> int:
     """Forward and backward FLOPs of a stack of linear layers per sample: 2·in·out for the forward
     product, as much again for the weight gradient, and the input gradient for all but the first."""
-    products = [2 * a * b for a, b in zip(sizes, sizes[1:])]
+    products = [2 * a * b for a, b in itertools.pairwise(sizes)]
     return 2 * sum(products) + sum(products[1:])
 
 

@@ -1,7 +1,7 @@
 """What ``configs/defaults.yaml`` plugs into the Trainer besides Lightning's own: the writer of
 ``last.ckpt``, random states in checkpoints, atomic checkpoint files, the pictures, the layer
-summary, the progress display and the run's own speed measurements. (The stop-signal callback lives with the other signal handling
-in ``cluster``.)
+summary, the progress display and the run's own speed measurements. (The stop-signal callback
+lives with the other signal handling in ``cluster``.)
 
 May import ``data``, ``tasks``, ``run.folder`` (the paths in a run folder), ``run.log`` (the
 run's ``train.log``) and the shared top-level

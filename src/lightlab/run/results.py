@@ -3,13 +3,12 @@
 Each run folder under ``runs/<experiment>/`` gives a row from its ``summary.json`` and
 ``config.yaml``: status, the hyperparameters that differ among the listed runs (dotted keys;
 what differs by construction, such as paths, a group member's seed and unset switches, is left
-out),
-the best monitored value, test accuracy and F1, epochs, fit time, training samples/s and peak
-memory, sorted best first by the monitored metric (``--sort COLUMN``: by another column). A group folder (seeds, folds) is one row from its ``group.json``, each value
-the mean ± std over its completed runs (n); ``--expand`` lists its runs instead. The table is
-printed and written as ``results.csv`` and ``results.md`` next to
-the runs it lists, with every column; the terminal shows what fits its width (``run/results_view.py``)
-and ``--wide`` all of it.
+out), the best monitored value, test accuracy and F1, epochs, fit time, training samples/s and
+peak memory, sorted best first by the monitored metric (``--sort COLUMN``: by another column). A
+group folder (seeds, folds) is one row from its ``group.json``, each value the mean ± std over its
+completed runs (n); ``--expand`` lists its runs instead. The table is printed and written as
+``results.csv`` and ``results.md`` next to the runs it lists, with every column; the terminal
+shows what fits its width (``run/results_view.py``) and ``--wide`` all of it.
 """
 
 from __future__ import annotations
