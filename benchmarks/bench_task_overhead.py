@@ -122,7 +122,10 @@ def write_rows(path: Path, rows: int, features: int, classes: int) -> None:
     weights = torch.randn(features, classes, generator=generator)
     target = (inputs @ weights + 0.5 * torch.randn(rows, classes, generator=generator)).argmax(-1)
     header = ",".join([*(f"x{i}" for i in range(features)), "label"])
-    lines = [",".join([*(f"{v:.5f}" for v in row.tolist()), f"c{int(t)}"]) for row, t in zip(inputs, target, strict=True)]
+    lines = [
+        ",".join([*(f"{v:.5f}" for v in row.tolist()), f"c{int(t)}"])
+        for row, t in zip(inputs, target, strict=True)
+    ]
     path.write_text("\n".join([header, *lines]) + "\n")
 
 
