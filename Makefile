@@ -152,6 +152,8 @@ format: ## Apply ruff's fixes and formatting
 
 bench: ## Run the speed benchmarks (prints ratios)
 	$(PY) benchmarks/bench_task_overhead.py
+	$(PY) benchmarks/bench_startup.py
+	$(PY) benchmarks/bench_compile.py
 	$(PY) benchmarks/bench_custom_linear.py
 	$(PY) benchmarks/bench_fashion_pipeline.py
 	$(PY) benchmarks/bench_bilstm_padding.py
