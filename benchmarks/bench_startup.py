@@ -31,10 +31,8 @@ IMPORTS = [sys.executable, "-c", "import lightning, torchvision, torchmetrics, r
 
 def template_command(runs_dir: str) -> list[str]:
     config = str(ROOT / "experiments" / "iris_mlp.yaml")
-    return [sys.executable, "-m", "lightlab", "fit", "--config", config, "--trainer.fast_dev_run", "true"] + [
-        "--runs_dir",
-        runs_dir,
-    ]
+    fit = ["-m", "lightlab", "fit", "--config", config, "--trainer.fast_dev_run", "true"]
+    return [sys.executable, *fit, "--runs_dir", runs_dir]
 
 
 def seconds(command: list[str]) -> float:
@@ -77,9 +75,7 @@ def main() -> None:
     bare = statistics.median(p[0] for p in pairs)
     total = statistics.median(p[1] for p in pairs)
     own = [t - b for b, t in pairs]
-    print(
-        f"imports only: {bare:.2f} s, fast_dev_run: {total:.2f} s (medians of {args.repeats} interleaved pairs)"
-    )
+    print(f"imports only: {bare:.2f} s, fast_dev_run: {total:.2f} s (medians of {args.repeats} pairs)")
     print(
         f"the template's own start-up: {statistics.median(own):.2f} s "
         f"(range {min(own):.2f}-{max(own):.2f}; goal <= 0.5 s)"
