@@ -153,6 +153,8 @@ class SpeedMeter(Callback):
         self, trainer: Trainer, pl_module: LightningModule, outputs: Any, batch: Any, batch_idx: int
     ) -> None:
         now = time.perf_counter()
+        if not self.epochs:  # a run resumed inside an epoch starts there, without an epoch start
+            self.epochs.append([0, 0, 0.0])
         epoch = self.epochs[-1]
         if self.mark is not None:
             self.steps.append(now - self.mark)
