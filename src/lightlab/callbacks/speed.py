@@ -112,7 +112,7 @@ class SpeedMeter(Callback):
 
     def _reset(self) -> None:
         self.steps: list[float] = []
-        self.waits: list[float] = []
+        self.waited = 0.0  # seconds of those steps spent before each one started
         # Per training epoch of this process: samples, tokens (a device tensor) and seconds in steps.
         self.epochs: list[list[Any]] = []
         self.fit_started = time.perf_counter()
@@ -144,6 +144,10 @@ class SpeedMeter(Callback):
         self.epochs.append([0, 0, 0.0])
         self.mark = time.perf_counter()
 
+    def on_train_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        # A run resumed inside an epoch continues it without an epoch start: its record opens here.
+        self.epochs.append([0, 0, 0.0])
+
     def on_train_batch_start(
         self, trainer: Trainer, pl_module: LightningModule, batch: Any, batch_idx: int
     ) -> None:
@@ -153,12 +157,10 @@ class SpeedMeter(Callback):
         self, trainer: Trainer, pl_module: LightningModule, outputs: Any, batch: Any, batch_idx: int
     ) -> None:
         now = time.perf_counter()
-        if not self.epochs:  # a run resumed inside an epoch starts there, without an epoch start
-            self.epochs.append([0, 0, 0.0])
         epoch = self.epochs[-1]
         if self.mark is not None:
             self.steps.append(now - self.mark)
-            self.waits.append(self.step_started - self.mark)
+            self.waited += self.step_started - self.mark
             epoch[2] += now - self.mark
         self.mark = now
         epoch[0] += batch_size_of(batch)
@@ -216,7 +218,8 @@ class SpeedMeter(Callback):
         """What ``summary.json`` keeps under ``speed``; figures that were not measured are None."""
         memory = self.memory or peak_memory(self.device, self.reset_ok)
         # The first epoch holds one-off work (compilation, warming caches): left out when others follow.
-        counted = self.epochs[1:] if len(self.epochs) > 1 else self.epochs
+        trained_epochs = [e for e in self.epochs if e[0]]  # the record train start opens may stay empty
+        counted = trained_epochs[1:] if len(trained_epochs) > 1 else trained_epochs
         samples, tokens = sum(e[0] for e in counted), int(sum(e[1] for e in counted))
         trained = sum(e[2] for e in counted)
         per_second = samples * self.world_size / trained if trained > 0 and samples else None
@@ -230,7 +233,7 @@ class SpeedMeter(Callback):
             "samples_per_second": round(per_second, 1) if per_second is not None else None,
             "tokens_per_second": round(token_rate, 1) if token_rate is not None else None,
             "step_ms": round(median_step * 1e3, 3) if median_step is not None else None,
-            "data_wait_share": round(sum(self.waits) / sum(self.steps), 4) if self.steps else None,
+            "data_wait_share": round(self.waited / sum(self.steps), 4) if self.steps else None,
             "first_step_s": round(self.steps[0], 3) if self.steps else None,
             "peak_memory_mb": round(memory[0], 1),
             "memory": memory[1],
