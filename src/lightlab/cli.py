@@ -28,6 +28,7 @@ from lightlab.argv_checks import (
     flag_values,
 )
 from lightlab.atomic import disk_error, is_disk_fault, os_error_in
+from lightlab.callbacks.batch_hooks import skip_empty_batch_hooks
 from lightlab.callbacks.last_checkpoint import LastCheckpoint
 from lightlab.callbacks.speed import speed_meter
 from lightlab.cluster.environment import check_accelerator, nodes_from_environment
@@ -227,6 +228,7 @@ class LabCLI(LightningCLI):
             raise
         self.datamodule.adapt_to(self.model.net)
         silence_wandb_notices(self.trainer)
+        skip_empty_batch_hooks(self.trainer)
         tags_as_text(self.trainer.loggers)
 
     def before_fit(self) -> None:

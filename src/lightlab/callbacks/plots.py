@@ -80,9 +80,13 @@ class LearningCurves(Callback):
     """``learning_curves.png``: train and val loss and accuracy and the learning rate per epoch,
     redrawn as epochs end (so a running or crashed run has it too) and when fit ends or fails.
     Drawing takes a few tenths of a second, more than a whole epoch of a small model, so after the
-    first epoch it is redrawn at most every ``redraw_seconds``. Only the main process draws. A
-    resumed run starts from the epochs its ``metrics.csv`` already holds.
+    first epoch it is redrawn at most every ``redraw_seconds``, and never sooner than
+    ``DRAW_SHARE`` allows: the drawing takes at most one per cent of training time. Only the
+    main process draws. A resumed run starts from the epochs its ``metrics.csv`` already holds.
     """
+
+    # Time between redraws is at least this many times the last drawing's duration.
+    DRAW_SHARE = 100
 
     def __init__(self, redraw_seconds: NonNegativeFloat = 10.0) -> None:
         self.redraw_seconds = redraw_seconds
@@ -90,11 +94,12 @@ class LearningCurves(Callback):
         self.path: Path | None = None
         self.resumed = False
         self.drawn_at = -math.inf
+        self.draw_seconds = 0.0
 
     def on_fit_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
         log_dir = trainer.log_dir  # a collective under DDP: read it on every rank
         self.history, self.path = [], Path(log_dir) / "learning_curves.png" if log_dir else None
-        self.drawn_at = -math.inf
+        self.drawn_at, self.draw_seconds = -math.inf, 0.0
         self.resumed = bool(trainer.ckpt_path) and self.path is not None
         if self.resumed and (RunFolder(self.path.parent).metrics).is_file():
             self.history = epoch_history(RunFolder(self.path.parent).metrics)
@@ -124,7 +129,9 @@ class LearningCurves(Callback):
             k: float(v) for k, v in trainer.callback_metrics.items() if k.count("/") == 1 and v.numel() == 1
         }
         self.history[-1].update({k: v for k, v in metrics.items() if k.startswith(("train/", "val/"))})
-        due = time.monotonic() - self.drawn_at >= self.redraw_seconds
-        if trainer.is_global_zero and (force or due):
+        wait = max(self.redraw_seconds, self.DRAW_SHARE * self.draw_seconds)
+        if trainer.is_global_zero and (force or time.monotonic() - self.drawn_at >= wait):
+            started = time.monotonic()
             save_learning_curves(self.history, self.path)
             self.drawn_at = time.monotonic()
+            self.draw_seconds = self.drawn_at - started

@@ -1,5 +1,6 @@
 """The one LightningModule of the template: supervised classification around any net."""
 
+import math
 import warnings
 from collections.abc import Callable, Iterable
 from typing import Any, Literal
@@ -42,16 +43,32 @@ class NonFiniteLossError(RuntimeError):
 
 
 def classification_metrics(num_classes: int, prefix: str) -> MetricCollection:
-    """Accuracy plus macro-averaged F1, precision and recall; they share one set of counts."""
+    """Accuracy plus macro-averaged F1, precision and recall; they share one set of counts.
+
+    Their own argument checks are off: they cost more than the counting (a ``torch.unique`` over
+    the epoch's targets). The predictions are class indices by construction and the task checks the
+    targets' range itself (``check_targets``).
+    """
+    fast = {"num_classes": num_classes, "validate_args": False}
     return MetricCollection(
         {
-            "acc": MulticlassAccuracy(num_classes, average="micro"),
-            "f1": MulticlassF1Score(num_classes, average="macro"),
-            "precision": MulticlassPrecision(num_classes, average="macro"),
-            "recall": MulticlassRecall(num_classes, average="macro"),
+            "acc": MulticlassAccuracy(**fast, average="micro"),
+            "f1": MulticlassF1Score(**fast, average="macro"),
+            "precision": MulticlassPrecision(**fast, average="macro"),
+            "recall": MulticlassRecall(**fast, average="macro"),
         },
         prefix=prefix,
     )
+
+
+def check_targets(targets: torch.Tensor, num_classes: int) -> None:
+    """Refuse targets that are no class index (a DataModule's label encoding gone wrong)."""
+    low, high = torch.aminmax(targets)
+    if low < 0 or high >= num_classes:
+        raise TaskConfigError(
+            f"the data gives targets from {int(low)} to {int(high)}, but a target must be a class index "
+            f"from 0 to {num_classes - 1}; check the DataModule's labels and num_classes"
+        )
 
 
 class ClassificationTask(WarmStarts, LightningModule):
@@ -161,7 +178,7 @@ class ClassificationTask(WarmStarts, LightningModule):
         return loss
 
     def _stop_if_nonfinite(self, loss: torch.Tensor) -> None:
-        bad = not bool(torch.isfinite(loss))
+        bad = not math.isfinite(loss.item())  # a host sync, as bool(tensor) would be; cheaper on a CPU
         try:
             strategy = self.trainer.strategy
         except RuntimeError:  # a step called by hand, outside a Trainer
@@ -206,9 +223,11 @@ class ClassificationTask(WarmStarts, LightningModule):
             outputs.clear()
             sizes = torch.tensor([len(t) for t in targets], dtype=torch.float32, device=losses[0].device)
             loss.update(torch.stack(losses).float(), weight=sizes)
-            metrics.update(torch.cat(preds), torch.cat(targets))
+            preds, targets = torch.cat(preds), torch.cat(targets)
+            check_targets(targets, self.num_classes)
+            metrics.update(preds, targets)
             if stage == "test":
-                self.test_confusion.update(torch.cat(preds), torch.cat(targets))
+                self.test_confusion.update(preds, targets)
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", ".*was called before the ``update`` method.*")
             if stage == "test":
