@@ -1,36 +1,20 @@
-"""PNG pictures of data and results, drawn with matplotlib (headless).
-
-matplotlib is imported when the first picture is drawn, not with this module: its import is a
-good part of a second, and a run that draws nothing (a ``fast_dev_run``, an evaluation) should
-not pay it.
-"""
+"""PNG pictures of data and results, drawn with matplotlib (headless)."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from types import ModuleType
-from typing import TYPE_CHECKING
 
+import matplotlib
+
+matplotlib.use("Agg")  # no display needed; must precede pyplot
+import matplotlib.pyplot as plt
 import torch
 from torch.utils.data import DataLoader, default_collate
 from torchmetrics.classification import MulticlassConfusionMatrix
 
 from lightlab.atomic import atomic_write
-
-if TYPE_CHECKING:
-    from matplotlib.figure import Figure
-
-
-def pyplot() -> ModuleType:
-    """``matplotlib.pyplot`` on the headless Agg backend."""
-    import matplotlib
-
-    matplotlib.use("Agg")  # no display needed; must precede pyplot
-    import matplotlib.pyplot as plt
-
-    return plt
 
 
 def spread_batch(loader: DataLoader, count: int) -> dict[str, torch.Tensor]:
@@ -44,7 +28,7 @@ def save_sample_grid(images: torch.Tensor, labels: Sequence[str], path: str | Pa
     """A grid of ``(N, C, H, W)`` images, each titled with its label; each image is rescaled to 0-1."""
     images = images.detach().float().cpu()
     rows = math.ceil(len(images) / columns)
-    figure, axes = pyplot().subplots(rows, columns, figsize=(1.6 * columns, 1.8 * rows), squeeze=False)
+    figure, axes = plt.subplots(rows, columns, figsize=(1.6 * columns, 1.8 * rows), squeeze=False)
     for axis in axes.flat:
         axis.axis("off")
     for axis, image, label in zip(axes.flat, images, labels, strict=False):
@@ -61,7 +45,6 @@ def save_sample_grid(images: torch.Tensor, labels: Sequence[str], path: str | Pa
 
 def save_confusion_matrix(matrix: torch.Tensor, class_names: Sequence[str], path: str | Path) -> Path:
     """The confusion matrix (rows: true class, columns: predicted) with counts in the cells."""
-    pyplot()  # torchmetrics draws with pyplot: on the headless backend
     plotter = MulticlassConfusionMatrix(num_classes=len(class_names))
     figure, _ = plotter.plot(val=matrix.cpu(), labels=list(class_names))
     side = max(4, 0.6 * len(class_names) + 2)
@@ -77,7 +60,7 @@ def save_learning_curves(history: Sequence[dict[str, float]], path: str | Path) 
     panels = [("loss", "loss"), ("acc", "accuracy")] + (
         [("lr", "learning rate")] if any("lr" in h for h in history) else []
     )
-    figure, axes = pyplot().subplots(1, len(panels), figsize=(4.2 * len(panels), 3.4), squeeze=False)
+    figure, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.4), squeeze=False)
     for axis, (key, title) in zip(axes[0], panels, strict=True):
         for split in ("train", "val") if key != "lr" else ("",):
             name = f"{split}/{key}" if split else key
@@ -100,7 +83,7 @@ def save_class_counts(counts: Mapping[str, Mapping[str, int]], path: str | Path)
     splits = list(counts)
     names = list(next(iter(counts.values()))) if counts else []
     height = max(2.4, 0.32 * len(names) + 1.2)
-    figure, axes = pyplot().subplots(
+    figure, axes = plt.subplots(
         1, len(splits), figsize=(3.6 * len(splits), height), squeeze=False, sharey=True
     )
     for axis, split in zip(axes[0], splits, strict=True):
@@ -116,11 +99,11 @@ def save_class_counts(counts: Mapping[str, Mapping[str, int]], path: str | Path)
     return _save(figure, path)
 
 
-def _save(figure: Figure, path: str | Path) -> Path:
+def _save(figure: plt.Figure, path: str | Path) -> Path:
     path = Path(path)
     try:  # a full disk keeps the previous picture whole
         return atomic_write(
             path, lambda handle: figure.savefig(handle, dpi=100, format=path.suffix[1:] or "png")
         )
     finally:
-        pyplot().close(figure)
+        plt.close(figure)

@@ -5,13 +5,17 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
 import optuna
 from optuna.trial import TrialState
 from rich.console import Console
 from rich.table import Table
 
 from lightlab.atomic import atomic_write_text
-from lightlab.plots import pyplot
 from lightlab.run.folder import RunFolder
 
 
@@ -50,7 +54,6 @@ def save_plots(study: optuna.Study, folder: Path) -> list[Path]:
     plots = [("optimization_history.png", optuna.visualization.matplotlib.plot_optimization_history)]
     if len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))) >= 2:
         plots.append(("param_importances.png", optuna.visualization.matplotlib.plot_param_importances))
-    plt = pyplot()
     for name, plot in plots:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the matplotlib backend is marked experimental
