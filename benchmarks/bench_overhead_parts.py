@@ -15,8 +15,11 @@ the template's parts added one after another, interleaved (bare, +task, +logger,
 
 Each figure is the median over repeats of that variant's epoch time over bare Lightning's in the
 same repeat, with its range; the difference between two rows is what the added part costs.
+``--profile`` instead runs the template's parts once under Lightning's ``SimpleProfiler`` and
+prints what the callbacks' per-batch hooks, the epoch metrics, the checkpoint writes and the
+learning curves take per epoch.
 
-    python benchmarks/bench_overhead_parts.py [--jobs small fashion] [--repeats 7] [--epochs 4]
+    python benchmarks/bench_overhead_parts.py [--jobs small fashion] [--repeats 7] [--epochs 4] [--profile]
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import argparse
 import os
 import statistics
 import tempfile
+import time
 import warnings
 from pathlib import Path
 
@@ -33,6 +37,7 @@ from bench_task_overhead import BareModule, EpochStarts, Job, median_epoch, temp
 from lightning.pytorch import Callback, LightningModule, Trainer
 from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger
+from lightning.pytorch.profilers import SimpleProfiler
 
 from lightlab.callbacks import ClassificationPlots, LearningCurves, SpeedMeter
 from lightlab.callbacks.batch_hooks import skip_empty_batch_hooks
@@ -46,7 +51,9 @@ from lightlab.tasks import ClassificationTask
 PARTS = ["bare", "+task", "+csv logger", "+checkpoints", "+callbacks"]
 
 
-def with_parts(job: Job, epochs: int, parts: int, root: Path) -> float:
+def with_parts(
+    job: Job, epochs: int, parts: int, root: Path, profiler: SimpleProfiler | None = None
+) -> float:
     """Epoch time of the job under a Trainer with the first ``parts`` entries of PARTS."""
     clock = EpochStarts()
     net = job.net()
@@ -80,6 +87,7 @@ def with_parts(job: Job, epochs: int, parts: int, root: Path) -> float:
         enable_progress_bar=False,
         enable_model_summary=parts >= 5,
         num_sanity_val_steps=0,
+        profiler=profiler,
     )
     if parts >= 5:
         skip_empty_batch_hooks(trainer)  # as the template's command line does
@@ -106,12 +114,74 @@ def measure(job: Job, repeats: int, epochs: int) -> None:
         )
 
 
+BATCH_HOOK_WORDS = ("batch", "backward", "optimizer_step", "zero_grad")
+
+
+def profile(job: Job, epochs: int) -> None:
+    """Lightning's SimpleProfiler over the template's parts: what each costs per epoch."""
+    profiler = SimpleProfiler()
+    with_parts(job, epochs, len(PARTS), job.root, profiler)
+    durations = profiler.recorded_durations
+    epoch = statistics.median(durations["run_training_epoch"])
+    per_epoch = {name: sum(values) / (epochs + 1) for name, values in durations.items()}
+    callbacks = {name: t for name, t in per_epoch.items() if name.startswith("[Callback]")}
+    rows = {
+        "callbacks' per-batch hooks": sum(
+            t for n, t in callbacks.items() if any(word in n for word in BATCH_HOOK_WORDS)
+        ),
+        "task: epoch metrics and logging": sum(
+            per_epoch.get(f"[LightningModule]ClassificationTask.on_{split}_epoch_end", 0.0)
+            for split in ("train", "validation")
+        ),
+        "checkpoint writes (best and last)": per_epoch.get("save_checkpoint", 0.0),
+        "learning curves": sum(t for n, t in callbacks.items() if "LearningCurves" in n),
+    }
+    print(f"\n{job.name}: SimpleProfiler, {epochs + 1} epochs, median epoch {epoch * 1e3:.1f} ms")
+    for name, seconds in rows.items():
+        print(f"  {name:36s} {seconds * 1e3:7.2f} ms/epoch  ({seconds / epoch:6.1%} of an epoch)")
+    steps = len(durations["run_training_batch"])
+    calls = sum(
+        len(v) for n, v in durations.items() if n in callbacks and any(w in n for w in BATCH_HOOK_WORDS)
+    )
+    print(f"  callback hook calls per training step: {calls / steps:.1f} (evaluation steps' included)")
+    print(f"  Lightning's dispatch of one callback hook: {dispatch_microseconds(job):.1f} µs")
+
+
+class Empty(Callback):
+    """A callback that does nothing: what Lightning's dispatch of its hooks costs."""
+
+
+def dispatch_microseconds(job: Job, extra: int = 24, pairs: int = 3) -> float:
+    """Per hook call: one epoch of the bare job with ``extra`` empty callbacks against none."""
+    costs = []
+    for _ in range(pairs):
+        seconds = []
+        for callbacks in ([], [Empty() for _ in range(extra)]):
+            started = time.perf_counter()
+            trainer = Trainer(
+                max_epochs=1,
+                accelerator="cpu",
+                logger=False,
+                enable_checkpointing=False,
+                callbacks=callbacks,
+                enable_progress_bar=False,
+                enable_model_summary=False,
+                num_sanity_val_steps=0,
+            )
+            trainer.fit(BareModule(job.net(), job.lr()), datamodule=job.datamodule())
+            seconds.append(time.perf_counter() - started)
+        hooks = 6 * trainer.num_training_batches + 2 * sum(trainer.num_val_batches)
+        costs.append((seconds[1] - seconds[0]) / (extra * hooks) * 1e6)
+    return statistics.median(costs)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", nargs="+", choices=["small", "fashion"], default=["small", "fashion"])
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
+    parser.add_argument("--profile", action="store_true", help="where the time goes, per part, instead")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
     os.environ.setdefault("WANDB_SILENT", "true")
@@ -120,7 +190,8 @@ def main() -> None:
     print(f"threads={args.threads}")
     for name in args.jobs:
         with tempfile.TemporaryDirectory() as root:
-            measure(Job(name, Path(root)), args.repeats, args.epochs)
+            job = Job(name, Path(root))
+            profile(job, args.epochs) if args.profile else measure(job, args.repeats, args.epochs)
 
 
 if __name__ == "__main__":
