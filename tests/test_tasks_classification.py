@@ -108,3 +108,15 @@ def test_accuracy_rises_with_training():
     after = trainer.validate(task, datamodule=dm, verbose=False)[0]["val/acc"]
     assert after >= 0.85
     assert after > before + 0.2
+
+
+def test_targets_outside_the_classes_are_named_in_one_line():
+    from lightlab.tasks.class_loss import TaskConfigError
+    from lightlab.tasks.classification import check_targets
+
+    check_targets(torch.tensor([0, 2, 1]), 3)  # class indices pass
+    expected = "targets from 0 to 3, but a target must be a class index from 0 to 2"
+    with pytest.raises(TaskConfigError, match=expected):
+        check_targets(torch.tensor([0, 3, 1]), 3)
+    with pytest.raises(TaskConfigError, match="from -1 to 1"):
+        check_targets(torch.tensor([-1, 1]), 3)
