@@ -120,3 +120,8 @@ def test_targets_outside_the_classes_are_named_in_one_line():
         check_targets(torch.tensor([0, 3, 1]), 3)
     with pytest.raises(TaskConfigError, match="from -1 to 1"):
         check_targets(torch.tensor([-1, 1]), 3)
+    with pytest.raises(TaskConfigError, match="one class index a sample; give the DataModule integer labels"):
+        check_targets(torch.tensor([0.0, 0.95]), 3)  # soft targets
+    with pytest.raises(TaskConfigError, match=r"shape \(2, 3\)"):
+        check_targets(torch.full((2, 3), 1 / 3), 3)  # class probabilities
+    check_targets(torch.tensor([0.0, 2.0]), 3)  # whole numbers as floats are class indices

@@ -81,12 +81,14 @@ class LearningCurves(Callback):
     redrawn as epochs end (so a running or crashed run has it too) and when fit ends or fails.
     Drawing takes a few tenths of a second, more than a whole epoch of a small model, so after the
     first epoch it is redrawn at most every ``redraw_seconds``, and never sooner than
-    ``DRAW_SHARE`` allows: the drawing takes at most one per cent of training time. Only the
+    ``DRAW_SHARE`` allows (at most five minutes): the drawing takes at most one per cent of
+    training time. Only the
     main process draws. A resumed run starts from the epochs its ``metrics.csv`` already holds.
     """
 
-    # Time between redraws is at least this many times the last drawing's duration.
-    DRAW_SHARE = 100
+    # Time between redraws is at least this many times the last drawing's duration, up to
+    # MAX_WAIT seconds (a drawing slowed once by a busy disk must not stop the redraws).
+    DRAW_SHARE, MAX_WAIT = 100, 300.0
 
     def __init__(self, redraw_seconds: NonNegativeFloat = 10.0) -> None:
         self.redraw_seconds = redraw_seconds
@@ -129,7 +131,7 @@ class LearningCurves(Callback):
             k: float(v) for k, v in trainer.callback_metrics.items() if k.count("/") == 1 and v.numel() == 1
         }
         self.history[-1].update({k: v for k, v in metrics.items() if k.startswith(("train/", "val/"))})
-        wait = max(self.redraw_seconds, self.DRAW_SHARE * self.draw_seconds)
+        wait = max(self.redraw_seconds, min(self.DRAW_SHARE * self.draw_seconds, self.MAX_WAIT))
         if trainer.is_global_zero and (force or time.monotonic() - self.drawn_at >= wait):
             started = time.monotonic()
             save_learning_curves(self.history, self.path)

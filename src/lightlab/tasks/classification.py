@@ -61,14 +61,29 @@ def classification_metrics(num_classes: int, prefix: str) -> MetricCollection:
     )
 
 
-def check_targets(targets: torch.Tensor, num_classes: int) -> None:
-    """Refuse targets that are no class index (a DataModule's label encoding gone wrong)."""
+def target_problem(targets: torch.Tensor, num_classes: int) -> str | None:
+    """What makes ``targets`` no class indices (a DataModule's label encoding gone wrong), or None."""
+    if targets.dim() != 1 or (targets.is_floating_point() and not torch.equal(targets, targets.round())):
+        return (
+            f"the data gives targets of shape {tuple(targets.shape)} and type {targets.dtype}, but this task "
+            "takes one class index a sample; give the DataModule integer labels"
+        )
+    if not len(targets):
+        return None
     low, high = torch.aminmax(targets)
     if low < 0 or high >= num_classes:
-        raise TaskConfigError(
+        return (
             f"the data gives targets from {int(low)} to {int(high)}, but a target must be a class index "
             f"from 0 to {num_classes - 1}; check the DataModule's labels and num_classes"
         )
+    return None
+
+
+def check_targets(targets: torch.Tensor, num_classes: int) -> None:
+    """Refuse targets that are no class indices, in one line."""
+    problem = target_problem(targets, num_classes)
+    if problem:
+        raise TaskConfigError(problem)
 
 
 class ClassificationTask(WarmStarts, LightningModule):
@@ -218,13 +233,18 @@ class ClassificationTask(WarmStarts, LightningModule):
         if not outputs and self.trainer.world_size == 1:
             return
         # A process whose unpadded share of an evaluation split is empty still joins the sync.
-        if outputs:
+        has_outputs, problem = bool(outputs), None
+        if has_outputs:
             losses, preds, targets = zip(*outputs, strict=True)
             outputs.clear()
             sizes = torch.tensor([len(t) for t in targets], dtype=torch.float32, device=losses[0].device)
             loss.update(torch.stack(losses).float(), weight=sizes)
             preds, targets = torch.cat(preds), torch.cat(targets)
-            check_targets(targets, self.num_classes)
+            problem = target_problem(targets, self.num_classes)
+        # Every process takes the same decision, so none is left waiting in the metrics' sync.
+        if self.trainer.strategy.reduce_boolean_decision(problem is not None, all=False):
+            raise TaskConfigError(problem or "another process's targets are no class indices; see its error")
+        if has_outputs:
             metrics.update(preds, targets)
             if stage == "test":
                 self.test_confusion.update(preds, targets)
