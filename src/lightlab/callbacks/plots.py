@@ -82,8 +82,8 @@ class LearningCurves(Callback):
     Drawing takes a few tenths of a second, more than a whole epoch of a small model, so after the
     first epoch it is redrawn at most every ``redraw_seconds``, and never sooner than
     ``DRAW_SHARE`` allows (at most five minutes): the drawing takes at most one per cent of
-    training time. Only the
-    main process draws. A resumed run starts from the epochs its ``metrics.csv`` already holds.
+    training time. Only the main process draws. A resumed run starts from the epochs its
+    ``metrics.csv`` already holds.
     """
 
     # Time between redraws is at least this many times the last drawing's duration, up to
